@@ -1,0 +1,247 @@
+"""The ``aimark`` command line: thin commands over the library.
+
+It lives in ``detectors`` because that package sits on top: it already uses the labeller's readers and
+the models, so the CLI adds no new dependency between packages.
+
+Exit codes: 0 everything asked for was done; 1 some input failed (the rest was still processed);
+2 the command line itself was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from PIL import Image
+
+from aimark.labeller import keys as keys_module
+from aimark.labeller import metadata, visible
+from aimark.labeller.c2pa import CredentialSigner
+from aimark.labeller.errors import AimarkError
+from aimark.labeller.pipeline import VERSION, Labeller, LabelOptions, label_batch, plan_batch
+
+from .inspect import inspect_file
+
+
+def _set_pixel_limit(ctx, param, value):
+    if value is not None:
+        Image.MAX_IMAGE_PIXELS = value or None
+    return value
+
+
+max_pixels_option = click.option(
+    "--max-pixels", type=click.IntRange(min=0), default=None, expose_value=False, callback=_set_pixel_limit,
+    help=f"Refuse images with more pixels than this (decompression-bomb guard; default "
+         f"{Image.MAX_IMAGE_PIXELS:,}; 0 disables the guard — only for files you trust).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(VERSION, prog_name="aimark")
+def main():
+    """Label AI-generated images the way GB 45438-2025 asks, and inspect what a file carries.
+
+    \b
+    Start with:  aimark keys init --org "Your Studio"
+    Then:        aimark label images/ --out labelled/ --producer YOUR_CODE --author-id 1234567890
+    Check:       aimark inspect labelled/photo.jpg
+    """
+
+
+# --- label ----------------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for labelled copies (inputs are never modified).")
+@click.option("--producer", envvar="AIMARK_PRODUCER", required=True,
+              help="ContentProducer: your generation service's name or 27-character TC260 code "
+                   "(printable ASCII, no spaces). Env: AIMARK_PRODUCER.")
+@click.option("--generator", default="unspecified generator", show_default=True,
+              help="The AI model or service that made the images (C2PA softwareAgent).")
+@click.option("--label-text", default=visible.DEFAULT_LABEL_TEXT, show_default=True,
+              help="Visible label; must contain AI/人工智能 and 生成/合成 (e.g. 'AI生成 · AI illustration').")
+@click.option("--label-position", type=click.Choice(visible.POSITIONS), default="bottom-left", show_default=True)
+@click.option("--author-id", help="Author's platform ID, drawn as a visible mark in a corner.")
+@click.option("--author-template", default=visible.DEFAULT_AUTHOR_TEMPLATE, show_default=True,
+              help="Words of the author mark; {id} is replaced, e.g. '小红书号：{id}'.")
+@click.option("--author-position", type=click.Choice(visible.CORNERS), default="bottom-right", show_default=True)
+@click.option("--author-name", help="EXIF Artist (defaults to the author ID).")
+@click.option("--source-type", type=click.Choice(sorted(metadata.SOURCE_TYPES)), default="trained",
+              show_default=True, help="trained: fully AI-generated; composite: AI edit of a real photo.")
+@click.option("--font", type=click.Path(exists=True, dir_okay=False), default=str(visible.DEFAULT_FONT),
+              help="Font file for the visible marks (default: bundled Noto Sans SC Bold, GB2312 subset).")
+@click.option("--format", "output_format", type=click.Choice(["jpeg", "png", "webp"]),
+              help="Output format (default: same as the input; other inputs become PNG).")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 92/90).")
+@click.option("--keys", "key_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder from 'aimark keys init' (default: $AIMARK_KEYS or ~/.config/aimark/keys).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your own signer certificate chain (PEM, leaf first).")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key for --cert (PEM).")
+@click.option("--tsa-url", help="RFC 3161 timestamp authority, so signatures outlive the certificate.")
+@click.option("--no-c2pa", is_flag=True, help="Do not sign Content Credentials.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON Lines record per image (default: OUT/aimark-label.jsonl).")
+@max_pixels_option
+def label(inputs, out_dir, producer, generator, label_text, label_position, author_id, author_template,
+          author_position, author_name, source_type, font, output_format, quality, key_dir, cert, key_file,
+          tsa_url, no_c2pa, report):
+    """Label images: visible AI label, author mark, metadata label, C2PA.
+
+    INPUTS are files, folders (searched recursively) and globs. Each image gets a labelled copy in OUT;
+    an image already carrying an AI label is skipped, never labelled twice. Bad files are reported at
+    the end and do not stop the batch.
+    """
+    options = LabelOptions(
+        producer=producer, generator=generator, label_text=label_text, label_position=label_position,
+        author_id=author_id, author_template=author_template, author_position=author_position,
+        author_name=author_name, source_type=source_type, font_path=font, output_format=output_format,
+        quality=quality)
+    try:
+        signer = None if no_c2pa else _signer(key_dir, cert, key_file, tsa_url)
+        labeller = Labeller(options, signer=signer)
+    except AimarkError as exc:
+        raise click.UsageError(str(exc)) from None
+    plan = plan_batch(inputs, out_dir)
+    report = report or out_dir / "aimark-label.jsonl"
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report_file = report.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write the report {report}: {exc.strerror}; choose a writable --out") from None
+    with report_file, click.progressbar(length=len(plan.jobs), label="labelling", file=sys.stderr,
+                                        show_pos=True, item_show_func=lambda r: r and Path(r["input"]).name) as bar:
+        def write(record):
+            report_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            report_file.flush()
+            bar.update(1, record)
+        records = label_batch(labeller, plan, on_record=write)
+    _summarise(records, plan.unmatched, report)
+    failed = plan.unmatched or any(r["status"] == "failed" for r in records)
+    sys.exit(1 if failed else 0)
+
+
+def _signer(key_dir, cert, key_file, tsa_url):
+    if bool(cert) != bool(key_file):
+        raise AimarkError("--cert and --key go together")
+    if cert:
+        return CredentialSigner.from_files(cert, key_file, tsa_url)
+    paths = keys_module.KeyPaths(key_dir or keys_module.default_key_folder())
+    if not paths.exist():
+        raise AimarkError(f"no signing keys in {paths.folder}: run 'aimark keys init --org NAME', "
+                          "pass --cert/--key, or --no-c2pa to skip Content Credentials")
+    return CredentialSigner.from_files(paths.signer_chain, paths.signer_key, tsa_url)
+
+
+def _summarise(records, unmatched, report):
+    counts = {status: sum(r["status"] == status for r in records) for status in ("labelled", "skipped", "failed")}
+    click.echo(f"{counts['labelled']} labelled, {counts['skipped']} skipped (already labelled), "
+               f"{counts['failed'] + len(unmatched)} failed; records in {report}", err=True)
+    for record in records:
+        if record["status"] != "labelled":
+            click.echo(f"  {record['status'].upper():8} {record['input']}: {record['error']}", err=True)
+    for item in unmatched:
+        click.echo(f"  FAILED   {item}", err=True)
+
+
+# --- inspect --------------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file instead of a table.")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', if any).")
+@click.option("--no-ocr", is_flag=True, help="Skip reading visible marks (faster).")
+@max_pixels_option
+def inspect(files, as_json, trust_files, no_ocr):
+    """Print every mark found in FILES: visible label and author ID (OCR), metadata label, C2PA."""
+    anchors = _trust_anchors(trust_files)
+    ocr = None
+    if not no_ocr:
+        from aimark.models import OcrEngine
+
+        ocr = OcrEngine()
+    failed = False
+    for path in files:
+        result = inspect_file(path, trust_anchors=anchors, ocr=ocr)
+        failed |= result.error is not None
+        if as_json:
+            click.echo(json.dumps(result.as_record(), ensure_ascii=False))
+        else:
+            click.echo(_table(result.as_record()))
+    sys.exit(1 if failed else 0)
+
+
+def _trust_anchors(trust_files) -> str | None:
+    if trust_files:
+        return "\n".join(Path(p).read_text() for p in trust_files)
+    own = keys_module.KeyPaths(keys_module.default_key_folder()).ca_cert
+    return own.read_text() if own.is_file() else None
+
+
+def _table(record: dict) -> str:
+    lines = [f"{record['path']}  ({record['format']}, {'x'.join(map(str, record['size'] or [])) or '?'})"]
+    if record["error"]:
+        lines.append(f"  pixels      unreadable: {record['error']}")
+    meta = record["metadata"]
+    if meta:
+        if not meta["labels"]:
+            lines.append("  metadata    no AIGC label")
+        for found in meta["labels"]:
+            state = "conforming" if found["conforming"] else "NON-CONFORMING: " + "; ".join(found["problems"])
+            lines.append(f"  metadata    {found['carrier']}: {json.dumps(found['values'], ensure_ascii=False)} ({state})")
+        for problem in meta["problems"]:
+            lines.append(f"  metadata    problem: {problem}")
+        lines.append(f"  iptc        DigitalSourceType: {meta['digital_source_type'] or 'none'}")
+        if meta["artist"] or meta["software"]:
+            lines.append(f"  exif        Artist: {meta['artist'] or '-'}  Software: {meta['software'] or '-'}")
+    credentials = record["c2pa"]
+    if credentials:
+        detail = ", ".join(credentials["failures"]) or ("untrusted signer" if credentials["untrusted"] else "")
+        detail = detail or credentials["error"] or ""
+        lines.append(f"  c2pa        {credentials['state']}" + (f" ({detail})" if detail else "")
+                     + (f", signed by {credentials['signer']}" if credentials["signer"] else ""))
+    if record["visible"] is not None:
+        marks = [m for m in record["visible"] if m["kind"] != "text"]
+        if not marks:
+            lines.append("  visible     no AI label or author ID found")
+        for mark in marks:
+            detail = ""
+            if mark.get("check"):
+                check = mark["check"]
+                detail = (f" glyphs {check['glyph_height_px']} px (≥{check['required_height_px']}), "
+                          f"{check['position'] or 'not on an edge'}, "
+                          + ("compliant" if check["compliant"] else "NOT compliant: " + "; ".join(check["problems"])))
+            lines.append(f"  visible     {mark['kind']} {mark['text']!r} at {mark['box']}{detail}")
+    return "\n".join(lines)
+
+
+# --- keys -----------------------------------------------------------------------------------------------
+
+@main.group()
+def keys():
+    """Signing credentials for C2PA."""
+
+
+@keys.command("init")
+@click.option("--org", required=True, help="Organization name written into the certificates.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write them (default: $AIMARK_KEYS or ~/.config/aimark/keys).")
+@click.option("--force", is_flag=True, help="Replace existing keys.")
+def keys_init(org, folder, force):
+    """Create a local CA and a C2PA signer certificate (files 0600, folder 0700).
+
+    Give ca.pem to whoever verifies your files ('aimark inspect --trust ca.pem').
+    """
+    try:
+        paths = keys_module.init_keys(folder or keys_module.default_key_folder(), org, force=force)
+    except AimarkError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"wrote {paths.ca_cert}, {paths.signer_chain} and their keys (mode 0600) in {paths.folder}")
+
+
+if __name__ == "__main__":
+    main()

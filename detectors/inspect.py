@@ -1,0 +1,60 @@
+"""Every mark one file carries, layer by layer, read by each layer's own reader.
+
+This is evidence only — what is there and whether it holds. Judging a repost against its original
+(what was stripped) builds on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aimark.labeller import c2pa, carriers, image_io, metadata, visible
+from aimark.labeller.errors import AimarkError
+
+
+@dataclass
+class Inspection:
+    """What one file carries. ``error`` is set when the pixels could not be decoded (metadata may still be)."""
+
+    path: str
+    format: str | None
+    size: tuple[int, int] | None = None
+    metadata: metadata.MetadataReport | None = None
+    c2pa: c2pa.C2paReport | None = None
+    visible: list[visible.FoundMark] | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_record(self) -> dict:
+        return {
+            "path": self.path, "format": self.format, "size": list(self.size) if self.size else None,
+            "metadata": self.metadata.as_record() if self.metadata else None,
+            "c2pa": self.c2pa.as_record() if self.c2pa else None,
+            "visible": [m.as_record() for m in self.visible] if self.visible is not None else None,
+            "error": self.error, "notes": self.notes,
+        }
+
+
+def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = None, ocr=None) -> Inspection:
+    """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks."""
+    fmt = carriers.sniff_format(data)
+    result = Inspection(path=name, format=fmt)
+    result.metadata = metadata.read_labels(data)
+    mime = c2pa.MIME_TYPES.get(fmt or "")
+    if mime:
+        result.c2pa = c2pa.read_c2pa(data, mime, c2pa.read_context(trust_anchors))
+    try:
+        source = image_io.load_source(data)
+    except AimarkError as exc:
+        result.error = str(exc)
+        return result
+    result.size = source.size
+    result.notes = source.notes
+    if ocr is not None:
+        result.visible = visible.read_marks(source.pixels, ocr)
+    return result
+
+
+def inspect_file(path: Path, *, trust_anchors: str | None = None, ocr=None) -> Inspection:
+    return inspect_bytes(Path(path).read_bytes(), str(path), trust_anchors=trust_anchors, ocr=ocr)

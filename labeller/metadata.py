@@ -1,0 +1,384 @@
+"""The metadata (implicit) label: GB 45438 §6.1 / Annex E in XMP ``TC260:AIGC``, and the IPTC source type.
+
+Writers put exactly one label in a file, in the place the TC260 image guide names, and merge it into any
+XMP already there. Readers look everywhere a label has been seen in the wild and say, for each one found,
+whether it conforms and if not, why — a wrongly written label is still a label, not an absence of one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+
+import piexif
+from lxml import etree
+
+from . import carriers
+from .errors import MetadataError
+
+TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+TC260_PREFIX = "TC260"
+IPTC_EXT_NS = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+IPTC_EXT_PREFIX = "Iptc4xmpExt"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+X_NS = "adobe:ns:meta/"
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+SOURCE_TYPES = {"trained": TRAINED, "composite": COMPOSITE}
+
+KEYS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID",
+        "ReservedCode2")
+LABEL_MEANINGS = {"1": "AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
+# Annex E: printable ASCII without space, '"' and '\', where '\"' is allowed.
+_VALUE = re.compile(r'(?:[\x21\x23-\x5B\x5D-\x7E]|\\")*')
+# Carriers besides XMP where labels are found in the wild.
+PNG_TEXT_KEYWORD = b"AIGC"
+XMP_PADDING = 1024  # lets later in-place edits grow the packet without moving the file around
+
+
+def value_problem(key: str, value) -> str | None:
+    """Why ``value`` is not allowed for ``key``, or None."""
+    if not isinstance(value, str):
+        return f"{key} is a {type(value).__name__}, not a string"
+    if not _VALUE.fullmatch(value):
+        return f"{key} has characters outside printable ASCII without space, '\"' and '\\'"
+    if key == "Label" and value not in LABEL_MEANINGS:
+        return f"Label is {value!r}; it must be \"1\", \"2\" or \"3\""
+    return None
+
+
+@dataclass(frozen=True)
+class AigcLabel:
+    """The seven keys of a GB 45438 metadata label, all strings."""
+
+    label: str
+    content_producer: str
+    produce_id: str
+    reserved_code1: str = ""
+    content_propagator: str = ""
+    propagate_id: str = ""
+    reserved_code2: str = ""
+
+    @classmethod
+    def for_producer(cls, producer: str, produce_id: str, *, label: str = "1", reserved_code1: str = "",
+                     propagator: str | None = None, propagate_id: str | None = None) -> AigcLabel:
+        """A producer's first label: propagator fields default to the producer's own values."""
+        made = cls(label=label, content_producer=producer, produce_id=produce_id, reserved_code1=reserved_code1,
+                   content_propagator=producer if propagator is None else propagator,
+                   propagate_id=produce_id if propagate_id is None else propagate_id)
+        made.validate()
+        return made
+
+    @classmethod
+    def from_dict(cls, values: dict) -> AigcLabel:
+        return cls(*(values.get(key, "") for key in KEYS))
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(zip(KEYS, (self.label, self.content_producer, self.produce_id, self.reserved_code1,
+                               self.content_propagator, self.propagate_id, self.reserved_code2)))
+
+    def to_json(self, wrapped: bool = False) -> str:
+        """Compact JSON: the inner object (XMP), or ``{"AIGC": {...}}`` (Annex E, other carriers)."""
+        inner = self.to_dict()
+        return json.dumps({"AIGC": inner} if wrapped else inner, separators=(",", ":"), ensure_ascii=True)
+
+    def validate(self) -> None:
+        problems = [p for key, value in self.to_dict().items() if (p := value_problem(key, value))]
+        if problems:
+            raise MetadataError("metadata label refused: " + "; ".join(problems))
+
+    @property
+    def meaning(self) -> str:
+        return LABEL_MEANINGS.get(self.label, "unknown")
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+def _safe_parser() -> etree.XMLParser:
+    """A parser for untrusted XMP: no entity expansion, no DTD, no network, bounded trees."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                           remove_blank_text=True)
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def parse_xmp(packet: bytes) -> etree._Element:
+    """The root of an XMP packet (``x:xmpmeta`` or ``rdf:RDF``). Raises MetadataError if malformed."""
+    match = re.search(rb"<x:xmpmeta\b.*</x:xmpmeta>|<rdf:RDF\b.*</rdf:RDF>", packet, re.S)
+    try:
+        return etree.fromstring(match.group(0) if match else packet, _safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise MetadataError(f"malformed XMP: {exc}") from None
+
+
+def _drop_property(root: etree._Element, local_name: str) -> None:
+    """Remove every property called ``local_name``, in any namespace, element or attribute form."""
+    for element in list(root.iter()):
+        if _local(element.tag) == local_name and element.getparent() is not None:
+            element.getparent().remove(element)
+        for attribute in list(element.attrib):
+            if _local(attribute) == local_name:
+                del element.attrib[attribute]
+
+
+def merged_xmp(existing: bytes | None, label: AigcLabel, source_type: str = TRAINED) -> tuple[bytes, list[str]]:
+    """An XMP packet holding ``label`` and the IPTC source type, keeping everything else of ``existing``.
+
+    Any AIGC property already present, in any namespace, is replaced: a file carries exactly one label
+    (§6.1 c). Returns the packet and notes on what was done to the existing XMP.
+    """
+    notes: list[str] = []
+    root = None
+    if existing:
+        try:
+            root = parse_xmp(existing)
+        except MetadataError as exc:
+            notes.append(f"existing XMP could not be parsed and was replaced ({exc})")
+    if root is None:
+        root = etree.Element(f"{{{X_NS}}}xmpmeta", nsmap={"x": X_NS})
+        etree.SubElement(root, f"{{{RDF_NS}}}RDF", nsmap={"rdf": RDF_NS})
+    elif _local(root.tag) == "RDF":
+        wrapper = etree.Element(f"{{{X_NS}}}xmpmeta", nsmap={"x": X_NS})
+        wrapper.append(root)
+        root = wrapper
+    rdf = next(root.iter(f"{{{RDF_NS}}}RDF"), None)
+    if rdf is None:
+        rdf = etree.SubElement(root, f"{{{RDF_NS}}}RDF", nsmap={"rdf": RDF_NS})
+    for name in ("AIGC", "DigitalSourceType"):
+        _drop_property(rdf, name)
+    description = etree.SubElement(rdf, f"{{{RDF_NS}}}Description",
+                                   nsmap={TC260_PREFIX: TC260_NS, IPTC_EXT_PREFIX: IPTC_EXT_NS})
+    description.set(f"{{{RDF_NS}}}about", "")
+    etree.SubElement(description, f"{{{TC260_NS}}}AIGC").text = label.to_json()
+    etree.SubElement(description, f"{{{IPTC_EXT_NS}}}DigitalSourceType").text = source_type
+    body = etree.tostring(root, encoding="utf-8")
+    packet = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body + b"\n"
+              + b" " * XMP_PADDING + b'\n<?xpacket end="w"?>')
+    return packet, notes
+
+
+def write_label(data: bytes, label: AigcLabel, source_type: str = TRAINED, *,
+                canvas: tuple[int, int] | None = None, has_alpha: bool = False) -> tuple[bytes, list[str]]:
+    """``data`` (an encoded JPEG, PNG or WebP) with its XMP label set; pixels are not touched.
+
+    ``canvas``/``has_alpha`` describe the image, needed only for a simple WebP that must become extended.
+    """
+    label.validate()
+    fmt = carriers.sniff_format(data)
+    if fmt not in ("JPEG", "PNG", "WEBP"):
+        raise MetadataError(f"writing the metadata label into {fmt or 'this file'} is not supported; "
+                            "write JPEG, PNG or WebP")
+    existing, _ = carriers.read_xmp(data)
+    packet, notes = merged_xmp(existing[0] if existing else None, label, source_type)
+    if len(existing) > 1:
+        notes.append(f"{len(existing)} XMP packets merged into one")
+    if fmt == "JPEG":
+        return carriers.jpeg_set_xmp(data, packet), notes
+    if fmt == "PNG":
+        return carriers.png_set_xmp(data, packet), notes
+    if canvas is None:
+        from PIL import Image
+        import io
+
+        with Image.open(io.BytesIO(data)) as image:
+            canvas, has_alpha = image.size, image.mode == "RGBA"
+    return carriers.webp_set_xmp(data, packet, canvas, has_alpha), notes
+
+
+def stamp_exif(exif: dict | None, *, artist: str | None, software: str) -> dict:
+    """EXIF with Artist and Software set (and an AIGC UserComment removed: the label lives in XMP)."""
+    exif = {key: dict(value) if isinstance(value, dict) else value for key, value in (exif or {}).items()}
+    zeroth = exif.setdefault("0th", {})
+    zeroth[piexif.ImageIFD.Software] = software.encode("ascii", "replace")
+    if artist:
+        zeroth[piexif.ImageIFD.Artist] = artist.encode("utf-8")
+    comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")
+    if b"AIGC" in comment or "AIGC".encode("utf-16-be") in comment:
+        del exif["Exif"][piexif.ExifIFD.UserComment]
+    return exif
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FoundLabel:
+    """One AIGC label found in a file: where, in which form, what it says, and what is wrong with it."""
+
+    carrier: str
+    form: str  # "inner", "wrapped" or "unparsed"
+    namespace: str | None
+    raw: str
+    values: dict
+    problems: tuple[str, ...]
+
+    @property
+    def conforming(self) -> bool:
+        return not self.problems
+
+    @property
+    def label(self) -> AigcLabel | None:
+        """The label as our type when every key is a string, else None."""
+        if all(isinstance(self.values.get(k), str) for k in KEYS):
+            return AigcLabel.from_dict(self.values)
+        return None
+
+    def as_record(self) -> dict:
+        return {"carrier": self.carrier, "form": self.form, "namespace": self.namespace,
+                "conforming": self.conforming, "values": self.values, "problems": list(self.problems)}
+
+
+@dataclass
+class MetadataReport:
+    """Every metadata label and related field found in a file."""
+
+    labels: list[FoundLabel] = field(default_factory=list)
+    digital_source_type: str | None = None
+    artist: str | None = None
+    software: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``conforming`` (one good label), ``non-conforming`` (a label with problems) or ``none``."""
+        if not self.labels:
+            return "none"
+        if len(self.labels) == 1 and self.labels[0].conforming:
+            return "conforming"
+        return "non-conforming"
+
+    @property
+    def label(self) -> AigcLabel | None:
+        for found in self.labels:
+            if found.label is not None:
+                return found.label
+        return None
+
+    def as_record(self) -> dict:
+        return {"status": self.status, "labels": [f.as_record() for f in self.labels],
+                "digital_source_type": self.digital_source_type, "artist": self.artist,
+                "software": self.software, "problems": self.problems}
+
+
+def parse_label_json(raw: str) -> tuple[dict | None, str, list[str]]:
+    """Parse a label value: inner or wrapped JSON, possibly ``&quot;``-escaped. (values, form, problems)"""
+    text = raw.strip()
+    if "&quot;" in text or "&amp;" in text:
+        text = html.unescape(text)
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None, "unparsed", ["the label is not valid JSON"]
+    if not isinstance(value, dict):
+        return None, "unparsed", ["the label is JSON but not an object"]
+    if set(value) == {"AIGC"} and isinstance(value["AIGC"], dict):
+        return value["AIGC"], "wrapped", []
+    return value, "inner", []
+
+
+def judge_values(values: dict) -> list[str]:
+    """Problems with a parsed label's keys and values (empty when it conforms)."""
+    problems = []
+    missing = [k for k in KEYS if k not in values]
+    extra = [k for k in values if k not in KEYS]
+    if missing:
+        problems.append("missing keys: " + ", ".join(missing))
+    if extra:
+        problems.append("unexpected keys: " + ", ".join(map(str, extra)))
+    problems += [p for k in KEYS if k in values and (p := value_problem(k, values[k]))]
+    return problems
+
+
+def _found(carrier: str, raw: str, namespace: str | None, extra_problems: list[str]) -> FoundLabel:
+    values, form, problems = parse_label_json(raw)
+    if values is not None:
+        problems = judge_values(values)
+    return FoundLabel(carrier=carrier, form=form, namespace=namespace, raw=raw, values=values or {},
+                      problems=tuple(extra_problems + problems))
+
+
+def _labels_in_xmp(root: etree._Element, carrier: str) -> tuple[list[FoundLabel], str | None]:
+    labels, source_type = [], None
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        candidates = [(element.tag, element.text or "")] if _local(element.tag) in ("AIGC", "DigitalSourceType") else []
+        candidates += [(name, value) for name, value in element.attrib.items()
+                       if _local(name) in ("AIGC", "DigitalSourceType")]
+        for name, value in candidates:
+            namespace = etree.QName(name).namespace
+            if _local(name) == "DigitalSourceType":
+                source_type = value.strip() or source_type
+                continue
+            problems = [] if namespace == TC260_NS else [
+                f"label in namespace {namespace or '(none)'} instead of {TC260_NS}"]
+            labels.append(_found(carrier, value, namespace, problems))
+    return labels, source_type
+
+
+def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], str | None, str | None]:
+    try:
+        exif = piexif.load(b"Exif\x00\x00" + exif_block)
+    except Exception:
+        return [], None, None
+    zeroth = exif.get("0th", {})
+    artist = zeroth.get(piexif.ImageIFD.Artist)
+    software = zeroth.get(piexif.ImageIFD.Software)
+    comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")
+    labels = []
+    text = _decode_user_comment(comment)
+    if "AIGC" in text or "ContentProducer" in text:
+        labels.append(_found("EXIF UserComment", text, None, []))
+    decode = lambda v: v.decode("utf-8", "replace").strip("\x00 ") if isinstance(v, bytes) else None  # noqa: E731
+    return labels, decode(artist), decode(software)
+
+
+def _decode_user_comment(comment: bytes) -> str:
+    prefix, body = comment[:8], comment[8:]
+    if prefix.startswith(b"UNICODE"):
+        for codec in ("utf-16-be", "utf-16-le"):
+            text = body.decode(codec, "ignore")
+            if "{" in text:
+                return text.strip("\x00 ")
+    return (body if prefix.rstrip(b"\x00") in (b"ASCII", b"") else comment).decode("utf-8", "replace").strip("\x00 ")
+
+
+def read_labels(data: bytes) -> MetadataReport:
+    """Every metadata label in ``data`` (any format), each judged, plus IPTC source type and EXIF fields."""
+    report = MetadataReport()
+    packets, carrier = carriers.read_xmp(data)
+    for packet in packets:
+        try:
+            root = parse_xmp(packet)
+        except MetadataError as exc:
+            report.problems.append(str(exc))
+            report.labels += _labels_in_text(packet.decode("utf-8", "replace"), f"{carrier} (malformed)")
+            continue
+        labels, source_type = _labels_in_xmp(root, carrier)
+        report.labels += labels
+        report.digital_source_type = source_type or report.digital_source_type
+    exif_block = carriers.read_exif(data)
+    if exif_block:
+        labels, report.artist, report.software = _labels_in_exif(exif_block)
+        report.labels += labels
+    if carriers.sniff_format(data) == "PNG":
+        try:
+            texts = carriers.png_text_chunks(data)
+        except MetadataError:
+            texts = []
+        report.labels += [_found(f"PNG {kind.decode()} {keyword.decode()}", text, None, [])
+                          for kind, keyword, text in texts if keyword == PNG_TEXT_KEYWORD]
+    if len(report.labels) > 1:
+        report.problems.append(f"{len(report.labels)} labels in one file; GB 45438 §6.1 allows exactly one")
+    return report
+
+
+_LOOSE_LABEL = re.compile(r"AIGC[\"']?\s*[=:>]\s*[\"']?(\{.*?\})(?=[\"'<\s])", re.S)
+
+
+def _labels_in_text(text: str, carrier: str) -> list[FoundLabel]:
+    """Labels in malformed XMP, found by pattern: better a flagged label than a missed one."""
+    return [_found(carrier, match.group(1), None, ["found in malformed XMP"]) for match in _LOOSE_LABEL.finditer(text)]
