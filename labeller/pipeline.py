@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import image_io, metadata, visible
+from . import carriers, image_io, metadata, visible
 from .c2pa import MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled
 from .watermark import WatermarkPayload, WatermarkStep
 
 VERSION = "0.1.0"
+MANIFEST_MARKER = b"c2pa"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".avif"}
 
 
@@ -76,7 +77,7 @@ def existing_label(data: bytes, mime: str | None) -> str | None:
         found = report.labels[0]
         return (f"it already carries a metadata label ({found.carrier}, Label={found.values.get('Label')!r}, "
                 f"producer {found.values.get('ContentProducer')!r})")
-    if mime:
+    if mime and MANIFEST_MARKER in data:  # no JUMBF "c2pa" box, no manifest: skip the reader
         credentials = read_c2pa(data, mime)
         if credentials.aigc or credentials.digital_source_type in (metadata.TRAINED, metadata.COMPOSITE):
             return f"its C2PA manifest ({credentials.state}) already declares AI generation"
@@ -96,8 +97,7 @@ class Labeller:
     def label_bytes(self, data: bytes, name: str = "image") -> LabelResult:
         """Label one encoded image. Raises an ``AimarkError`` subclass explaining any refusal."""
         opts = self.options
-        source_format = image_io.open_image(data).format or ""
-        reason = existing_label(data, MIME_TYPES.get(source_format))
+        reason = existing_label(data, MIME_TYPES.get(carriers.sniff_format(data) or ""))
         if reason:
             raise AlreadyLabelled(f"not labelled again: {reason}; a second label would stack on the first")
         source = image_io.load_source(data)

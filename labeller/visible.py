@@ -30,6 +30,9 @@ MIN_LEGIBLE_GLYPH_PX = 10
 EDGE_BAND_FRACTION = 0.10
 # A rendered pixel counts as ink when its coverage is at least half.
 INK_COVERAGE = 128
+# Labels are drawn this much taller than the minimum (plus one pixel), so that anti-aliasing, JPEG and a
+# measurement from the pixels never find a compliant label one pixel short.
+HEIGHT_HEADROOM = 1.04
 
 DEFAULT_AUTHOR_TEMPLATE = "ID：{id}"
 # Author marks are not regulated; this size stays readable after a 1080 px repost of a phone photo.
@@ -223,7 +226,7 @@ def place_label(size: tuple[int, int], text: str = DEFAULT_LABEL_TEXT, position:
     """Lay out a compliant AI label: compliant words, glyphs ≥ ceil(5% short side) and legible."""
     require_compliant_text(text)
     required = required_glyph_height(size)
-    glyph_px = max(required, MIN_LEGIBLE_GLYPH_PX)
+    glyph_px = max(math.ceil(required * HEIGHT_HEADROOM) + 1, MIN_LEGIBLE_GLYPH_PX)
     return place_mark(size, text, position, glyph_px, kind="ai-label", font_path=font_path, style=style,
                       required_px=required)
 

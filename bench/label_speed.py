@@ -1,0 +1,96 @@
+"""How long labelling takes next to its floor: Pillow decoding and re-encoding the same image.
+
+Labelling = everything ``aimark label`` does to one image except file I/O and the watermark step:
+decode, visible label + author mark, EXIF, XMP label, C2PA signature. The floor is what any tool that
+rewrites the pixels must pay anyway (decode + encode in the same format and quality), measured in the same
+run on the same bytes, so the ratio does not depend on the machine.
+
+    python bench/label_speed.py [--repeat 5] [--corpus ../shared/corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from aimark.labeller import image_io
+from aimark.labeller.c2pa import CredentialSigner
+from aimark.labeller.keys import init_keys
+from aimark.labeller.pipeline import Labeller, LabelOptions
+
+SIZE_CLASSES = [(0.5, "< 0.5 MP"), (2.0, "0.5-2 MP"), (5.0, "2-5 MP"), (float("inf"), ">= 5 MP")]
+TARGET_RATIO = 1.5
+
+
+def floor_seconds(data: bytes) -> float:
+    """Decode and re-encode with the labeller's own format and quality settings."""
+    start = time.process_time()
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    fmt = image_io.output_format(image.format)
+    buffer = io.BytesIO()
+    quality = {"JPEG": image_io.DEFAULT_JPEG_QUALITY, "WEBP": image_io.DEFAULT_WEBP_QUALITY}.get(fmt)
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if image.mode in ("LA", "P") else "RGB")
+    image.save(buffer, fmt, **({"quality": quality} if quality else {}))
+    return time.process_time() - start
+
+
+def label_seconds(labeller: Labeller, data: bytes) -> float:
+    start = time.process_time()
+    labeller.label_bytes(data, "bench")
+    return time.process_time() - start
+
+
+def size_class(megapixels: float) -> str:
+    return next(name for limit, name in SIZE_CLASSES if megapixels < limit)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per image; the median is kept")
+    args = parser.parse_args()
+
+    keys = init_keys(Path(tempfile.mkdtemp()) / "keys", "Bench")
+    signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
+    labeller = Labeller(LabelOptions(producer="001191110102MACQD9K64010000", author_id="1234567890",
+                                     author_template="小红书号：{id}"), signer=signer)
+    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    rows = []
+    for path in files:
+        data = path.read_bytes()
+        with Image.open(path) as image:
+            megapixels = image.width * image.height / 1e6
+        labeller.label_bytes(data, "warm-up")  # font fitting and caches, as in any batch after its first image
+        floor = statistics.median(floor_seconds(data) for _ in range(args.repeat))
+        label = statistics.median(label_seconds(labeller, data) for _ in range(args.repeat))
+        rows.append((path.name, megapixels, floor, label))
+
+    print(f"CPU seconds per image (median of {args.repeat}), 1 process; target: label <= {TARGET_RATIO}x floor\n")
+    print(f"{'image':42} {'MP':>6} {'floor s':>8} {'label s':>8} {'ratio':>6}")
+    for name, megapixels, floor, label in rows:
+        print(f"{name:42} {megapixels:6.2f} {floor:8.3f} {label:8.3f} {label / floor:6.2f}")
+    print(f"\n{'size class':12} {'images':>6} {'floor s':>8} {'label s':>8} {'ratio':>6}  verdict")
+    worst = 0.0
+    for _, name in SIZE_CLASSES:
+        members = [r for r in rows if size_class(r[1]) == name]
+        if not members:
+            continue
+        floor = sum(r[2] for r in members)
+        label = sum(r[3] for r in members)
+        worst = max(worst, label / floor)
+        verdict = "ok" if label / floor <= TARGET_RATIO else "OVER TARGET"
+        print(f"{name:12} {len(members):6} {floor:8.3f} {label:8.3f} {label / floor:6.2f}  {verdict}")
+    return 0 if worst <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The visible label and author mark: words, size, placement, drawing, and the compliance checker."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aimark.labeller import visible
+from aimark.labeller.errors import ImageTooSmall, NonCompliantLabelText
+
+
+@pytest.mark.parametrize("text", ["AI生成", "AI合成", "人工智能生成", "人工智能合成", "AI生成 · AI illustration"])
+def test_compliant_words_are_accepted(text):
+    assert visible.text_problem(text) is None
+
+
+@pytest.mark.parametrize("text, missing", [
+    ("AI illustration", "generation element"),
+    ("AI", "generation element"),
+    ("生成", "AI element"),
+    ("Made by a robot", "AI element (人工智能 or AI) and a generation element"),
+])
+def test_non_compliant_words_are_refused_with_what_is_missing(text, missing):
+    with pytest.raises(NonCompliantLabelText, match="GB 45438") as raised:
+        visible.require_compliant_text(text)
+    assert missing in str(raised.value)
+
+
+@pytest.mark.parametrize("size, expected", [((640, 427), 22), ((1000, 1000), 50), ((4000, 3001), 151), ((20, 900), 1)])
+def test_required_height_is_ceil_five_percent_of_short_side(size, expected):
+    assert visible.required_glyph_height(size) == expected == math.ceil(0.05 * min(size))
+
+
+def _ink_height_of_cjk(image, mark):
+    """Measure the drawn CJK glyphs: white ink rows inside the plate."""
+    x0, y0, x1, y1 = mark.box
+    plate = np.asarray(image.crop(mark.box).convert("L"))
+    rows = np.flatnonzero((plate > 200).any(axis=1))
+    return rows[-1] - rows[0] + 1
+
+
+@pytest.mark.parametrize("size", [(640, 427), (1200, 1800), (3000, 2000), (250, 250)])
+@pytest.mark.parametrize("position", visible.POSITIONS)
+def test_label_fits_on_its_edge_with_tall_enough_glyphs(size, position):
+    mark = visible.place_label(size, "AI生成", position)
+    assert mark.glyph_height_px >= visible.required_glyph_height(size)
+    assert 0 <= mark.box[0] < mark.box[2] <= size[0] and 0 <= mark.box[1] < mark.box[3] <= size[1]
+    assert visible.nearest_position(size, mark.box) == position
+
+
+def test_drawn_glyphs_are_as_tall_as_recorded_on_a_white_photo():
+    image = Image.new("RGB", (1500, 1000), "white")
+    mark = visible.place_label(image.size)
+    visible.draw_mark(image, mark)
+    assert _ink_height_of_cjk(image, mark) >= visible.required_glyph_height(image.size) == 50
+
+
+def test_label_is_legible_on_white_and_on_black():
+    for background in ("white", "black"):
+        image = Image.new("RGB", (800, 600), background)
+        mark = visible.place_label(image.size)
+        visible.draw_mark(image, mark)
+        plate = np.asarray(image.crop(mark.box).convert("L"), dtype=int)
+        assert plate.max() - np.median(plate) > 150  # white ink stands out of a dark plate
+
+
+def test_drawing_touches_only_the_marks_box():
+    before = Image.effect_noise((600, 400), 40).convert("RGB")
+    after = before.copy()
+    mark = visible.place_label(after.size)
+    visible.draw_mark(after, mark)
+    diff = np.abs(np.asarray(before, int) - np.asarray(after, int)).sum(axis=2)
+    ys, xs = np.nonzero(diff)
+    assert xs.min() >= mark.box[0] and xs.max() < mark.box[2] and ys.min() >= mark.box[1] and ys.max() < mark.box[3]
+
+
+def test_tiny_image_is_refused_with_the_size_it_needs():
+    with pytest.raises(ImageTooSmall, match=r"24x24 is too small .* needs \d+x\d+ px"):
+        visible.place_label((24, 24))
+
+
+def test_author_mark_in_the_same_corner_stacks_instead_of_overlapping():
+    size = (1000, 800)
+    label = visible.place_label(size, position="bottom-right")
+    author = visible.place_author_mark(size, "1234567890", template="小红书号：{id}", position="bottom-right",
+                                       avoid=(label,))
+    assert author.box[3] <= label.box[1]
+    assert author.text == "小红书号：1234567890"
+
+
+def test_author_template_needs_the_placeholder():
+    with pytest.raises(ValueError, match="placeholder"):
+        visible.author_text("123", "ID")
+
+
+def test_characters_the_font_lacks_are_refused_before_drawing_boxes():
+    with pytest.raises(NonCompliantLabelText, match="cannot draw"):
+        visible.place_label((800, 600), "AI生成 🤖")
+
+
+def test_checker_passes_our_label_and_names_each_failing_rule():
+    image = Image.new("RGB", (1000, 800), (90, 140, 200))
+    good = visible.place_label(image.size, position="top-right")
+    visible.draw_mark(image, good)
+    check = visible.check_label(image, good.box, "AI生成")
+    assert check.compliant and check.position == "top-right" and check.glyph_height_px >= 40
+
+    small = visible.place_mark(image.size, "AI生成", "bottom-left", 20, kind="ai-label")
+    centred = visible.place_mark(image.size, "AI生成", "left", 60, kind="ai-label")
+    centred = visible.VisibleMark(**{**centred.__dict__, "box": (400, 380, 400 + centred.box[2] - centred.box[0],
+                                                                  380 + centred.box[3] - centred.box[1])})
+    for mark in (small, centred):
+        visible.draw_mark(image, mark)
+    small_check = visible.check_label(image, small.box, "AI生成")
+    assert not small_check.height_ok and small_check.position_ok and "40 px" in small_check.problems[0]
+    centred_check = visible.check_label(image, centred.box, "AI生成")
+    assert centred_check.height_ok and not centred_check.position_ok
+    words_check = visible.check_label(image, good.box, "AI illustration")
+    assert not words_check.words_ok and not words_check.compliant
+
+
+@pytest.mark.parametrize("read, expected", [("Al生成", "AI生成"), ("A1合成", "AI合成"), ("ＡＩ生成", "AI生成"),
+                                            ("Alice", "Alice")])
+def test_ocr_confusions_of_ai_are_undone_only_next_to_chinese(read, expected):
+    assert visible.normalise_ocr_text(read) == expected
