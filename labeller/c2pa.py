@@ -96,7 +96,8 @@ class CredentialSigner:
             with c2pa_sdk.Builder(manifest, context=self._context) as builder:
                 builder.sign(self._signer, mime, io.BytesIO(data), output)
         except c2pa_sdk.C2paError as exc:
-            raise SigningError(f"C2PA signing failed: {exc}") from None
+            hint = f"; is the timestamp authority {self.tsa_url} reachable?" if self.tsa_url else ""
+            raise SigningError(f"C2PA signing failed: {exc}{hint}") from None
         return output.getvalue()
 
 

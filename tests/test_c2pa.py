@@ -104,3 +104,9 @@ def test_png_and_webp_sign_and_verify(signer, keys, small_photo):
     for fmt, mime in (("PNG", "image/png"), ("WEBP", "image/webp")):
         data = signer.sign(encode(image, fmt), mime, c2pa.ai_manifest("x", LABEL, generator="g"))
         assert c2pa.read_c2pa(data, mime, c2pa.read_context(keys.ca_cert.read_text())).state == "Trusted"
+
+
+def test_unreachable_timestamp_authority_fails_signing_clearly(keys, small_photo):
+    signer = c2pa.CredentialSigner.from_files(keys.signer_chain, keys.signer_key, tsa_url="http://127.0.0.1:9/tsa")
+    with pytest.raises(SigningError, match="C2PA signing failed.*timestamp authority http://127.0.0.1:9/tsa reachable"):
+        signer.sign(small_photo.read_bytes(), "image/jpeg", c2pa.ai_manifest("x", LABEL, generator="g"))

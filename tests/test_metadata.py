@@ -184,3 +184,15 @@ def test_two_labels_in_one_file_are_flagged():
 def test_jpeg_xmp_too_large_for_one_segment_is_refused():
     with pytest.raises(MetadataError, match="APP1 segment holds at most"):
         carriers.jpeg_set_xmp(photo("JPEG"), b" " * 70000)
+
+
+def test_reader_finds_labels_in_tiff_tag_700_and_gif_xmp_data():
+    packet, _ = metadata.merged_xmp(None, LABEL)
+    image = Image.open(CORPUS / "china.jpg").convert("RGB").resize((64, 43))
+    tiff = encode(image, "TIFF", tiffinfo={700: packet})
+    gif = bytearray(encode(image.quantize(32), "GIF"))
+    magic_trailer = bytes([1]) + bytes(range(255, -1, -1)) + b"\x00"
+    gif[-1:] = b"\x21\xff\x0bXMP DataXMP" + packet + magic_trailer + b"\x3b"
+    for data in (tiff, bytes(gif)):
+        report = metadata.read_labels(data)
+        assert report.status == "conforming" and report.label == LABEL
