@@ -1,36 +1,487 @@
-"""The invisible watermark step of the labelling pipeline.
+"""The invisible watermark: a keyed, tiled spread-spectrum mark in luminance with its own synchronisation.
 
-The pipeline calls a ``WatermarkStep`` between the visible marks and the metadata: it changes pixels, so it
-must come before anything that describes or signs them. The robust codec is its own piece of work; until a
-step is configured the pipeline records that no watermark was embedded rather than pretending one was.
+Why this design (measured failures of the open codecs are in ``shared/spec/watermark.md``):
+
+- **Luminance only.** Every repost re-encodes JPEG 4:2:0, which halves chroma resolution.
+- **A tile repeated over the image** in a *canonical frame* whose size follows the image's short side.
+  Cropping only shifts the tiles (a cyclic shift of one tile), resizing only changes their period, a small
+  rotation turns their lattice. The decoder finds the lattice from the image's own autocorrelation,
+  undoes scale and rotation, folds every tile onto one, and finds the shift with a keyed pilot pattern.
+- **Chips big enough to survive a repost**: at least 4.5 px of the original, still ~2 px after a 50%
+  downscale; big photos get a larger canonical frame (more tiles, more evidence), capped so a repost at
+  1080 px keeps the chips readable.
+- **Informed embedding**: the embedder runs the decoder on the unmarked image and spends more amplitude
+  on the bits the picture itself pushes the wrong way, so the host image stops being the main noise.
+- **Error correction and a false-positive bound**: 64 data bits + CRC-32, convolutional code with soft
+  Viterbi (``ecc``). At most ``MAX_DECODES`` candidates are decoded per image, so an unmarked image is
+  taken for a marked one with probability ≤ MAX_DECODES × 2^-32 ≈ 9.3e-10.
+- **A key**: chip signs, chip roles, the pilot and a payload scramble all derive from a secret; without it
+  the pilot does not correlate and nothing decodes. The default key is public, for interoperability.
+
+Payload (64 bits): format version (3), author kind (1: decimal ID, or a hash of a non-numeric ID),
+author ID (34 bits: every 10-digit ID), content ID (26 bits).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
+import numpy as np
 from PIL import Image
 
+from . import ecc
+
+FORMAT_VERSION = 1
+VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS = 3, 1, 34, 26
+DATA_BITS = VERSION_BITS + KIND_BITS + AUTHOR_BITS + CONTENT_BITS  # 64
+INFO_BITS = DATA_BITS + ecc.CRC_BITS  # 96
+CODED_BITS = ecc.coded_length(INFO_BITS)  # 306
+
+TILE = 32  # chips per tile side
+CHIP = 2  # canonical pixels per chip
+PERIOD = TILE * CHIP  # tile period in canonical pixels
+PILOT_CHIPS = 256
+MIN_CANONICAL, MAX_CANONICAL = 192, 512  # canonical short side
+ORIGINAL_PX_PER_CANONICAL = 2.25  # chips of >= 4.5 original pixels
+MIN_SHORT_SIDE = 256  # below this a repost cannot keep chips readable: no mark is embedded
+
+TARGET_PSNR = 40.5  # dB over the whole image
+MASK_RANGE = (0.8, 1.3)  # texture adaptation: amplitude relative to a mid-textured region
+ISS_MARGIN = 1.5  # informed embedding: target soft value, in units of a bit's own response
+
+WORK_SHORT_MAX = 768  # decoder working view
+ACF_WINDOW = 512  # autocorrelation is computed on a central window at most this big
+PERIOD_RANGE = (44.0, 230.0)  # tile period searched in the working view, pixels
+ANGLE_RANGE_DEG = 4.0
+LATTICE_POINTS = ((1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2))
+SYNC_CANDIDATES = 6
+MAX_DECODES = 4
+PILOT_MIN_Z = 4.5
+FALSE_POSITIVE_BOUND = MAX_DECODES * 2.0 ** -ecc.CRC_BITS
+
+OPEN_KEY = b"aimark open watermark v1"
+
+
+# --- payload --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class WatermarkPayload:
-    """What a watermark carries: enough to tie a stripped repost back to its author and its record."""
+    """What the mark carries: who made the image and which of their images it is."""
 
     author_id: str
-    content_id: str
+    content_id: int
+    version: int = FORMAT_VERSION
+
+    @staticmethod
+    def author_field(author_id: str) -> tuple[int, int]:
+        """(kind, value): a decimal ID below 2^34 is stored as is; anything else as a 34-bit hash."""
+        if author_id.isdigit() and int(author_id) < 2 ** AUTHOR_BITS:
+            return 0, int(author_id)
+        digest = hashlib.sha256(author_id.encode("utf-8")).digest()
+        return 1, int.from_bytes(digest[:8], "big") >> (64 - AUTHOR_BITS)
+
+    @staticmethod
+    def content_field(produce_id: str) -> int:
+        """A 26-bit content ID derived from the metadata label's ProduceID."""
+        digest = hashlib.sha256(produce_id.encode("utf-8")).digest()
+        return int.from_bytes(digest[:4], "big") >> (32 - CONTENT_BITS)
+
+    @classmethod
+    def for_label(cls, author_id: str, produce_id: str) -> WatermarkPayload:
+        return cls(author_id=author_id, content_id=cls.content_field(produce_id))
+
+    def matches_author(self, author_id: str) -> bool:
+        kind, value = self.author_field(author_id)
+        return self.to_bits_fields()[1:3] == (kind, value)
+
+    def to_bits_fields(self) -> tuple[int, int, int, int]:
+        kind, value = self.author_field(self.author_id)
+        return self.version, kind, value, self.content_id
+
+    def to_bits(self) -> np.ndarray:
+        value = 0
+        for field_value, width in zip(self.to_bits_fields(), (VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS)):
+            value = (value << width) | (field_value & ((1 << width) - 1))
+        return ecc.bytes_to_bits(value.to_bytes(DATA_BITS // 8, "big"), DATA_BITS)
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray) -> WatermarkPayload:
+        value = int.from_bytes(ecc.bits_to_bytes(bits), "big")
+        content = value & ((1 << CONTENT_BITS) - 1)
+        author = (value >> CONTENT_BITS) & ((1 << AUTHOR_BITS) - 1)
+        kind = (value >> (CONTENT_BITS + AUTHOR_BITS)) & 1
+        version = value >> (CONTENT_BITS + AUTHOR_BITS + KIND_BITS)
+        author_id = str(author) if kind == 0 else f"hash:{author:09x}"
+        return cls(author_id=author_id, content_id=content, version=version)
 
     def as_record(self) -> dict:
-        return {"author_id": self.author_id, "content_id": self.content_id}
+        return {"version": self.version, "author_id": self.author_id, "content_id": self.content_id}
 
+
+# --- the keyed layout -----------------------------------------------------------------------------------
+
+class Layout:
+    """Everything the key decides: chip signs, which chips are pilot, which coded bit each data chip
+    carries, and the scramble applied to the payload."""
+
+    def __init__(self, key: bytes = OPEN_KEY):
+        seed = hmac.new(key, b"aimark-watermark-layout", hashlib.sha256).digest()
+        rng = np.random.default_rng(np.frombuffer(seed, dtype=np.uint64))
+        self.signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=TILE * TILE)
+        order = rng.permutation(TILE * TILE)
+        self.pilot = np.sort(order[:PILOT_CHIPS])
+        self.data = order[PILOT_CHIPS:]
+        self.bit_of_chip = np.arange(self.data.size) % CODED_BITS
+        self.scramble = rng.integers(0, 2, INFO_BITS).astype(np.int8)
+        pilot_chips = np.zeros(TILE * TILE, dtype=np.float32)
+        pilot_chips[self.pilot] = self.signs[self.pilot]
+        self.pilot_tile = expand(pilot_chips.reshape(TILE, TILE))
+        self.pilot_spectrum = np.conj(np.fft.rfft2(self.pilot_tile))
+
+    def chip_values(self, coded: np.ndarray, amplitudes: np.ndarray | None = None) -> np.ndarray:
+        """Tile chip values: pilot chips +sign, data chips ±sign scaled by their bit's amplitude."""
+        values = np.zeros(TILE * TILE, dtype=np.float32)
+        values[self.pilot] = 1.0
+        symbols = (2.0 * coded - 1.0) * (1.0 if amplitudes is None else amplitudes)
+        values[self.data] = symbols[self.bit_of_chip]
+        return (values * self.signs).reshape(TILE, TILE)
+
+    def soft_bits(self, chips: np.ndarray) -> np.ndarray:
+        """Per coded bit, the sum of its chips' despread values (positive means 1)."""
+        despread = chips.ravel() * self.signs
+        soft = np.zeros(CODED_BITS)
+        np.add.at(soft, self.bit_of_chip, despread[self.data])
+        return soft
+
+    def codeword(self, payload: WatermarkPayload) -> np.ndarray:
+        info = ecc.with_crc(payload.to_bits()) ^ self.scramble
+        return ecc.encode(info)
+
+    def info_bits(self, soft: np.ndarray) -> np.ndarray:
+        """The most likely payload + CRC bits behind ``soft`` (always some bits, payload or not)."""
+        return ecc.viterbi(soft, INFO_BITS) ^ self.scramble
+
+
+def expand(chips: np.ndarray) -> np.ndarray:
+    """Chips to canonical pixels (CHIP x CHIP each)."""
+    return np.kron(chips, np.ones((CHIP, CHIP), dtype=np.float32))
+
+
+_LAYOUTS: dict[bytes, Layout] = {}
+
+
+def layout_for(key: bytes | None) -> Layout:
+    key = key or OPEN_KEY
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = Layout(key)
+    return _LAYOUTS[key]
+
+
+# --- pixels ---------------------------------------------------------------------------------------------
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.float32)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def canonical_short_side(short_side: int) -> int:
+    return int(np.clip(round(short_side / ORIGINAL_PX_PER_CANONICAL), MIN_CANONICAL, MAX_CANONICAL))
+
+
+def whiten(y: np.ndarray) -> np.ndarray:
+    """The synchroniser's view of a luminance image: local detail, normalised by its local strength.
+
+    Subtracting a Gaussian-smoothed copy removes the picture's broad shapes; dividing by the local
+    detail power weighs each region by how little the picture itself masks the mark there (a matched
+    filter), so busy texture stops drowning the lattice.
+    """
+    residual = y - cv2.GaussianBlur(y, (0, 0), 1.5)
+    strength = np.sqrt(np.maximum(cv2.blur(residual * residual, (9, 9)), 0.0)) + 1.0
+    return residual / (strength * strength)
+
+
+def band(y: np.ndarray, chip: float) -> np.ndarray:
+    """The band where chips of ``chip`` pixels carry their energy (difference of Gaussians)."""
+    return cv2.GaussianBlur(y, (0, 0), 0.25 * chip) - cv2.GaussianBlur(y, (0, 0), chip)
+
+
+def weigh(residual: np.ndarray, strength_of: np.ndarray, chip: float) -> np.ndarray:
+    """Matched-filter weighting: each pixel counts in inverse proportion to the local detail power."""
+    size = int(4 * chip) | 1
+    power = np.maximum(cv2.blur(strength_of * strength_of, (size, size)), 0.0)
+    return residual / (np.sqrt(power) + 1.0) ** 2
+
+
+def decoder_view(y: np.ndarray, chip: float) -> np.ndarray:
+    """What the payload decoder reads once the chip size is known."""
+    residual = band(y, chip)
+    return weigh(residual, residual, chip)
+
+
+def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
+    """The tiled pattern in original pixels: canonical tiles rendered, smoothed, and warped up."""
+    width, height = size
+    rows, cols = int(np.ceil(height * scale)) + 2, int(np.ceil(width * scale)) + 2
+    tile = expand(chips)
+    canonical = np.tile(tile, (rows // PERIOD + 1, cols // PERIOD + 1))[:rows, :cols]
+    canonical = cv2.GaussianBlur(canonical, (0, 0), 0.6)
+    to_canonical = np.float32([[scale, 0, 0], [0, scale, 0]])
+    return cv2.warpAffine(canonical, to_canonical, (width, height),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+
+
+def _texture_mask(y: np.ndarray, scale: float) -> np.ndarray:
+    """Amplitude per pixel: lower on flat areas (skies) where a pattern would show, higher in texture."""
+    sigma = max(1.0, 1.0 / scale)
+    detail = y - cv2.GaussianBlur(y, (0, 0), sigma)
+    activity = np.sqrt(np.maximum(cv2.GaussianBlur(detail * detail, (0, 0), 2 * sigma), 0.0))
+    return np.clip(activity / (np.median(activity) + 1e-3), *MASK_RANGE).astype(np.float32)
+
+
+def _working_view(y: np.ndarray) -> tuple[np.ndarray, float]:
+    height, width = y.shape
+    factor = min(1.0, WORK_SHORT_MAX / min(height, width))
+    if factor == 1.0:
+        return y, 1.0
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(y, size, interpolation=cv2.INTER_AREA), factor
+
+
+def _fold(residual: np.ndarray, period: float, angle: float) -> np.ndarray:
+    """Warp so the lattice is upright with period PERIOD, then average every tile onto one."""
+    zoom = PERIOD / period
+    cos, sin = np.cos(-angle) * zoom, np.sin(-angle) * zoom
+    height, width = residual.shape
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=np.float64)
+    rotated = corners @ np.array([[cos, sin], [-sin, cos]])
+    offset = -rotated.min(axis=0)
+    out_w, out_h = (np.ceil(rotated.max(axis=0) + offset)).astype(int)
+    matrix = np.float32([[cos, -sin, offset[0]], [sin, cos, offset[1]]])
+    warped = cv2.warpAffine(residual, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    weight = cv2.warpAffine(np.ones_like(residual), matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    rows, cols = -(-out_h // PERIOD) * PERIOD, -(-out_w // PERIOD) * PERIOD
+    padded = np.zeros((rows, cols), np.float32)
+    counts = np.zeros((rows, cols), np.float32)
+    padded[:out_h, :out_w] = warped
+    counts[:out_h, :out_w] = weight
+    total = padded.reshape(rows // PERIOD, PERIOD, cols // PERIOD, PERIOD).sum(axis=(0, 2))
+    count = counts.reshape(rows // PERIOD, PERIOD, cols // PERIOD, PERIOD).sum(axis=(0, 2))
+    return total / np.maximum(count, 1e-6)
+
+
+def _align(layout: Layout, tile: np.ndarray) -> tuple[int, int, float]:
+    """The cyclic shift that lines the folded tile up with the pilot, and how far the peak stands out."""
+    correlation = np.fft.irfft2(np.fft.rfft2(tile) * layout.pilot_spectrum, s=tile.shape)
+    peak = int(np.argmax(correlation))
+    dy, dx = divmod(peak, tile.shape[1])
+    spread = correlation.std()
+    z = float((correlation.flat[peak] - correlation.mean()) / spread) if spread > 0 else 0.0
+    return dy, dx, z
+
+
+def _chips(tile: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
+    return aligned.reshape(TILE, CHIP, TILE, CHIP).mean(axis=(1, 3))
+
+
+# --- synchronisation ------------------------------------------------------------------------------------
+
+def _autocorrelation(residual: np.ndarray) -> np.ndarray:
+    height, width = residual.shape
+    h, w = min(height, ACF_WINDOW), min(width, ACF_WINDOW)
+    top, left = (height - h) // 2, (width - w) // 2
+    window = residual[top:top + h, left:left + w]
+    spectrum = np.fft.rfft2(window, s=(2 * h, 2 * w))
+    acf = np.fft.irfft2(np.abs(spectrum) ** 2, s=(2 * h, 2 * w))
+    ones = np.fft.rfft2(np.ones_like(window), s=(2 * h, 2 * w))
+    overlap = np.fft.irfft2(np.abs(ones) ** 2, s=(2 * h, 2 * w))
+    acf = acf / np.maximum(overlap, 0.25 * h * w)
+    return (acf / acf[0, 0]).astype(np.float32)
+
+
+def _sample(acf: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    rows, cols = acf.shape
+    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    fx, fy = x - x0, y - y0
+    at = lambda yy, xx: acf[yy % rows, xx % cols]  # noqa: E731
+    return (at(y0, x0) * (1 - fx) * (1 - fy) + at(y0, x0 + 1) * fx * (1 - fy)
+            + at(y0 + 1, x0) * (1 - fx) * fy + at(y0 + 1, x0 + 1) * fx * fy)
+
+
+def _lattice_score(acf: np.ndarray, period: np.ndarray, angle: np.ndarray, max_lag: float) -> np.ndarray:
+    """Mean autocorrelation over the lattice points a tile of this period and angle would create."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    total = np.zeros_like(period)
+    count = np.zeros_like(period)
+    for n1, n2 in LATTICE_POINTS:
+        x, y = period * (n1 * cos - n2 * sin), period * (n1 * sin + n2 * cos)
+        inside = np.hypot(x, y) < max_lag
+        total += np.where(inside, _sample(acf, x, y), 0.0)
+        count += inside
+    return total / np.maximum(count, 1)
+
+
+def lattice_candidates(residual: np.ndarray, count: int = SYNC_CANDIDATES) -> list[tuple[float, float]]:
+    """(period, angle) hypotheses for the tile lattice, best first."""
+    acf = _autocorrelation(residual)
+    max_lag = 0.9 * min(residual.shape[0], residual.shape[1], ACF_WINDOW)
+    high = min(PERIOD_RANGE[1], max_lag / 1.2)
+    if high <= PERIOD_RANGE[0]:
+        return []
+    periods = np.arange(PERIOD_RANGE[0], high, 0.5)
+    angles = np.deg2rad(np.arange(-ANGLE_RANGE_DEG, ANGLE_RANGE_DEG + 1e-9, 0.5))
+    grid_p, grid_a = (g.ravel() for g in np.meshgrid(periods, angles, indexing="ij"))
+    scores = _lattice_score(acf, grid_p, grid_a, max_lag)
+    picks: list[tuple[float, float]] = []
+    for index in np.argsort(scores)[::-1]:
+        p, a = grid_p[index], grid_a[index]
+        if all(abs(p - q) > 0.04 * q for q, _ in picks):
+            picks.append((p, a))
+        if len(picks) == count:
+            break
+    refined = []
+    for p, a in picks:
+        fine_p, fine_a = (g.ravel() for g in np.meshgrid(np.arange(p - 0.6, p + 0.61, 0.1),
+                                                          a + np.deg2rad(np.arange(-0.6, 0.61, 0.1)), indexing="ij"))
+        best = int(np.argmax(_lattice_score(acf, fine_p, fine_a, max_lag)))
+        refined.append((float(fine_p[best]), float(fine_a[best])))
+    return refined
+
+
+# --- embedding and detection ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Detection:
+    """What the decoder found: a payload (or None), and the evidence for the synchronisation."""
+
+    payload: WatermarkPayload | None
+    pilot_z: float
+    period: float | None = None
+    angle_deg: float | None = None
+    candidates_decoded: int = 0
+    data_bits: np.ndarray | None = None  # the best candidate's 64 bits, for measuring bit accuracy
+
+    @property
+    def found(self) -> bool:
+        return self.payload is not None
+
+    def as_record(self) -> dict:
+        return {"found": self.found, "payload": self.payload.as_record() if self.payload else None,
+                "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
+                "angle_deg": self.angle_deg and round(self.angle_deg, 2),
+                "false_positive_bound": FALSE_POSITIVE_BOUND}
+
+
+def _soft_for_sync(layout: Layout, residual: np.ndarray, period: float, angle: float,
+                   shift: tuple[int, int] | None = None):
+    """Soft coded bits read at one synchronisation; the shift comes from the pilot unless given."""
+    tile = _fold(residual, period, angle)
+    dy, dx, z = _align(layout, tile)
+    if shift is not None:
+        dy, dx = shift
+    return layout.soft_bits(_chips(tile, dy, dx)), z
+
+
+def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None,
+          psnr: float = TARGET_PSNR) -> Image.Image:
+    """``pixels`` with the mark added to luminance; raises ValueError if the image is too small."""
+    layout = layout_for(key)
+    rgb = np.asarray(pixels.convert("RGB"), dtype=np.float32)
+    height, width = rgb.shape[:2]
+    short = min(height, width)
+    if short < MIN_SHORT_SIDE:
+        raise ValueError(f"{width}x{height} is too small for a robust watermark (short side < {MIN_SHORT_SIDE})")
+    scale = canonical_short_side(short) / short
+    y = luminance(rgb)
+    mask = _texture_mask(y, scale)
+    coded = layout.codeword(payload)
+    rms = 255.0 * 10 ** (-psnr / 20)
+
+    def delta_for(amplitudes):
+        delta = mask * _pattern(layout, layout.chip_values(coded, amplitudes), (width, height), scale)
+        return delta * (rms / np.sqrt(np.mean(delta * delta)))
+
+    amplitudes = np.ones(CODED_BITS, dtype=np.float32)
+    delta = delta_for(amplitudes)
+    # Informed embedding: see what the decoder would read from the host alone and from the mark alone,
+    # then give each bit the amplitude that overcomes the host's push against it.
+    work_host, factor = _working_view(y)
+    work_mark, _ = _working_view(y + delta)
+    period = PERIOD * factor / scale
+    chip = period / TILE
+    marked_band = band(work_mark, chip)
+    host_band = band(work_host, chip)
+    dy, dx, _ = _align(layout, _fold(weigh(marked_band, marked_band, chip), period, 0.0))
+    host_soft, _ = _soft_for_sync(layout, weigh(host_band, marked_band, chip), period, 0.0, (dy, dx))
+    mark_soft, _ = _soft_for_sync(layout, weigh(marked_band - host_band, marked_band, chip), period, 0.0, (dy, dx))
+    sign = 2.0 * coded - 1.0
+    gain = np.maximum(mark_soft * sign, 1e-6)
+    needed = (ISS_MARGIN * np.median(gain) - host_soft * sign) / gain
+    amplitudes = np.clip(needed, 0.25, 3.0).astype(np.float32)
+    delta = delta_for(amplitudes)
+    marked = np.clip(np.round(rgb + delta[..., None]), 0, 255).astype(np.uint8)
+    out = Image.fromarray(marked, "RGB")
+    if pixels.mode == "RGBA":
+        out.putalpha(pixels.getchannel("A"))
+    return out
+
+
+def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detection:
+    """Find and decode the mark from pixels alone. ``payload`` is None when there is none."""
+    layout = layout_for(key)
+    rgb = np.asarray(pixels.convert("RGB") if isinstance(pixels, Image.Image) else pixels)
+    if min(rgb.shape[:2]) < 64:
+        return Detection(payload=None, pilot_z=0.0)
+    work, _ = _working_view(luminance(rgb))
+    residual = whiten(work)
+    scored = []
+    for period, angle in lattice_candidates(residual):
+        soft, z = _soft_for_sync(layout, decoder_view(work, period / TILE), period, angle)
+        scored.append((z, period, angle, soft))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    if not scored:
+        return Detection(payload=None, pilot_z=0.0)
+    best_z = scored[0][0]
+    best_bits = layout.info_bits(scored[0][3])[:DATA_BITS]
+    for decoded, (z, period, angle, soft) in enumerate(scored[:MAX_DECODES], start=1):
+        if z < PILOT_MIN_Z:
+            return Detection(None, best_z, candidates_decoded=decoded - 1, data_bits=best_bits)
+        info = layout.info_bits(soft)
+        data = ecc.check_crc(info)
+        if data is not None:
+            return Detection(WatermarkPayload.from_bits(data), z, period, float(np.rad2deg(angle)), decoded,
+                             data_bits=data)
+    return Detection(None, best_z, candidates_decoded=min(len(scored), MAX_DECODES), data_bits=best_bits)
+
+
+# --- the pipeline step ----------------------------------------------------------------------------------
 
 class WatermarkStep(Protocol):
     """Embeds a payload in pixels and reads it back from pixels alone."""
 
     name: str
 
-    def embed(self, pixels: Image.Image, payload: WatermarkPayload) -> Image.Image:
-        """Return marked pixels; never modify ``pixels`` in place."""
+    def embed(self, pixels: Image.Image, payload: WatermarkPayload) -> Image.Image: ...
 
-    def read(self, pixels: Image.Image) -> WatermarkPayload | None:
-        """The payload, or None when there is no watermark (with the step's stated false-positive bound)."""
+    def read(self, pixels: Image.Image) -> Detection: ...
+
+
+class TiledSpreadSpectrum:
+    """aimark's own watermark as a labelling-pipeline step."""
+
+    name = "aimark-tss-v1"
+
+    def __init__(self, key: bytes | None = None):
+        self.key = key
+
+    def embed(self, pixels: Image.Image, payload: WatermarkPayload) -> Image.Image:
+        return embed(pixels, payload, self.key)
+
+    def read(self, pixels: Image.Image) -> Detection:
+        return detect(pixels, self.key)
