@@ -1,7 +1,8 @@
 """How long labelling takes next to its floor: Pillow decoding and re-encoding the same image.
 
 Labelling = everything ``aimark label`` does to one image except file I/O and the watermark step:
-decode, visible label + author mark, EXIF, XMP label, C2PA signature. The floor is what any tool that
+decode, visible label + author mark, EXIF, XMP label, C2PA signature. A last column adds the watermark
+step, for reference (its own cost is measured by bench/robustness.py). The floor is what any tool that
 rewrites the pixels must pay anyway (decode + encode in the same format and quality), measured in the same
 run on the same bytes, so the ratio does not depend on the machine.
 
@@ -24,6 +25,7 @@ from aimark.labeller import image_io
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.keys import init_keys
 from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.watermark import TiledSpreadSpectrum
 
 SIZE_CLASSES = [(0.5, "< 0.5 MP"), (2.0, "0.5-2 MP"), (5.0, "2-5 MP"), (float("inf"), ">= 5 MP")]
 TARGET_RATIO = 1.5
@@ -61,8 +63,10 @@ def main() -> int:
 
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys", "Bench")
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
-    labeller = Labeller(LabelOptions(producer="001191110102MACQD9K64010000", author_id="1234567890",
-                                     author_template="小红书号：{id}"), signer=signer)
+    options = LabelOptions(producer="001191110102MACQD9K64010000", author_id="1234567890",
+                           author_template="小红书号：{id}")
+    labeller = Labeller(options, signer=signer)
+    with_watermark = Labeller(options, signer=signer, watermark=TiledSpreadSpectrum())
     files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
     rows = []
     for path in files:
@@ -72,12 +76,13 @@ def main() -> int:
         labeller.label_bytes(data, "warm-up")  # font fitting and caches, as in any batch after its first image
         floor = statistics.median(floor_seconds(data) for _ in range(args.repeat))
         label = statistics.median(label_seconds(labeller, data) for _ in range(args.repeat))
-        rows.append((path.name, megapixels, floor, label))
+        marked = statistics.median(label_seconds(with_watermark, data) for _ in range(args.repeat))
+        rows.append((path.name, megapixels, floor, label, marked))
 
     print(f"CPU seconds per image (median of {args.repeat}), 1 process; target: label <= {TARGET_RATIO}x floor\n")
-    print(f"{'image':42} {'MP':>6} {'floor s':>8} {'label s':>8} {'ratio':>6}")
-    for name, megapixels, floor, label in rows:
-        print(f"{name:42} {megapixels:6.2f} {floor:8.3f} {label:8.3f} {label / floor:6.2f}")
+    print(f"{'image':42} {'MP':>6} {'floor s':>8} {'label s':>8} {'ratio':>6} {'+wm s':>8}")
+    for name, megapixels, floor, label, marked in rows:
+        print(f"{name:42} {megapixels:6.2f} {floor:8.3f} {label:8.3f} {label / floor:6.2f} {marked:8.3f}")
     print(f"\n{'size class':12} {'images':>6} {'floor s':>8} {'label s':>8} {'ratio':>6}  verdict")
     worst = 0.0
     for _, name in SIZE_CLASSES:

@@ -147,12 +147,12 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 
 
 def robustness_of(args):
-    path, codec_names, cases, seed = args
+    path, codec_names, cases, seed, trials = args
     image = Image.open(path).convert("RGB")
     megapixels = image.width * image.height / 1e6
     rng = np.random.default_rng(seed)
     rows = []
-    for name in codec_names:
+    for name in [n for n in codec_names for _ in range(trials)]:
         codec = CODECS[name]()
         start = time.process_time()
         marked, truth = codec.embed(image, rng)
@@ -206,8 +206,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--codecs", default="aimark,dwtDctSvd,blind")
-    parser.add_argument("--cases", default=",".join(SUITE))
+    parser.add_argument("--cases", default=",".join(SUITE), help="comma-separated cases; empty: none")
     parser.add_argument("--images", default="", help="comma-separated file names (default: the whole corpus)")
+    parser.add_argument("--trials", type=int, default=1, help="payloads embedded per photo and codec")
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per photo (0: skip)")
     args = parser.parse_args()
 
@@ -215,15 +216,27 @@ def main() -> int:
     if args.images:
         files = [p for p in files if p.name in args.images.split(",")]
     codecs = available(args.codecs.split(","))
-    cases = args.cases.split(",")
+    cases = [c for c in args.cases.split(",") if c]
     started = time.time()
     with Pool(args.jobs) as pool:
-        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i) for i, p in enumerate(files)])
+        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials) for i, p in enumerate(files)])
                 for r in batch]
         fp = pool.map(false_positives_of, [(p, args.fp_per_image, 1000 + i) for i, p in enumerate(files)]) \
             if args.fp_per_image else []
-    print(f"{len(files)} corpus photos, {len(cases)} repost cases, codecs: {', '.join(codecs)} "
+    print(f"{len(files)} corpus photos x {args.trials} payloads, {len(cases)} repost cases, codecs: {', '.join(codecs)} "
           f"(payload bits: {', '.join(f'{c} {CODECS[c].bits}' for c in codecs)}); {time.time() - started:.0f} s wall\n")
+    if cases:
+        report_cases(rows, codecs, cases)
+    if fp:
+        decodes, claimed = (sum(x) for x in zip(*fp))
+        from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
+
+        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked photos, crops "
+              f"and rescales (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
+    return 0
+
+
+def report_cases(rows, codecs, cases):
     print("cells: mean payload bit accuracy / exact-payload rate")
     print(f"{'case':20}" + "".join(f"{c:>20}" for c in codecs))
     for case in cases:
@@ -244,13 +257,6 @@ def main() -> int:
         print(f"{codec:10} PSNR mean {np.mean(values):.1f} dB, min {np.min(values):.1f} dB; CPU s/MP: embed {embed:.3f}, "
               f"decode {decode:.3f}; decode s/image median {np.median([r['decode_s'] for r in decodes]):.3f}, "
               f"max {np.max([r['decode_s'] for r in decodes]):.3f}")
-    if fp:
-        decodes, claimed = (sum(x) for x in zip(*fp))
-        from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
-
-        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked photos, crops "
-              f"and rescales (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
-    return 0
 
 
 if __name__ == "__main__":

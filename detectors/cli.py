@@ -21,6 +21,7 @@ from aimark.labeller import metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.errors import AimarkError
 from aimark.labeller.pipeline import VERSION, Labeller, LabelOptions, label_batch, plan_batch
+from aimark.labeller.watermark import TiledSpreadSpectrum
 
 from .inspect import inspect_file
 
@@ -30,6 +31,12 @@ def _set_pixel_limit(ctx, param, value):
         Image.MAX_IMAGE_PIXELS = value or None
     return value
 
+
+watermark_key_option = click.option(
+    "--watermark-key", "watermark_key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="AIMARK_WATERMARK_KEY_FILE",
+    help="File holding a private watermark key: only holders of it can read or forge the mark "
+         "(default: the open key anyone can read). Env: AIMARK_WATERMARK_KEY_FILE.")
 
 max_pixels_option = click.option(
     "--max-pixels", type=click.IntRange(min=0), default=None, expose_value=False, callback=_set_pixel_limit,
@@ -83,13 +90,15 @@ def main():
               help="Private key for --cert (PEM).")
 @click.option("--tsa-url", help="RFC 3161 timestamp authority, so signatures outlive the certificate.")
 @click.option("--no-c2pa", is_flag=True, help="Do not sign Content Credentials.")
+@click.option("--no-watermark", is_flag=True, help="Do not embed the invisible watermark.")
+@watermark_key_option
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON Lines record per image (default: OUT/aimark-label.jsonl).")
 @max_pixels_option
 def label(inputs, out_dir, producer, generator, label_text, label_position, author_id, author_template,
           author_position, author_name, source_type, font, output_format, quality, key_dir, cert, key_file,
-          tsa_url, no_c2pa, report):
-    """Label images: visible AI label, author mark, metadata label, C2PA.
+          tsa_url, no_c2pa, no_watermark, watermark_key, report):
+    """Label images: visible AI label, author mark, invisible watermark, metadata label, C2PA.
 
     INPUTS are files, folders (searched recursively) and globs. Each image gets a labelled copy in OUT;
     an image already carrying an AI label is skipped, never labelled twice. Bad files are reported at
@@ -102,7 +111,8 @@ def label(inputs, out_dir, producer, generator, label_text, label_position, auth
         quality=quality)
     try:
         signer = None if no_c2pa else _signer(key_dir, cert, key_file, tsa_url)
-        labeller = Labeller(options, signer=signer)
+        mark = None if no_watermark else TiledSpreadSpectrum(_read_key(watermark_key))
+        labeller = Labeller(options, signer=signer, watermark=mark)
     except AimarkError as exc:
         raise click.UsageError(str(exc)) from None
     plan = plan_batch(inputs, out_dir)
@@ -136,6 +146,15 @@ def _signer(key_dir, cert, key_file, tsa_url):
     return CredentialSigner.from_files(paths.signer_chain, paths.signer_key, tsa_url)
 
 
+def _read_key(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    key = path.read_bytes().strip()
+    if len(key) < 16:
+        raise AimarkError(f"the watermark key in {path} is {len(key)} bytes; use at least 16 random bytes")
+    return key
+
+
 def _summarise(records, unmatched, report):
     counts = {status: sum(r["status"] == status for r in records) for status in ("labelled", "skipped", "failed")}
     click.echo(f"{counts['labelled']} labelled, {counts['skipped']} skipped (already labelled), "
@@ -155,10 +174,16 @@ def _summarise(records, unmatched, report):
 @click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', if any).")
 @click.option("--no-ocr", is_flag=True, help="Skip reading visible marks (faster).")
+@watermark_key_option
 @max_pixels_option
-def inspect(files, as_json, trust_files, no_ocr):
-    """Print every mark found in FILES: visible label and author ID (OCR), metadata label, C2PA."""
+def inspect(files, as_json, trust_files, no_ocr, watermark_key):
+    """Print every mark found in FILES: visible label and author ID (OCR), invisible watermark,
+    generator watermarks (Stable Diffusion, SDXL), metadata label, C2PA."""
     anchors = _trust_anchors(trust_files)
+    try:
+        key = _read_key(watermark_key)
+    except AimarkError as exc:
+        raise click.UsageError(str(exc)) from None
     ocr = None
     if not no_ocr:
         from aimark.models import OcrEngine
@@ -166,7 +191,7 @@ def inspect(files, as_json, trust_files, no_ocr):
         ocr = OcrEngine()
     failed = False
     for path in files:
-        result = inspect_file(path, trust_anchors=anchors, ocr=ocr)
+        result = inspect_file(path, trust_anchors=anchors, ocr=ocr, watermark_key=key)
         failed |= result.error is not None
         if as_json:
             click.echo(json.dumps(result.as_record(), ensure_ascii=False))
@@ -204,6 +229,17 @@ def _table(record: dict) -> str:
         detail = detail or credentials["error"] or ""
         lines.append(f"  c2pa        {credentials['state']}" + (f" ({detail})" if detail else "")
                      + (f", signed by {credentials['signer']}" if credentials["signer"] else ""))
+    found = record["watermark"]
+    if found:
+        if found["found"]:
+            payload = found["payload"]
+            lines.append(f"  watermark   aimark payload: author {payload['author_id']}, content {payload['content_id']} "
+                         f"(pilot z {found['pilot_z']}, false-positive bound {found['false_positive_bound']:.0e})")
+        else:
+            lines.append("  watermark   no aimark watermark")
+    for match in record["generator_watermarks"] or []:
+        lines.append(f"  generator   {match['generator']} watermark, {match['verdict']}: {match['matched_bits']}/"
+                     f"{match['total_bits']} bits ({match['reading']}, chance {match['chance']:.1e})")
     if record["visible"] is not None:
         marks = [m for m in record["visible"] if m["kind"] != "text"]
         if not marks:

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aimark.labeller import c2pa, carriers, image_io, metadata, visible
+import numpy as np
+
+from aimark.labeller import c2pa, carriers, image_io, metadata, visible, watermark
 from aimark.labeller.errors import AimarkError
+
+from . import generators
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Inspection:
     metadata: metadata.MetadataReport | None = None
     c2pa: c2pa.C2paReport | None = None
     visible: list[visible.FoundMark] | None = None
+    watermark: watermark.Detection | None = None
+    generators: list[generators.GeneratorMatch] | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -32,11 +38,15 @@ class Inspection:
             "metadata": self.metadata.as_record() if self.metadata else None,
             "c2pa": self.c2pa.as_record() if self.c2pa else None,
             "visible": [m.as_record() for m in self.visible] if self.visible is not None else None,
+            "watermark": self.watermark.as_record() if self.watermark else None,
+            "generator_watermarks": [m.as_record() for m in self.generators if m.reported]
+            if self.generators is not None else None,
             "error": self.error, "notes": self.notes,
         }
 
 
-def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = None, ocr=None) -> Inspection:
+def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = None, ocr=None,
+                  watermark_key: bytes | None = None) -> Inspection:
     """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks."""
     fmt = carriers.sniff_format(data)
     result = Inspection(path=name, format=fmt)
@@ -51,10 +61,14 @@ def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = No
         return result
     result.size = source.size
     result.notes = source.notes
+    result.watermark = watermark.detect(source.pixels, watermark_key)
+    result.generators = generators.recognise(np.asarray(source.pixels.convert("RGB")))
     if ocr is not None:
         result.visible = visible.read_marks(source.pixels, ocr)
     return result
 
 
-def inspect_file(path: Path, *, trust_anchors: str | None = None, ocr=None) -> Inspection:
-    return inspect_bytes(Path(path).read_bytes(), str(path), trust_anchors=trust_anchors, ocr=ocr)
+def inspect_file(path: Path, *, trust_anchors: str | None = None, ocr=None,
+                 watermark_key: bytes | None = None) -> Inspection:
+    return inspect_bytes(Path(path).read_bytes(), str(path), trust_anchors=trust_anchors, ocr=ocr,
+                         watermark_key=watermark_key)

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from . import carriers, image_io, metadata, visible
 from .c2pa import MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled
-from .watermark import WatermarkPayload, WatermarkStep
+from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkStep, WatermarkTooSmall, soft_binding
 
 VERSION = "0.1.0"
 MANIFEST_MARKER = b"c2pa"
@@ -112,10 +112,13 @@ class Labeller:
             visible.draw_mark(pixels, mark)
 
         produce_id = uuid.uuid4().hex
-        payload = None
+        payload, watermark_notes = None, []
         if self.watermark is not None:
-            payload = WatermarkPayload(author_id=opts.author_id or "", content_id=produce_id)
-            pixels = self.watermark.embed(pixels, payload)
+            payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id)
+            try:
+                pixels = self.watermark.embed(pixels, payload)
+            except WatermarkTooSmall as exc:
+                payload, watermark_notes = None, [f"no watermark: {exc}"]
 
         fmt = image_io.output_format(source.format, opts.output_format)
         exif = metadata.stamp_exif(source.exif, artist=opts.author_name or opts.author_id,
@@ -127,7 +130,9 @@ class Labeller:
                                                   has_alpha=pixels.mode == "RGBA")
         c2pa_record = None
         if self.signer is not None:
-            manifest = ai_manifest(name, label, generator=opts.generator, source_type=source_type, version=VERSION)
+            binding = soft_binding(self.watermark.name, payload) if payload else None
+            manifest = ai_manifest(name, label, generator=opts.generator, source_type=source_type, version=VERSION,
+                                   soft_binding=binding)
             encoded = self.signer.sign(encoded, MIME_TYPES[fmt], manifest)
             c2pa_record = {"signer": self.signer.signer_name, "assertions": [a["label"] for a in manifest["assertions"]],
                            "certificate_expires": self.signer.expires.isoformat()}
@@ -138,14 +143,15 @@ class Labeller:
             "marks": {
                 "visible_label": label_mark.as_record(),
                 "author_mark": marks[1].as_record() if len(marks) > 1 else None,
-                "watermark": ({"step": self.watermark.name, "payload": payload.as_record()}
+                "watermark": ({"step": self.watermark.name, "payload": payload.as_record(),
+                               "key": "private" if getattr(self.watermark, "keyed", False) else "open"}
                               if payload else None),
                 "metadata": {"xmp": {"namespace": metadata.TC260_NS, "property": "TC260:AIGC",
                                      "value": label.to_dict()},
                              "digital_source_type": source_type},
                 "c2pa": c2pa_record,
             },
-            "notes": source.notes + xmp_notes + (self.signer.warnings if self.signer else []),
+            "notes": source.notes + watermark_notes + xmp_notes + (self.signer.warnings if self.signer else []),
         }
         return LabelResult(data=encoded, format=fmt, record=record)
 

@@ -7,9 +7,12 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   Cropping only shifts the tiles (a cyclic shift of one tile), resizing only changes their period, a small
   rotation turns their lattice. The decoder finds the lattice from the image's own autocorrelation,
   undoes scale and rotation, folds every tile onto one, and finds the shift with a keyed pilot pattern.
+  Codec block grids (JPEG 8x8, WebP 4x4) are removed first: they would line the autocorrelation up too.
 - **Chips big enough to survive a repost**: at least 4.5 px of the original, still ~2 px after a 50%
   downscale; big photos get a larger canonical frame (more tiles, more evidence), capped so a repost at
   1080 px keeps the chips readable.
+- **Strength follows texture, in absolute grey levels**: about 1 grey level on a flat sky, up to 4 in
+  busy texture, never below 38.5 dB PSNR for the whole image.
 - **Informed embedding**: the embedder runs the decoder on the unmarked image and spends more amplitude
   on the bits the picture itself pushes the wrong way, so the host image stops being the main noise.
 - **Error correction and a false-positive bound**: 64 data bits + CRC-32, convolutional code with soft
@@ -49,8 +52,12 @@ MIN_CANONICAL, MAX_CANONICAL = 192, 512  # canonical short side
 ORIGINAL_PX_PER_CANONICAL = 2.25  # chips of >= 4.5 original pixels
 MIN_SHORT_SIDE = 256  # below this a repost cannot keep chips readable: no mark is embedded
 
-TARGET_PSNR = 40.5  # dB over the whole image
-MASK_RANGE = (0.8, 1.3)  # texture adaptation: amplitude relative to a mid-textured region
+# Amplitude in grey levels: what a flat sky hides (about the noise of a good photo), growing with local
+# texture (which masks the pattern), and capped so that no image falls below MIN_PSNR.
+FLAT_AMPLITUDE = 1.1
+TEXTURE_GAIN = 0.25
+MAX_AMPLITUDE = 4.0
+MIN_PSNR = 38.5
 ISS_MARGIN = 1.5  # informed embedding: target soft value, in units of a bit's own response
 
 WORK_SHORT_MAX = 768  # decoder working view
@@ -64,6 +71,13 @@ PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = MAX_DECODES * 2.0 ** -ecc.CRC_BITS
 
 OPEN_KEY = b"aimark open watermark v1"
+NO_AUTHOR = "0"  # the author field of images labelled without an author ID
+HASHED_PREFIX = "hash:"  # how a decoded payload spells a hashed (non-numeric) author ID
+SOFT_BINDING_ALG = "aimark.tss.1"  # our namespaced name in the C2PA soft-binding assertion
+
+
+class WatermarkTooSmall(ValueError):
+    """The image is too small for chips that survive a repost; it is labelled without a watermark."""
 
 
 # --- payload --------------------------------------------------------------------------------------------
@@ -78,9 +92,12 @@ class WatermarkPayload:
 
     @staticmethod
     def author_field(author_id: str) -> tuple[int, int]:
-        """(kind, value): a decimal ID below 2^34 is stored as is; anything else as a 34-bit hash."""
+        """(kind, value): a decimal ID below 2^34 is stored as is; anything else as a 34-bit hash, which
+        a decoded payload spells ``hash:<hex>``."""
         if author_id.isdigit() and int(author_id) < 2 ** AUTHOR_BITS:
             return 0, int(author_id)
+        if author_id.startswith(HASHED_PREFIX):
+            return 1, int(author_id[len(HASHED_PREFIX):], 16)
         digest = hashlib.sha256(author_id.encode("utf-8")).digest()
         return 1, int.from_bytes(digest[:8], "big") >> (64 - AUTHOR_BITS)
 
@@ -115,7 +132,7 @@ class WatermarkPayload:
         author = (value >> CONTENT_BITS) & ((1 << AUTHOR_BITS) - 1)
         kind = (value >> (CONTENT_BITS + AUTHOR_BITS)) & 1
         version = value >> (CONTENT_BITS + AUTHOR_BITS + KIND_BITS)
-        author_id = str(author) if kind == 0 else f"hash:{author:09x}"
+        author_id = str(author) if kind == 0 else f"{HASHED_PREFIX}{author:09x}"
         return cls(author_id=author_id, content_id=content, version=version)
 
     def as_record(self) -> dict:
@@ -201,7 +218,21 @@ def whiten(y: np.ndarray) -> np.ndarray:
     """
     residual = y - cv2.GaussianBlur(y, (0, 0), 1.5)
     strength = np.sqrt(np.maximum(cv2.blur(residual * residual, (9, 9)), 0.0)) + 1.0
-    return residual / (strength * strength)
+    return without_block_grid(residual / (strength * strength))
+
+
+def without_block_grid(residual: np.ndarray, grid: int = 16) -> np.ndarray:
+    """Remove everything periodic on a 16-pixel grid: JPEG's 8x8 and WebP's 4x4/16x16 block edges.
+
+    Codec blocking repeats at lags that are multiples of 4 and 8; left in, it lines the autocorrelation
+    up at every even period and pulls the lattice estimate off the watermark's own period."""
+    height, width = residual.shape
+    rows, cols = height - height % grid, width - width % grid
+    if rows == 0 or cols == 0:
+        return residual
+    phase_mean = residual[:rows, :cols].reshape(rows // grid, grid, cols // grid, grid).mean(axis=(0, 2))
+    tiled = np.tile(phase_mean, (-(-height // grid), -(-width // grid)))[:height, :width]
+    return residual - tiled
 
 
 def band(y: np.ndarray, chip: float) -> np.ndarray:
@@ -234,12 +265,24 @@ def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: fl
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
-def _texture_mask(y: np.ndarray, scale: float) -> np.ndarray:
-    """Amplitude per pixel: lower on flat areas (skies) where a pattern would show, higher in texture."""
-    sigma = max(1.0, 1.0 / scale)
-    detail = y - cv2.GaussianBlur(y, (0, 0), sigma)
+def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
+    """Amplitude per pixel in grey levels: low on flat areas (skies) where a pattern would show, higher
+    where texture masks it. Absolute, not relative: a photo that is all sky gets the sky's amplitude.
+
+    Texture is measured at the chips' own scale, on a copy reduced to twice the canonical resolution
+    (the map is smooth at that scale, and full-resolution blurs would dominate the embedding cost).
+    """
+    height, width = y.shape
+    reduce = min(1.0, 2.0 * scale)
+    small = y if reduce == 1.0 else cv2.resize(y, (max(1, round(width * reduce)), max(1, round(height * reduce))),
+                                               interpolation=cv2.INTER_AREA)
+    sigma = max(1.0, reduce / scale)
+    detail = small - cv2.GaussianBlur(small, (0, 0), sigma)
     activity = np.sqrt(np.maximum(cv2.GaussianBlur(detail * detail, (0, 0), 2 * sigma), 0.0))
-    return np.clip(activity / (np.median(activity) + 1e-3), *MASK_RANGE).astype(np.float32)
+    amplitude = np.clip(FLAT_AMPLITUDE + TEXTURE_GAIN * activity, FLAT_AMPLITUDE, MAX_AMPLITUDE)
+    if reduce < 1.0:
+        amplitude = cv2.resize(amplitude, (width, height), interpolation=cv2.INTER_LINEAR)
+    return amplitude.astype(np.float32)
 
 
 def _working_view(y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -249,6 +292,17 @@ def _working_view(y: np.ndarray) -> tuple[np.ndarray, float]:
         return y, 1.0
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     return cv2.resize(y, size, interpolation=cv2.INTER_AREA), factor
+
+
+def _working_view_of_image(image: Image.Image) -> np.ndarray:
+    """The working view straight from Pillow: luminance first, then a box downscale, both in C, so the
+    cost of reading a big photo stays close to the cost of decoding it."""
+    grey = image.convert("L") if image.mode != "L" else image
+    factor = min(1.0, WORK_SHORT_MAX / min(grey.size))
+    if factor < 1.0:
+        grey = grey.resize((max(1, round(grey.width * factor)), max(1, round(grey.height * factor))),
+                           Image.Resampling.BOX)
+    return np.asarray(grey, dtype=np.float32)
 
 
 def _fold(residual: np.ndarray, period: float, angle: float) -> np.ndarray:
@@ -292,17 +346,22 @@ def _chips(tile: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 # --- synchronisation ------------------------------------------------------------------------------------
 
-def _autocorrelation(residual: np.ndarray) -> np.ndarray:
+def _autocorrelation(residual: np.ndarray, max_lag: int) -> np.ndarray:
+    """Unbiased autocorrelation of a central window, for lags up to ``max_lag`` (no wrap-around)."""
     height, width = residual.shape
     h, w = min(height, ACF_WINDOW), min(width, ACF_WINDOW)
     top, left = (height - h) // 2, (width - w) // 2
     window = residual[top:top + h, left:left + w]
-    spectrum = np.fft.rfft2(window, s=(2 * h, 2 * w))
-    acf = np.fft.irfft2(np.abs(spectrum) ** 2, s=(2 * h, 2 * w))
-    ones = np.fft.rfft2(np.ones_like(window), s=(2 * h, 2 * w))
-    overlap = np.fft.irfft2(np.abs(ones) ** 2, s=(2 * h, 2 * w))
-    acf = acf / np.maximum(overlap, 0.25 * h * w)
-    return (acf / acf[0, 0]).astype(np.float32)
+    rows, cols = h + max_lag + 1, w + max_lag + 1
+    spectrum = np.fft.rfft2(window, s=(rows, cols))
+    acf = np.fft.irfft2(spectrum.real ** 2 + spectrum.imag ** 2, s=(rows, cols))
+    lag_y = np.minimum(np.arange(rows), rows - np.arange(rows))[:, None]
+    lag_x = np.minimum(np.arange(cols), cols - np.arange(cols))[None, :]
+    overlap = np.maximum((h - lag_y) * (w - lag_x), 0.25 * h * w)
+    acf = acf / overlap
+    acf = (acf / acf[0, 0]).astype(np.float32)
+    # Peaks of a whitened residual are a pixel wide; widen them so sub-pixel lattice sampling is smooth.
+    return cv2.GaussianBlur(acf, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
 
 
 def _sample(acf: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -329,8 +388,8 @@ def _lattice_score(acf: np.ndarray, period: np.ndarray, angle: np.ndarray, max_l
 
 def lattice_candidates(residual: np.ndarray, count: int = SYNC_CANDIDATES) -> list[tuple[float, float]]:
     """(period, angle) hypotheses for the tile lattice, best first."""
-    acf = _autocorrelation(residual)
     max_lag = 0.9 * min(residual.shape[0], residual.shape[1], ACF_WINDOW)
+    acf = _autocorrelation(residual, int(max_lag) + 2)
     high = min(PERIOD_RANGE[1], max_lag / 1.2)
     if high <= PERIOD_RANGE[0]:
         return []
@@ -347,7 +406,7 @@ def lattice_candidates(residual: np.ndarray, count: int = SYNC_CANDIDATES) -> li
             break
     refined = []
     for p, a in picks:
-        fine_p, fine_a = (g.ravel() for g in np.meshgrid(np.arange(p - 0.6, p + 0.61, 0.1),
+        fine_p, fine_a = (g.ravel() for g in np.meshgrid(np.arange(p - 1.5, p + 1.51, 0.1),
                                                           a + np.deg2rad(np.arange(-0.6, 0.61, 0.1)), indexing="ij"))
         best = int(np.argmax(_lattice_score(acf, fine_p, fine_a, max_lag)))
         refined.append((float(fine_p[best]), float(fine_a[best])))
@@ -388,24 +447,26 @@ def _soft_for_sync(layout: Layout, residual: np.ndarray, period: float, angle: f
     return layout.soft_bits(_chips(tile, dy, dx)), z
 
 
-def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None,
-          psnr: float = TARGET_PSNR) -> Image.Image:
+def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None) -> Image.Image:
     """``pixels`` with the mark added to luminance; raises ValueError if the image is too small."""
     layout = layout_for(key)
     rgb = np.asarray(pixels.convert("RGB"), dtype=np.float32)
     height, width = rgb.shape[:2]
     short = min(height, width)
     if short < MIN_SHORT_SIDE:
-        raise ValueError(f"{width}x{height} is too small for a robust watermark (short side < {MIN_SHORT_SIDE})")
+        raise WatermarkTooSmall(f"{width}x{height} is too small for a robust watermark (short side < {MIN_SHORT_SIDE} px)")
     scale = canonical_short_side(short) / short
     y = luminance(rgb)
-    mask = _texture_mask(y, scale)
+    amplitude = amplitude_map(y, scale)
     coded = layout.codeword(payload)
-    rms = 255.0 * 10 ** (-psnr / 20)
+    max_rms = 255.0 * 10 ** (-MIN_PSNR / 20)
 
     def delta_for(amplitudes):
-        delta = mask * _pattern(layout, layout.chip_values(coded, amplitudes), (width, height), scale)
-        return delta * (rms / np.sqrt(np.mean(delta * delta)))
+        pattern = _pattern(layout, layout.chip_values(coded, amplitudes), (width, height), scale)
+        pattern /= np.sqrt(np.mean(pattern * pattern))  # unit power, so the amplitude map is in grey levels
+        delta = amplitude * pattern
+        rms = np.sqrt(np.mean(delta * delta))
+        return delta * min(1.0, max_rms / rms)
 
     amplitudes = np.ones(CODED_BITS, dtype=np.float32)
     delta = delta_for(amplitudes)
@@ -435,29 +496,43 @@ def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = No
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none."""
     layout = layout_for(key)
-    rgb = np.asarray(pixels.convert("RGB") if isinstance(pixels, Image.Image) else pixels)
-    if min(rgb.shape[:2]) < 64:
+    if isinstance(pixels, Image.Image):
+        work = _working_view_of_image(pixels)
+    else:
+        work, _ = _working_view(luminance(np.asarray(pixels)))
+    if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
-    work, _ = _working_view(luminance(rgb))
     residual = whiten(work)
-    scored = []
+    synced = []
     for period, angle in lattice_candidates(residual):
-        soft, z = _soft_for_sync(layout, decoder_view(work, period / TILE), period, angle)
-        scored.append((z, period, angle, soft))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    if not scored:
+        _, _, z = _align(layout, _fold(residual, period, angle))
+        synced.append((z, period, angle))
+    synced.sort(reverse=True)
+    if not synced:
         return Detection(payload=None, pilot_z=0.0)
-    best_z = scored[0][0]
-    best_bits = layout.info_bits(scored[0][3])[:DATA_BITS]
-    for decoded, (z, period, angle, soft) in enumerate(scored[:MAX_DECODES], start=1):
+    best_z, best_bits, decoded = synced[0][0], None, 0
+    views: dict[float, np.ndarray] = {}
+    for z, period, angle in synced[:MAX_DECODES]:
         if z < PILOT_MIN_Z:
-            return Detection(None, best_z, candidates_decoded=decoded - 1, data_bits=best_bits)
+            break
+        chip = round(period / TILE, 1)
+        if chip not in views:
+            views[chip] = decoder_view(work, chip)
+        soft, _ = _soft_for_sync(layout, views[chip], period, angle)
         info = layout.info_bits(soft)
+        decoded += 1
+        best_bits = info[:DATA_BITS] if best_bits is None else best_bits
         data = ecc.check_crc(info)
         if data is not None:
             return Detection(WatermarkPayload.from_bits(data), z, period, float(np.rad2deg(angle)), decoded,
                              data_bits=data)
-    return Detection(None, best_z, candidates_decoded=min(len(scored), MAX_DECODES), data_bits=best_bits)
+    return Detection(None, best_z, candidates_decoded=decoded, data_bits=best_bits)
+
+
+def soft_binding(algorithm: str, payload: WatermarkPayload) -> dict:
+    """The C2PA ``c2pa.soft-binding`` assertion that ties a manifest to the watermark's payload, so a
+    copy stripped of its manifest can be matched back to it by the payload it still carries."""
+    return {"alg": algorithm, "blocks": [{"scope": {}, "value": ecc.bits_to_bytes(payload.to_bits()).hex()}]}
 
 
 # --- the pipeline step ----------------------------------------------------------------------------------
@@ -475,10 +550,15 @@ class WatermarkStep(Protocol):
 class TiledSpreadSpectrum:
     """aimark's own watermark as a labelling-pipeline step."""
 
-    name = "aimark-tss-v1"
+    name = SOFT_BINDING_ALG
 
     def __init__(self, key: bytes | None = None):
         self.key = key
+
+    @property
+    def keyed(self) -> bool:
+        """Whether a private key is in use (False: the open default key)."""
+        return bool(self.key) and self.key != OPEN_KEY
 
     def embed(self, pixels: Image.Image, payload: WatermarkPayload) -> Image.Image:
         return embed(pixels, payload, self.key)

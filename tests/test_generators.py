@@ -1,0 +1,57 @@
+"""Generator watermarks: our torch-free decoder agrees bit for bit with invisible-watermark's own, on
+fixtures the library made (tests/fixtures/generators/make_fixtures.py), and names each generator."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aimark.detectors import generators
+
+from .conftest import CORPUS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "generators"
+READINGS = json.loads((FIXTURES / "readings.json").read_text())
+
+
+def pixels(name: str) -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / name).convert("RGB"))
+
+
+@pytest.mark.parametrize("name", sorted(READINGS))
+@pytest.mark.parametrize("reading", ["bgr_uint8", "rgb_uint8", "rgb_float"])
+@pytest.mark.parametrize("length", ["136", "48", "32"])
+def test_bits_equal_the_librarys_decoder(name, reading, length):
+    expected = READINGS[name]["readings"][reading][length]
+    assert generators.read_bits(pixels(name), int(length), reading).tolist() == expected
+
+
+@pytest.mark.parametrize("name, generator", [("sd1_coffee.png", "Stable Diffusion 1.x"),
+                                             ("sd2_astronaut.png", "Stable Diffusion 2.x"),
+                                             ("sdxl_coffee.png", "SDXL"), ("sdxl_astronaut.png", "SDXL")])
+def test_each_generator_is_recognised_by_name(name, generator):
+    best = generators.recognise(pixels(name))[0]
+    assert best.generator == generator and best.reported, best
+    assert best.verdict in ("likely", "very likely")
+
+
+def test_sdxl_float_reading_recovers_bits_the_8bit_reading_inverts():
+    """The SDXL mark made on a float image reads better in the float domain on some pixels."""
+    rgb = pixels("sdxl_coffee.png")
+    truth = generators.PAYLOADS[2].bits
+    as_float = int(np.sum(generators.read_bits(rgb, 48, "rgb_float") == truth))
+    assert as_float >= 36
+    assert generators.recognise(rgb)[0].matched >= as_float
+
+
+@pytest.mark.parametrize("photo", ["china.jpg", "Storm.jpg", "coffee.png"])
+def test_unmarked_photos_report_no_generator(photo):
+    matches = generators.recognise(np.asarray(Image.open(CORPUS / photo).convert("RGB")))
+    assert matches and not any(m.reported for m in matches), [m.as_record() for m in matches]
+    assert not any(m.reported for m in generators.recognise(pixels("plain_astronaut.png")))
+
+
+def test_images_below_the_librarys_minimum_give_no_reading():
+    assert generators.recognise(np.zeros((200, 300, 3), np.uint8)) == []

@@ -1,0 +1,131 @@
+"""The invisible watermark: payload format, error correction, round trip, reposts, the no-watermark answer,
+key separation, and its place in the labelling pipeline. Small real photos; the full suite is a bench."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aimark.labeller import c2pa, ecc, watermark
+from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.watermark import WatermarkPayload
+from bench.reposts import SUITE
+
+from .conftest import CORPUS, PRODUCER
+
+PAYLOAD = WatermarkPayload(author_id="9876543210", content_id=54321)
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return Image.open(CORPUS / "china.jpg").convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def marked(photo) -> Image.Image:
+    return watermark.embed(photo, PAYLOAD)
+
+
+def psnr(a, b) -> float:
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return 10 * np.log10(255 ** 2 / np.mean(diff ** 2))
+
+
+@pytest.mark.parametrize("author", ["0", "1234567890", "9999999999", "17179869183"])
+def test_payload_bits_round_trip_every_ten_digit_id(author):
+    payload = WatermarkPayload(author_id=author, content_id=2 ** 26 - 1)
+    assert payload.to_bits().size == watermark.DATA_BITS == 64
+    assert WatermarkPayload.from_bits(payload.to_bits()) == payload
+
+
+def test_non_numeric_author_ids_are_hashed_and_still_matchable():
+    payload = WatermarkPayload(author_id="studio_ada", content_id=1)
+    decoded = WatermarkPayload.from_bits(payload.to_bits())
+    assert decoded.author_id.startswith("hash:") and decoded.matches_author("studio_ada")
+    assert not decoded.matches_author("studio_bob")
+
+
+def test_code_corrects_errors_and_crc_rejects_the_rest():
+    rng = np.random.default_rng(3)
+    info = ecc.with_crc(PAYLOAD.to_bits())
+    symbols = 2.0 * ecc.encode(info) - 1.0
+    noisy = symbols + rng.normal(0, 0.8, symbols.shape)  # about 10% of the raw bits flipped
+    assert np.mean((noisy > 0) != (symbols > 0)) > 0.05
+    assert np.array_equal(ecc.check_crc(ecc.viterbi(noisy, info.size)), PAYLOAD.to_bits())
+    assert ecc.check_crc(rng.integers(0, 2, info.size).astype(np.int8)) is None
+
+
+def test_round_trip_at_the_stated_quality(photo, marked):
+    assert psnr(photo, marked) >= watermark.MIN_PSNR - 0.1
+    found = watermark.detect(marked)
+    assert found.payload == PAYLOAD and found.pilot_z > watermark.PILOT_MIN_Z
+
+
+@pytest.mark.parametrize("case", ["jpeg50", "half_jpeg75", "crop_corner10", "crop_center70", "rotate2",
+                                  "caption_bar", "bright_contrast15", "chain_social", "chain_heavy"])
+def test_survives_reposts(marked, case):
+    assert watermark.detect(SUITE[case].apply(marked)).payload == PAYLOAD
+
+
+def test_flat_photo_gets_a_fainter_mark_than_a_busy_one():
+    flat = Image.open(CORPUS / "Storm.jpg").convert("RGB").resize((960, 640))
+    busy = Image.open(CORPUS / "china.jpg").convert("RGB")
+    assert psnr(flat, watermark.embed(flat, PAYLOAD)) > psnr(busy, watermark.embed(busy, PAYLOAD)) + 2
+
+
+@pytest.mark.parametrize("name", ["china.jpg", "coffee.png", "astronaut.png", "rocket.jpg", "flower.jpg"])
+def test_unmarked_photos_and_crops_have_no_watermark(name):
+    image = Image.open(CORPUS / name).convert("RGB")
+    w, h = image.size
+    for view in (image, image.crop((w // 5, h // 6, w, h)), image.resize((w // 2, h // 2))):
+        found = watermark.detect(view)
+        assert found.payload is None and found.candidates_decoded <= watermark.MAX_DECODES
+
+
+def test_false_positive_bound_is_stated():
+    assert watermark.FALSE_POSITIVE_BOUND == watermark.MAX_DECODES * 2.0 ** -32 <= 1e-9
+
+
+def test_a_private_key_makes_the_mark_unreadable_without_it(photo):
+    key = b"a private key of the studio, 32b"
+    keyed = watermark.embed(photo, PAYLOAD, key=key)
+    assert watermark.detect(keyed, key=key).payload == PAYLOAD
+    assert watermark.detect(keyed).payload is None
+    assert watermark.detect(keyed, key=b"another key entirely, 32 bytes!").payload is None
+
+
+def test_too_small_images_are_refused_clearly():
+    with pytest.raises(watermark.WatermarkTooSmall, match="too small for a robust watermark"):
+        watermark.embed(Image.new("RGB", (300, 200), "grey"), PAYLOAD)
+
+
+def test_alpha_is_kept():
+    rgba = Image.open(CORPUS / "coffee.png").convert("RGBA")
+    rgba.putalpha(180)
+    assert watermark.embed(rgba, PAYLOAD).getchannel("A").getextrema() == (180, 180)
+
+
+def test_pipeline_embeds_records_and_binds_the_payload(signer, keys, small_photo):
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id="1234567890"), signer=signer,
+                        watermark=watermark.TiledSpreadSpectrum())
+    result = labeller.label_bytes(small_photo.read_bytes(), "china.jpg")
+    record = result.record["marks"]["watermark"]
+    assert record["payload"]["author_id"] == "1234567890" and record["key"] == "open"
+    assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record["produce_id"])
+    found = watermark.detect(Image.open(io.BytesIO(result.data)))
+    assert found.payload.as_record() == record["payload"]
+    report = c2pa.read_c2pa(result.data, "image/jpeg", c2pa.read_context(keys.ca_cert.read_text()))
+    assert report.state == "Trusted"
+    binding = report.assertion("c2pa.soft-binding")
+    assert binding["alg"] == watermark.SOFT_BINDING_ALG
+    assert binding["blocks"][0]["value"] == ecc.bits_to_bytes(found.payload.to_bits()).hex()
+
+
+def test_pipeline_labels_small_images_without_a_watermark_and_says_so(signer):
+    labeller = Labeller(LabelOptions(producer=PRODUCER), signer=signer, watermark=watermark.TiledSpreadSpectrum())
+    buffer = io.BytesIO()
+    Image.open(CORPUS / "china.jpg").convert("RGB").resize((330, 220)).save(buffer, "JPEG")
+    result = labeller.label_bytes(buffer.getvalue())
+    assert result.record["marks"]["watermark"] is None
+    assert any("no watermark" in note for note in result.record["notes"])
