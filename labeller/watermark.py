@@ -265,6 +265,12 @@ def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: fl
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
+def flat_amplitude(canonical: int) -> float:
+    """The amplitude on flat areas: lower for big photos, whose many tiles give the decoder more
+    evidence, so their wide skies (where the chips are largest, and most visible) stay clean."""
+    return FLAT_AMPLITUDE * (MIN_CANONICAL / canonical) ** 0.5
+
+
 def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
     """Amplitude per pixel in grey levels: low on flat areas (skies) where a pattern would show, higher
     where texture masks it. Absolute, not relative: a photo that is all sky gets the sky's amplitude.
@@ -279,7 +285,8 @@ def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
     sigma = max(1.0, reduce / scale)
     detail = small - cv2.GaussianBlur(small, (0, 0), sigma)
     activity = np.sqrt(np.maximum(cv2.GaussianBlur(detail * detail, (0, 0), 2 * sigma), 0.0))
-    amplitude = np.clip(FLAT_AMPLITUDE + TEXTURE_GAIN * activity, FLAT_AMPLITUDE, MAX_AMPLITUDE)
+    flat = flat_amplitude(round(min(height, width) * scale))
+    amplitude = np.clip(flat + TEXTURE_GAIN * activity, flat, MAX_AMPLITUDE)
     if reduce < 1.0:
         amplitude = cv2.resize(amplitude, (width, height), interpolation=cv2.INTER_LINEAR)
     return amplitude.astype(np.float32)
