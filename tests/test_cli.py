@@ -72,8 +72,24 @@ def test_inspect_json_reports_every_layer(env):
     assert record["c2pa"]["state"] == "Trusted"  # our own ca.pem is trusted by default
     kinds = {m["kind"]: m for m in record["visible"]}
     assert kinds["ai-label"]["check"]["compliant"] and kinds["author-id"]["author_id"] == "1234567890"
+    assert record["watermark"]["found"] and record["watermark"]["payload"]["author_id"] == "1234567890"
+    assert record["generator_watermarks"] == []
     table = run("inspect", env / "out" / "china.jpg", "--no-ocr").output
-    assert "conforming" in table and "Trusted" in table
+    assert "conforming" in table and "Trusted" in table and "aimark payload: author 1234567890" in table
+
+
+def test_private_watermark_key_round_trips_and_short_keys_are_refused(env):
+    assert run("keys", "init", "--org", "CLI Test").exit_code == 0
+    key = env / "wm.key"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef")
+    assert run("label", CORPUS / "china.jpg", "--out", env / "out", "--author-id", "42", "--watermark-key", key).exit_code == 0
+    with_key = json.loads(run("inspect", env / "out" / "china.jpg", "--json", "--no-ocr", "--watermark-key", key).output)
+    without = json.loads(run("inspect", env / "out" / "china.jpg", "--json", "--no-ocr").output)
+    assert with_key["watermark"]["payload"]["author_id"] == "42" and not without["watermark"]["found"]
+    short = env / "short.key"
+    short.write_bytes(b"abc")
+    result = run("label", CORPUS / "china.jpg", "--out", env / "o2", "--watermark-key", short)
+    assert result.exit_code == 2 and "at least 16 random bytes" in result.output
 
 
 def test_inspect_of_an_unreadable_file_exits_one(env):
