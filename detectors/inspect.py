@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from aimark.labeller import c2pa, carriers, image_io, metadata, visible, watermark
 from aimark.labeller.errors import AimarkError
@@ -31,6 +32,7 @@ class Inspection:
     generators: list[generators.GeneratorMatch] | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    pixels: Image.Image | None = field(default=None, repr=False)  # decoded once, for further analysis
 
     def as_record(self) -> dict:
         return {
@@ -61,6 +63,7 @@ def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = No
         return result
     result.size = source.size
     result.notes = source.notes
+    result.pixels = source.pixels
     result.watermark = watermark.detect(source.pixels, watermark_key)
     result.generators = generators.recognise(np.asarray(source.pixels.convert("RGB")))
     if ocr is not None:

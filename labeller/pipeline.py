@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from PIL import Image
+
 from . import carriers, image_io, metadata, visible
 from .c2pa import MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled
@@ -59,11 +61,12 @@ class LabelOptions:
 
 @dataclass
 class LabelResult:
-    """Everything written into one image: the output bytes and the record of each mark."""
+    """Everything written into one image: the output bytes, the final pixels, and the record of each mark."""
 
     data: bytes
     format: str
     record: dict
+    pixels: Image.Image
 
 
 def sha256(data: bytes) -> str:
@@ -153,11 +156,12 @@ class Labeller:
             },
             "notes": source.notes + watermark_notes + xmp_notes + (self.signer.warnings if self.signer else []),
         }
-        return LabelResult(data=encoded, format=fmt, record=record)
+        return LabelResult(data=encoded, format=fmt, record=record, pixels=pixels)
 
-    def label_file(self, source: Path, target: Path) -> dict:
+    def label_file(self, source: Path, target: Path,
+                   on_labelled: Callable[[LabelResult, dict], None] | None = None) -> dict:
         """Label ``source`` into ``target`` (written atomically); returns the JSON record, never raises
-        for a bad input: the record says ``failed`` with the reason."""
+        for a bad input: the record says ``failed`` with the reason. ``on_labelled`` sees each success."""
         started = time.perf_counter()
         record: dict = {"input": str(source), "output": None, "status": "failed", "error": None}
         try:
@@ -177,6 +181,8 @@ class Labeller:
             record["error"] = str(exc)
             return record
         record.update(status="labelled", output=str(target), output_sha256=sha256(result.data), **result.record)
+        if on_labelled is not None:
+            on_labelled(result, record)
         record["seconds"] = round(time.perf_counter() - started, 4)
         return record
 
@@ -234,11 +240,12 @@ def plan_batch(inputs: Iterable[str], out_dir: Path) -> BatchPlan:
 
 
 def label_batch(labeller: Labeller, plan: BatchPlan,
-                on_record: Callable[[dict], None] = lambda record: None) -> list[dict]:
+                on_record: Callable[[dict], None] = lambda record: None,
+                on_labelled: Callable[[LabelResult, dict], None] | None = None) -> list[dict]:
     """Label every job of ``plan``, calling ``on_record`` after each; bad files fail alone."""
     records = []
     for source, target in plan.jobs:
-        record = labeller.label_file(source, target)
+        record = labeller.label_file(source, target, on_labelled)
         records.append(record)
         on_record(record)
     return records

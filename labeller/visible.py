@@ -409,12 +409,16 @@ def read_marks(pixels: Image.Image, reader: TextReader) -> list[FoundMark]:
     for line in reader.read(view.convert("RGB")):
         box = tuple(int(round(v / scale)) for v in line.box)
         box = (max(0, box[0]), max(0, box[1]), min(pixels.width, box[2]), min(pixels.height, box[3]))
-        text = normalise_ocr_text(line.text)
-        author_id = looks_like_author_id(text)
-        if text_problem(text) is None:
-            found.append(FoundMark("ai-label", text, box, line.score, check=check_label(pixels, box, text)))
-        elif author_id:
-            found.append(FoundMark("author-id", text, box, line.score, author_id=author_id))
-        else:
-            found.append(FoundMark("text", text, box, line.score))
+        found.append(classify(pixels, line.text, box, line.score))
     return found
+
+
+def classify(pixels: Image.Image, raw_text: str, box: tuple[int, int, int, int], score: float) -> FoundMark:
+    """What a line of OCR'd text is: an AI label (then judged against §5.2), an author ID, or other text."""
+    text = normalise_ocr_text(raw_text)
+    if text_problem(text) is None:
+        return FoundMark("ai-label", text, box, score, check=check_label(pixels, box, text))
+    author_id = looks_like_author_id(text)
+    if author_id:
+        return FoundMark("author-id", text, box, score, author_id=author_id)
+    return FoundMark("text", text, box, score)

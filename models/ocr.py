@@ -60,6 +60,9 @@ class OcrEngine:
                 "Global.use_cls": False,
                 "Global.log_level": "error",
                 "Det.model_path": str(paths["det"]),
+                # Never upscale: the default ("min", 736) blows a thin edge strip up sevenfold.
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1600,
                 "Rec.model_path": str(paths["rec"]),
                 "EngineConfig.onnxruntime.intra_op_num_threads": threads,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,

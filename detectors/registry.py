@@ -1,0 +1,180 @@
+"""The registry of originals: what was labelled, by whom, where its marks were, and how to find it again.
+
+SQLite, embedded, no server. One row per labelled image: its ids (ProduceID, watermark author and content
+fields), size, perceptual hashes, the boxes and words of its visible marks, and a small JPEG thumbnail from
+which local features are computed at match time and the moderator's side-by-side crops are cut.
+
+Lookup order (``toolbox.md``): the watermark payload is an exact key that survives crops; perceptual
+hashes find uncropped reposts; both only propose — local-feature geometry confirms.
+Hash search runs in memory over numpy arrays (one XOR and popcount per entry), loaded once per process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from aimark.labeller.watermark import WatermarkPayload
+
+from . import signals
+
+THUMBNAIL_SIDE = 512
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS originals (
+    id INTEGER PRIMARY KEY,
+    produce_id TEXT UNIQUE NOT NULL,
+    author_id TEXT,
+    wm_author_kind INTEGER,
+    wm_author INTEGER,
+    wm_content INTEGER,
+    path TEXT,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    dhash INTEGER NOT NULL,
+    phash INTEGER NOT NULL,
+    marks TEXT NOT NULL,
+    thumbnail BLOB
+);
+CREATE INDEX IF NOT EXISTS originals_by_watermark ON originals (wm_author_kind, wm_author, wm_content);
+"""
+
+
+@dataclass(frozen=True)
+class Original:
+    """One registered original."""
+
+    id: int
+    produce_id: str
+    author_id: str | None
+    path: str | None
+    size: tuple[int, int]
+    hashes: dict[str, int]
+    marks: dict  # "visible_label" / "author_mark": {"text", "box"} in original pixels
+    thumbnail: bytes | None
+
+    def thumbnail_image(self) -> Image.Image | None:
+        return Image.open(io.BytesIO(self.thumbnail)).convert("RGB") if self.thumbnail else None
+
+    def box(self, kind: str) -> tuple[int, int, int, int] | None:
+        mark = self.marks.get(kind)
+        return tuple(mark["box"]) if mark else None
+
+
+def thumbnail_bytes(image: Image.Image) -> bytes:
+    thumb = image.convert("RGB")
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Registry:
+    """A registry file. Use as a context manager; safe to reopen and append to."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db = sqlite3.connect(str(self.path))
+        self._db.executescript(SCHEMA)
+        self._index = None
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.commit()
+        self._db.close()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM originals").fetchone()[0]
+
+    # --- writing ---
+
+    def add(self, record: dict, pixels: Image.Image, author_id: str | None = None) -> int:
+        """Register a labelled image from its labelling record and its final pixels."""
+        marks = record["marks"]
+        payload = (marks.get("watermark") or {}).get("payload")
+        kind, value, content = (None, None, None)
+        if payload:
+            kind, value = WatermarkPayload.author_field(payload["author_id"])
+            content = payload["content_id"]
+        kept = {name: {"text": marks[name]["text"], "box": marks[name]["box"]}
+                for name in ("visible_label", "author_mark") if marks.get(name)}
+        hashes = signals.hashes(pixels)
+        cursor = self._db.execute(
+            "INSERT OR REPLACE INTO originals (produce_id, author_id, wm_author_kind, wm_author, wm_content, path,"
+            " width, height, dhash, phash, marks, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (record["produce_id"], author_id, kind, value, content, record.get("output"),
+             pixels.width, pixels.height, signals.to_signed(hashes["dhash"]), signals.to_signed(hashes["phash"]),
+             json.dumps(kept, ensure_ascii=False), thumbnail_bytes(pixels)))
+        self._db.commit()
+        self._index = None
+        return cursor.lastrowid
+
+    def add_many(self, rows: list[tuple]) -> None:
+        """Bulk insert of raw rows (benchmarks): (produce_id, author_id, kind, author, content, path, width,
+        height, dhash, phash, marks_json, thumbnail)."""
+        self._db.executemany(
+            "INSERT INTO originals (produce_id, author_id, wm_author_kind, wm_author, wm_content, path, width,"
+            " height, dhash, phash, marks, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self._db.commit()
+        self._index = None
+
+    # --- reading ---
+
+    def _original(self, row) -> Original:
+        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail) = row
+        return Original(id_, produce_id, author_id, path, (width, height),
+                        {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
+                        json.loads(marks), thumbnail)
+
+    _COLUMNS = "id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail"
+
+    def get(self, id_: int) -> Original | None:
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,)).fetchone()
+        return self._original(row) if row else None
+
+    def by_watermark(self, payload: WatermarkPayload) -> list[Original]:
+        """Originals whose watermark carried exactly this payload."""
+        kind, value = WatermarkPayload.author_field(payload.author_id)
+        rows = self._db.execute(
+            f"SELECT {self._COLUMNS} FROM originals WHERE wm_author_kind = ? AND wm_author = ? AND wm_content = ?",
+            (kind, value, payload.content_id)).fetchall()
+        return [self._original(row) for row in rows]
+
+    def _hash_index(self) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """(ids, one contiguous uint64 array per signal, scratch buffer), loaded once."""
+        if self._index is None:
+            rows = self._db.execute("SELECT id, dhash, phash FROM originals").fetchall()
+            table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+            columns = [np.ascontiguousarray(table[:, k + 1]).view(np.uint64) for k in range(len(signals.SIGNALS))]
+            self._index = (table[:, 0].copy(), columns, np.empty(len(rows), dtype=np.uint64))
+        return self._index
+
+    def nearest(self, hashes: dict[str, int], limit: int = 3) -> list[tuple[int, dict[str, int]]]:
+        """(id, distances) of registered originals within any signal's threshold, closest first.
+
+        One XOR and popcount per entry and signal, into preallocated buffers: ~2 ms at a million entries."""
+        ids, columns, scratch = self._hash_index()
+        if ids.size == 0:
+            return []
+        within = np.zeros(ids.size, dtype=bool)
+        for signal, column in zip(signals.SIGNALS, columns):
+            np.bitwise_xor(column, np.uint64(hashes[signal.name]), out=scratch)
+            np.logical_or(within, np.bitwise_count(scratch) <= signal.threshold, out=within)
+        hits = np.flatnonzero(within)
+        found = []
+        for index in hits:
+            distances = {s.name: signals.HashSignal.distance(int(column[index]), hashes[s.name])
+                         for s, column in zip(signals.SIGNALS, columns)}
+            found.append((min(distances[s.name] / s.threshold for s in signals.SIGNALS), int(ids[index]), distances))
+        found.sort(key=lambda item: item[0])
+        return [(id_, distances) for _, id_, distances in found[:limit]]
