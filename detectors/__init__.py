@@ -1,5 +1,17 @@
-"""Analysing images: reading every mark a file carries, and (later) judging reposts against originals."""
+"""Analysing images: every mark a file carries, reposts matched to their originals, findings and a verdict.
+
+The library call moderation systems embed::
+
+    from aimark.detectors import ScanOptions, scan
+    from aimark.detectors.registry import Registry
+    from aimark.models import OcrEngine
+
+    with Registry("originals.sqlite") as registry:
+        result = scan("upload.jpg", ScanOptions(ocr=OcrEngine(), registry=registry))
+    result.verdict.level, [f.as_record() for f in result.removals], result.as_record()
+"""
 
 from .inspect import Inspection, inspect_bytes, inspect_file
+from .scan import Finding, ScanOptions, ScanResult, Verdict, scan
 
-__all__ = ["Inspection", "inspect_bytes", "inspect_file"]
+__all__ = ["Finding", "Inspection", "ScanOptions", "ScanResult", "Verdict", "inspect_bytes", "inspect_file", "scan"]

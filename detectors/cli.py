@@ -3,8 +3,9 @@
 It lives in ``detectors`` because that package sits on top: it already uses the labeller's readers and
 the models, so the CLI adds no new dependency between packages.
 
-Exit codes: 0 everything asked for was done; 1 some input failed (the rest was still processed);
-2 the command line itself was wrong.
+Exit codes: ``label`` and ``inspect``: 0 everything asked for was done, 1 some input failed (the rest was
+still processed). ``scan``: 0 no removal found, 1 a mark was removed from at least one image, 3 no removal
+but some input could not be read. 2 always means the command line itself was wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aimark.labeller import keys as keys_module
 from aimark.labeller import metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.errors import AimarkError
-from aimark.labeller.pipeline import VERSION, Labeller, LabelOptions, label_batch, plan_batch
+from aimark.labeller.pipeline import VERSION, Labeller, LabelOptions, expand_inputs, label_batch, plan_batch
 from aimark.labeller.watermark import TiledSpreadSpectrum
 
 from .inspect import inspect_file
@@ -94,10 +95,13 @@ def main():
 @watermark_key_option
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON Lines record per image (default: OUT/aimark-label.jsonl).")
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record each labelled image in this registry of originals (SQLite file, created if missing), "
+                   "so 'aimark scan --registry' can match reposts to it.")
 @max_pixels_option
 def label(inputs, out_dir, producer, generator, label_text, label_position, author_id, author_template,
           author_position, author_name, source_type, font, output_format, quality, key_dir, cert, key_file,
-          tsa_url, no_c2pa, no_watermark, watermark_key, report):
+          tsa_url, no_c2pa, no_watermark, watermark_key, report, registry_path):
     """Label images: visible AI label, author mark, invisible watermark, metadata label, C2PA.
 
     INPUTS are files, folders (searched recursively) and globs. Each image gets a labelled copy in OUT;
@@ -122,16 +126,34 @@ def label(inputs, out_dir, producer, generator, label_text, label_position, auth
         report_file = report.open("w", encoding="utf-8")
     except OSError as exc:
         raise click.UsageError(f"cannot write the report {report}: {exc.strerror}; choose a writable --out") from None
+    registry = _open_registry(registry_path)
+    register = (lambda result, record: registry.add(record, result.pixels, author_id=author_id)) if registry is not None else None
     with report_file, click.progressbar(length=len(plan.jobs), label="labelling", file=sys.stderr,
                                         show_pos=True, item_show_func=lambda r: r and Path(r["input"]).name) as bar:
         def write(record):
             report_file.write(json.dumps(record, ensure_ascii=False) + "\n")
             report_file.flush()
             bar.update(1, record)
-        records = label_batch(labeller, plan, on_record=write)
+        try:
+            records = label_batch(labeller, plan, on_record=write, on_labelled=register)
+        finally:
+            if registry is not None:
+                registry.close()
     _summarise(records, plan.unmatched, report)
     failed = plan.unmatched or any(r["status"] == "failed" for r in records)
     sys.exit(1 if failed else 0)
+
+
+def _open_registry(path: Path | None):
+    if path is None:
+        return None
+    from .registry import Registry
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Registry(path)
+    except Exception as exc:  # sqlite3 raises several types for a bad path or a non-database file
+        raise click.UsageError(f"cannot open the registry {path}: {exc}") from None
 
 
 def _signer(key_dir, cert, key_file, tsa_url):
@@ -253,6 +275,73 @@ def _table(record: dict) -> str:
                           + ("compliant" if check["compliant"] else "NOT compliant: " + "; ".join(check["problems"])))
             lines.append(f"  visible     {mark['kind']} {mark['text']!r} at {mark['box']}{detail}")
     return "\n".join(lines)
+
+
+# --- scan ---------------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--registry", "registry_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Registry of originals from 'aimark label --registry': matches reposts to their originals, so "
+                   "cropped, erased, blurred or covered marks can be told apart from marks never there.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("aimark-scan"),
+              show_default=True, help="Folder for scan.jsonl (one record per image) and report.html.")
+@click.option("--fast", is_flag=True, help="Skip OCR: no claims about visible marks, a fraction of the time.")
+@click.option("--declared-ai", is_flag=True, help="The uploader declared the images AI-generated (verdict 2 "
+              "instead of 3 when no label is found).")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', if any).")
+@watermark_key_option
+@max_pixels_option
+def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, watermark_key):
+    """Check reposts: which labels survive, which were stripped, and whether the author's ID was removed.
+
+    INPUTS are files, folders and globs. Writes OUT/scan.jsonl and OUT/report.html (open it in a browser:
+    thumbnails, findings with their evidence, and the original's corner beside the repost's). Exit code 1
+    when any image had a mark removed.
+    """
+    from .report import HtmlReport
+    from .scan import ScanOptions, scan as scan_image
+
+    found, unmatched = expand_inputs(inputs)
+    try:
+        key = _read_key(watermark_key)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        jsonl = (out_dir / "scan.jsonl").open("w", encoding="utf-8")
+    except (AimarkError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    registry = _open_registry(registry_path)
+    ocr = None
+    if not fast:
+        from aimark.models import OcrEngine
+
+        ocr = OcrEngine()
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=_trust_anchors(trust_files), watermark_key=key,
+                          declared_ai=declared_ai)
+    removals = errors = 0
+    with jsonl, HtmlReport(out_dir / "report.html") as report, click.progressbar(
+            [path for path, _ in found], label="scanning", file=sys.stderr, show_pos=True,
+            item_show_func=lambda p: p and p.name) as paths:
+        for path in paths:
+            try:
+                result = scan_image(path, options)
+            except OSError as exc:
+                click.echo(f"  FAILED   {path}: cannot read ({exc.strerror})", err=True)
+                errors += 1
+                continue
+            jsonl.write(json.dumps(result.as_record(), ensure_ascii=False) + "\n")
+            jsonl.flush()
+            report.add(result)
+            removals += bool(result.removals)
+            errors += result.error is not None
+    if registry is not None:
+        registry.close()
+    for item in unmatched:
+        click.echo(f"  FAILED   {item}", err=True)
+    errors += len(unmatched)
+    click.echo(f"{len(found)} scanned, {removals} with a mark removed, {errors} unreadable; "
+               f"records in {out_dir / 'scan.jsonl'}, report in {out_dir / 'report.html'}", err=True)
+    sys.exit(1 if removals else 3 if errors else 0)
 
 
 # --- keys -----------------------------------------------------------------------------------------------

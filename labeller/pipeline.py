@@ -201,32 +201,41 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def plan_batch(inputs: Iterable[str], out_dir: Path) -> BatchPlan:
-    """Expand ``inputs`` and give every image a distinct output path under ``out_dir``.
-
-    Folders keep their inner layout; explicitly named files that would collide get ``-2``, ``-3``... An
-    output never lands on an input.
-    """
+def expand_inputs(inputs: Iterable[str], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Files, folders (recursively, image files only) and globs as (path, path relative to what was named),
+    plus the inputs that matched nothing. Files under ``exclude`` are left out."""
     import glob
 
-    plan, taken = BatchPlan(), set()
-    out_dir = Path(out_dir)
     found: list[tuple[Path, Path]] = []
+    unmatched: list[str] = []
+    excluded = exclude.resolve() if exclude is not None else None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and _is_image_name(p)
-                           and out_dir.resolve() not in p.resolve().parents)
+                           and (excluded is None or excluded not in p.resolve().parents))
             found += [(p, p.relative_to(path)) for p in files]
             if not files:
-                plan.unmatched.append(f"{item}: folder holds no images")
+                unmatched.append(f"{item}: folder holds no images")
         elif path.is_file():
             found.append((path, Path(path.name)))
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
             found += [(m, Path(m.name)) for m in matches]
             if not matches:
-                plan.unmatched.append(f"{item}: no such file, folder or matching glob")
+                unmatched.append(f"{item}: no such file, folder or matching glob")
+    return found, unmatched
+
+
+def plan_batch(inputs: Iterable[str], out_dir: Path) -> BatchPlan:
+    """Expand ``inputs`` and give every image a distinct output path under ``out_dir``.
+
+    Folders keep their inner layout; explicitly named files that would collide get ``-2``, ``-3``... An
+    output never lands on an input.
+    """
+    out_dir = Path(out_dir)
+    found, unmatched = expand_inputs(inputs, exclude=out_dir)
+    plan, taken = BatchPlan(unmatched=unmatched), set()
     inputs_resolved = {p.resolve() for p, _ in found}
     for source, relative in found:
         target = out_dir / relative
