@@ -306,6 +306,10 @@ def _findings(result: ScanResult, pixels: Image.Image | None, options: ScanOptio
                     findings.append(Finding("c2pa-tampered", "high",
                                             f"a parent ingredient ({ingredient['title']}) fails validation: "
                                             + ", ".join(ingredient["failures"]), ("C2PA ingredient",)))
+                elif ingredient["untrusted"]:
+                    findings.append(Finding("c2pa-parent-untrusted", "medium",
+                                            f"the parent ingredient ({ingredient['title']}) was signed by a signer "
+                                            "the re-signer did not trust", ("C2PA ingredient",)))
         elif credentials.state in ("Invalid", "unreadable"):
             codes = ", ".join(credentials.failures) or credentials.error or "invalid"
             findings.append(Finding("c2pa-tampered", "high", f"C2PA credentials are present but broken: {codes}",

@@ -23,6 +23,8 @@ from .errors import SigningError
 from .metadata import TRAINED, AigcLabel
 
 AIGC_ASSERTION = "cn.org.tc260.aigc"  # mirrors the GB 45438 metadata label's seven keys
+PARENT_INGREDIENT = "parent"
+MANIFEST_MARKER = b"c2pa"  # every embedded manifest store holds a JUMBF box labelled "c2pa"
 READ_SETTINGS = {"verify": {"remote_manifest_fetch": False}}
 SIGN_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}, "verify": {"remote_manifest_fetch": False}}
 MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff",
@@ -50,7 +52,8 @@ class CredentialSigner:
     Create one per process: a c2pa Signer made before ``fork`` is unusable in the child.
     """
 
-    def __init__(self, chain_pem: bytes, key_pem: bytes, tsa_url: str | None = None):
+    def __init__(self, chain_pem: bytes, key_pem: bytes, tsa_url: str | None = None,
+                 trust_anchors: str | None = None):
         try:
             key = serialization.load_pem_private_key(key_pem, password=None)
             leaf = x509.load_pem_x509_certificates(chain_pem)[0]
@@ -73,13 +76,17 @@ class CredentialSigner:
             self._signer = c2pa_sdk.Signer.from_info(info)
         except c2pa_sdk.C2paError as exc:
             raise SigningError(f"c2pa refused the signing credentials: {exc}") from None
-        self._context = c2pa_sdk.Context.from_dict(SIGN_SETTINGS)
+        settings = json.loads(json.dumps(SIGN_SETTINGS))
+        if trust_anchors:  # parents signed by these CAs are recorded as trusted in the ingredient
+            settings["trust"] = {"user_anchors": trust_anchors}
+        self._context = c2pa_sdk.Context.from_dict(settings)
         self.tsa_url = tsa_url
 
     @classmethod
-    def from_files(cls, chain: Path, key: Path, tsa_url: str | None = None) -> CredentialSigner:
+    def from_files(cls, chain: Path, key: Path, tsa_url: str | None = None,
+                   trust_anchors: str | None = None) -> CredentialSigner:
         try:
-            return cls(Path(chain).read_bytes(), Path(key).read_bytes(), tsa_url)
+            return cls(Path(chain).read_bytes(), Path(key).read_bytes(), tsa_url, trust_anchors)
         except OSError as exc:
             raise SigningError(f"cannot read signing credentials: {exc}; run 'aimark keys init' "
                                "or pass --cert and --key") from None
@@ -89,11 +96,17 @@ class CredentialSigner:
         names = self.certificate.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
         return names[0].value if names else self.certificate.subject.rfc4514_string()
 
-    def sign(self, data: bytes, mime: str, manifest: dict) -> bytes:
-        """``data`` with ``manifest`` signed into it. Nothing may change the file after this."""
+    def sign(self, data: bytes, mime: str, manifest: dict, parent: tuple[bytes, str] | None = None) -> bytes:
+        """``data`` with ``manifest`` signed into it. Nothing may change the file after this.
+
+        ``parent`` (bytes, MIME type) is added as the ``parentOf`` ingredient labelled ``parent``: its own
+        manifest, if any, becomes the previous link of the chain."""
         output = io.BytesIO()
         try:
             with c2pa_sdk.Builder(manifest, context=self._context) as builder:
+                if parent is not None:
+                    builder.add_ingredient({"title": manifest.get("title", "parent"), "relationship": "parentOf",
+                                            "label": PARENT_INGREDIENT}, parent[1], io.BytesIO(parent[0]))
                 builder.sign(self._signer, mime, io.BytesIO(data), output)
         except c2pa_sdk.C2paError as exc:
             hint = f"; is the timestamp authority {self.tsa_url} reachable?" if self.tsa_url else ""
@@ -116,6 +129,24 @@ def ai_manifest(title: str, label: AigcLabel, *, generator: str, source_type: st
         "claim_generator_info": [{"name": "aimark", "version": version}],
         "title": title,
         "assertions": assertions,
+    }
+
+
+def propagation_manifest(title: str, label: AigcLabel, *, platform: str, source_type: str | None,
+                         edited: str | None, version: str = "") -> dict:
+    """The manifest a platform signs over an upload it republishes: the upload is the parent ingredient
+    (``c2pa.opened``), the label it now carries is asserted, and any pixel change is declared."""
+    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_INGREDIENT]},
+                "softwareAgent": {"name": platform}}]
+    if source_type:
+        actions[0]["digitalSourceType"] = source_type
+    if edited:
+        actions.append({"action": "c2pa.edited", "description": edited, "softwareAgent": {"name": platform}})
+    return {
+        "claim_generator_info": [{"name": "aimark", "version": version}],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}},
+                       {"label": AIGC_ASSERTION, "data": label.to_dict()}],
     }
 
 
@@ -184,7 +215,10 @@ def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -
     except c2pa_sdk.C2paError.ManifestNotFound:
         return C2paReport(state="absent")
     except c2pa_sdk.C2paError as exc:
-        return C2paReport(state="unreadable", error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        if MANIFEST_MARKER not in data:  # a broken image with no manifest in it: nothing was tampered with
+            return C2paReport(state="absent", error=error)
+        return C2paReport(state="unreadable", error=error)
     with reader:
         state = str(reader.get_validation_state() or "Invalid")
         results = reader.get_validation_results() or {}
@@ -193,12 +227,14 @@ def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -
         untrusted = "signingCredential.untrusted" in failures + _codes(active, "informational")
         store = json.loads(reader.json())
         manifest = reader.get_active_manifest()
-    ingredients = [
-        {"title": ingredient.get("title"), "relationship": ingredient.get("relationship"),
-         "failures": _codes(ingredient.get("validation_results", {}).get("activeManifest"), "failure")
-         or [s.get("code") for s in ingredient.get("validation_status", []) if s.get("code")]}
-        for ingredient in (manifest or {}).get("ingredients", [])
-    ]
+    ingredients = []
+    for ingredient in (manifest or {}).get("ingredients", []):
+        codes = (_codes(ingredient.get("validation_results", {}).get("activeManifest"), "failure")
+                 or [s.get("code") for s in ingredient.get("validation_status", []) if s.get("code")])
+        ingredients.append({"title": ingredient.get("title"), "relationship": ingredient.get("relationship"),
+                            "failures": [c for c in codes if c != "signingCredential.untrusted"],
+                            "untrusted": "signingCredential.untrusted" in codes,
+                            "has_manifest": bool(ingredient.get("active_manifest"))})
     failures = [code for code in failures if code != "signingCredential.untrusted"]
     report = C2paReport(state=state, failures=failures, untrusted=untrusted, manifest=manifest,
                         ingredients=ingredients)

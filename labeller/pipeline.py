@@ -17,12 +17,11 @@ from typing import Callable, Iterable
 from PIL import Image
 
 from . import carriers, image_io, metadata, visible
-from .c2pa import MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
+from .c2pa import MANIFEST_MARKER, MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled
 from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkStep, WatermarkTooSmall, soft_binding
 
 VERSION = "0.1.0"
-MANIFEST_MARKER = b"c2pa"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".avif"}
 
 

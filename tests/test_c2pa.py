@@ -74,8 +74,9 @@ def test_file_truncated_in_its_pixels_fails_the_hard_binding(signed):
     assert report.state == "Invalid" and "assertion.dataHash.mismatch" in report.failures
 
 
-def test_garbage_is_unreadable():
-    assert c2pa.read_c2pa(b"\x00" * 100, "image/jpeg").state == "unreadable"
+def test_garbage_without_a_manifest_is_absent_and_says_why():
+    report = c2pa.read_c2pa(b"\x00" * 100, "image/jpeg")
+    assert report.state == "absent" and report.error
 
 
 def test_keys_are_private_and_not_overwritten(tmp_path):

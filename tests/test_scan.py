@@ -1,0 +1,201 @@
+"""Scanning reposts: each finding on small real photos, the verdicts, the platform flow end to end, the
+report, and hostile inputs. Reposts come from the shared suite (bench/reposts.py)."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from aimark.detectors import ScanOptions, scan
+from aimark.detectors.cli import main
+from aimark.detectors.propagate import propagate
+from aimark.detectors.registry import Registry
+from aimark.labeller import c2pa, carriers, visible
+from aimark.labeller.keys import init_keys
+from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.watermark import TiledSpreadSpectrum
+from bench.reposts import SUITE
+
+from .conftest import CORPUS, PRODUCER, header_only_bomb
+
+AUTHOR = "1234567890"
+
+
+@pytest.fixture(scope="module")
+def labelled(signer, tmp_path_factory):
+    """china.jpg labelled with an author mark and watermark, and registered."""
+    registry = Registry(tmp_path_factory.mktemp("registry") / "originals.sqlite")
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+                        signer=signer, watermark=TiledSpreadSpectrum())
+    result = labeller.label_bytes((CORPUS / "china.jpg").read_bytes(), "china.jpg")
+    registry.add(result.record, result.pixels, author_id=AUTHOR)
+    yield result, registry
+    registry.close()
+
+
+def repost(result, case: str) -> bytes:
+    box = tuple(result.record["marks"]["author_mark"]["box"])
+    buffer = io.BytesIO()
+    SUITE[case].apply(result.pixels, box=box).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def kinds(scanned) -> set[str]:
+    return {f.kind for f in scanned.findings}
+
+
+@pytest.fixture(scope="module")
+def options(labelled, ocr, keys):
+    return ScanOptions(ocr=ocr, registry=labelled[1], trust_anchors=keys.ca_cert.read_text())
+
+
+def test_intact_labelled_image_keeps_every_label(labelled, options):
+    scanned = scan(labelled[0].data, options)
+    assert {"metadata-present", "c2pa-valid", "watermark-present", "visible-label-present",
+            "author-id-present"} <= kinds(scanned)
+    assert not scanned.removals and scanned.verdict.level == "1"
+    assert scanned.match.by == "watermark" and scanned.match.alignment.confirmed
+
+
+@pytest.mark.parametrize("case", ["png", "jpeg75", "caption_bar"])
+def test_reposts_that_keep_the_marks_say_so(labelled, options, case):
+    scanned = scan(repost(labelled[0], case), options)
+    assert {"visible-label-present", "author-id-present"} <= kinds(scanned)
+    assert not any(f.removal and f.kind.startswith(("author", "visible")) for f in scanned.findings)
+    assert "metadata-stripped" in kinds(scanned)  # an image library re-save drops XMP: that is real
+    assert scanned.verdict.level == "3"
+
+
+@pytest.mark.parametrize("case", ["erase_id", "blur_id", "cover_id"])
+def test_removed_author_id_inside_the_frame_is_found(labelled, options, case):
+    scanned = scan(repost(labelled[0], case), options)
+    removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "high" and removed[0].box is not None
+    assert "visible-label-present" in kinds(scanned)
+
+
+@pytest.mark.parametrize("case", ["crop_corner10", "chain_social"])
+def test_cropped_author_id_is_found(labelled, options, case):
+    scanned = scan(repost(labelled[0], case), options)
+    assert {"author-id-cropped", "visible-label-cropped"} <= kinds(scanned)
+
+
+def test_a_different_id_painted_over_is_a_replacement(labelled, options):
+    result = labelled[0]
+    image = result.pixels.copy()
+    mark = visible.place_mark(image.size, "小红书号：5550001111", "bottom-right", 15, kind="author-id")
+    visible.draw_mark(image, mark)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    assert "author-id-replaced" in kinds(scan(buffer.getvalue(), options))
+
+
+def test_without_a_registry_the_watermark_still_names_the_missing_author(labelled, ocr):
+    scanned = scan(repost(labelled[0], "cover_id"), ScanOptions(ocr=ocr))
+    removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "low" and "1234567890" in removed[0].summary
+
+
+def test_fast_mode_makes_no_claim_about_visible_marks(labelled, options):
+    fast = ScanOptions(registry=options.registry, trust_anchors=options.trust_anchors)
+    scanned = scan(repost(labelled[0], "cover_id"), fast)
+    assert not any(f.kind.startswith(("author-id-removed", "visible-label-removed")) for f in scanned.findings)
+    assert scanned.visible is None
+
+
+def test_pixel_edit_after_signing_is_reported_as_tampered(labelled, options):
+    data = bytearray(labelled[0].data)
+    data[data.index(b"\xff\xda") + 500] ^= 0x33
+    scanned = scan(bytes(data), options)
+    tampered = [f for f in scanned.findings if f.kind == "c2pa-tampered"]
+    assert tampered and "assertion.dataHash.mismatch" in tampered[0].summary
+
+
+def test_unlabelled_photo_gives_no_evidence(options):
+    scanned = scan((CORPUS / "flower.jpg").read_bytes(), options)
+    assert scanned.findings == [] and scanned.verdict.level == "none"
+
+
+def test_generator_watermark_without_a_label_is_suspected():
+    data = (Path(__file__).parent / "fixtures" / "generators" / "sd1_coffee.png").read_bytes()
+    scanned = scan(data)
+    assert "generator-watermark" in kinds(scanned) and scanned.verdict.level == "3"
+
+
+def test_malformed_xmp_and_lying_label_values_are_reported_not_crashed():
+    photo = io.BytesIO()
+    Image.open(CORPUS / "flower.jpg").save(photo, "JPEG")
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><TC260:AIGC>{"Label":1,"ContentProducer":"x"}'
+              b"</TC260:AIGC></x:xmpmeta")  # unclosed, numeric Label, keys missing
+    scanned = scan(carriers.jpeg_set_xmp(photo.getvalue(), packet))
+    assert "metadata-nonconforming" in kinds(scanned) and scanned.verdict.level == "3"
+
+
+def test_manifest_of_another_image_does_not_count_as_a_label(labelled):
+    """A valid C2PA manifest spliced from another file is a lie the hard binding catches."""
+    other = io.BytesIO()
+    Image.open(CORPUS / "flower.jpg").save(other, "JPEG", quality=90)
+    segments = carriers.jpeg_segments(labelled[0].data)
+    manifest = b"".join(labelled[0].data[s.start:s.end] for s in segments if s.marker == 0xEB)
+    spliced = other.getvalue()[:2] + manifest + other.getvalue()[2:]
+    scanned = scan(spliced)
+    assert scanned.inspection.c2pa.state in ("Invalid", "unreadable")
+    assert "c2pa-tampered" in kinds(scanned) and scanned.verdict.level != "1"
+
+
+def test_decompression_bomb_is_a_clear_error():
+    scanned = scan(header_only_bomb())
+    assert scanned.error and "decompression bomb" in scanned.error
+
+
+def test_platform_flow_keeps_producer_fields_and_chains_credentials(labelled, ocr, keys, tmp_path):
+    platform_keys = init_keys(tmp_path / "platform", "Platform")
+    platform = c2pa.CredentialSigner.from_files(platform_keys.signer_chain, platform_keys.signer_key,
+                                                trust_anchors=keys.ca_cert.read_text())
+    done = propagate(labelled[0].data, platform="PLATFORMX", propagate_id="post-42", signer=platform,
+                     options=ScanOptions(ocr=ocr))
+    producer = labelled[0].record["marks"]["metadata"]["xmp"]["value"]
+    assert done.level == "1" and done.prompt is None  # it already shows a compliant label
+    assert done.label.to_dict() == {**producer, "ContentPropagator": "PLATFORMX", "PropagateID": "post-42"}
+    anchors = keys.ca_cert.read_text() + platform_keys.ca_cert.read_text()
+    report = c2pa.read_c2pa(done.data, "image/jpeg", c2pa.read_context(anchors))
+    assert report.state == "Trusted"
+    assert report.ingredients[0]["relationship"] == "parentOf" and report.ingredients[0]["has_manifest"]
+    assert report.ingredients[0]["failures"] == [] and not report.ingredients[0]["untrusted"]
+    rescan = scan(done.data, ScanOptions(trust_anchors=anchors))
+    assert rescan.inspection.metadata.status == "conforming" and len(rescan.inspection.metadata.labels) == 1
+
+
+def test_platform_flow_for_a_declared_upload_draws_the_possibly_prompt(ocr, signer):
+    raw = (CORPUS / "flower.jpg").read_bytes()
+    done = propagate(raw, platform="PLATFORMX", propagate_id="p-1", signer=signer, declared_ai=True,
+                     options=ScanOptions(ocr=ocr))
+    assert done.level == "2" and done.label.label == "2" and done.prompt == "可能为AI生成"
+    marks = visible.read_marks(Image.open(io.BytesIO(done.data)), ocr)
+    assert any("可能为AI生成" in m.text for m in marks)
+    untouched = propagate(raw, platform="PLATFORMX", propagate_id="p-2", signer=signer, options=ScanOptions(ocr=ocr))
+    assert untouched.level == "none" and untouched.data == raw
+
+
+def test_scan_cli_writes_records_and_a_report_and_signals_removals(labelled, tmp_path, keys, monkeypatch):
+    monkeypatch.setenv("AIMARK_KEYS", str(keys.folder))
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "cover.jpg").write_bytes(repost(labelled[0], "cover_id"))
+    (inputs / "intact.jpg").write_bytes(labelled[0].data)
+    result = CliRunner().invoke(main, ["scan", str(inputs), "--registry", str(labelled[1].path), "--out",
+                                       str(tmp_path / "out")], catch_exceptions=False)
+    assert result.exit_code == 1 and "1 with a mark removed" in result.output
+    records = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
+               for line in (tmp_path / "out" / "scan.jsonl").read_text().splitlines()}
+    assert records["cover.jpg"]["removal_found"] and not records["intact.jpg"]["removal_found"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count('<img src="data:image/jpeg;base64,') >= 4 and "author-id-removed" in page
+    clean = CliRunner().invoke(main, ["scan", str(inputs / "intact.jpg"), "--out", str(tmp_path / "o2")])
+    assert clean.exit_code == 0
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8 nothing")
+    broken = CliRunner().invoke(main, ["scan", str(inputs / "broken.jpg"), "--out", str(tmp_path / "o3"), "--fast"])
+    assert broken.exit_code == 3
