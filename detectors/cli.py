@@ -18,7 +18,7 @@ import click
 from PIL import Image
 
 from aimark.labeller import keys as keys_module
-from aimark.labeller import metadata, visible
+from aimark.labeller import image_io, metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.errors import AimarkError
 from aimark.labeller.pipeline import VERSION, Labeller, LabelOptions, expand_inputs, label_batch, plan_batch
@@ -156,16 +156,16 @@ def _open_registry(path: Path | None):
         raise click.UsageError(f"cannot open the registry {path}: {exc}") from None
 
 
-def _signer(key_dir, cert, key_file, tsa_url):
+def _signer(key_dir, cert, key_file, tsa_url, trust_anchors=None):
     if bool(cert) != bool(key_file):
         raise AimarkError("--cert and --key go together")
     if cert:
-        return CredentialSigner.from_files(cert, key_file, tsa_url)
+        return CredentialSigner.from_files(cert, key_file, tsa_url, trust_anchors)
     paths = keys_module.KeyPaths(key_dir or keys_module.default_key_folder())
     if not paths.exist():
         raise AimarkError(f"no signing keys in {paths.folder}: run 'aimark keys init --org NAME', "
                           "pass --cert/--key, or --no-c2pa to skip Content Credentials")
-    return CredentialSigner.from_files(paths.signer_chain, paths.signer_key, tsa_url)
+    return CredentialSigner.from_files(paths.signer_chain, paths.signer_key, tsa_url, trust_anchors)
 
 
 def _read_key(path: Path | None) -> bytes | None:
@@ -342,6 +342,81 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
     click.echo(f"{len(found)} scanned, {removals} with a mark removed, {errors} unreadable; "
                f"records in {out_dir / 'scan.jsonl'}, report in {out_dir / 'report.html'}", err=True)
     sys.exit(1 if removals else 3 if errors else 0)
+
+
+# --- propagate ----------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the republished copies (uploads are never modified).")
+@click.option("--platform", envvar="AIMARK_PLATFORM", required=True,
+              help="ContentPropagator: your platform's name or 27-character TC260 code. Env: AIMARK_PLATFORM.")
+@click.option("--declared-ai", is_flag=True, help="The uploader declared these images AI-generated.")
+@click.option("--position", type=click.Choice(visible.POSITIONS), default="top-left", show_default=True,
+              help="Where the visible prompt goes when one is needed.")
+@click.option("--fast", is_flag=True, help="Skip OCR (the prompt is then drawn even if a label is visible).")
+@click.option("--keys", "key_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder from 'aimark keys init' (default: $AIMARK_KEYS or ~/.config/aimark/keys).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tsa-url")
+@click.option("--no-c2pa", is_flag=True, help="Do not re-sign Content Credentials.")
+@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM trust anchors: producers whose credentials you trust (recorded in the parent ingredient).")
+@watermark_key_option
+@max_pixels_option
+def propagate(inputs, out_dir, platform, declared_ai, position, fast, key_dir, cert, key_file, tsa_url, no_c2pa,
+              trust_files, watermark_key):
+    """Republish uploads the way CAC Measures Art. 6 asks of a platform.
+
+    Labelled AI content keeps its producer's fields and gains your ContentPropagator and PropagateID in its
+    one metadata label, and the prompt AI生成; an unlabelled upload the user declares AI gets Label 2 and
+    可能为AI生成; one where aimark finds a visible label or another AI trace gets Label 3 and 疑似AI生成;
+    anything else passes through untouched. C2PA is re-signed with the upload as parent ingredient.
+    """
+    import uuid
+
+    from .propagate import propagate as propagate_one
+    from .scan import ScanOptions
+
+    anchors = _trust_anchors(trust_files)
+    try:
+        key = _read_key(watermark_key)
+        signer = None if no_c2pa else _signer(key_dir, cert, key_file, tsa_url, trust_anchors=anchors)
+        metadata.AigcLabel("1", "", "", "", platform, "x", "").validate()
+    except AimarkError as exc:
+        raise click.UsageError(str(exc)) from None
+    ocr = None
+    if not fast:
+        from aimark.models import OcrEngine
+
+        ocr = OcrEngine()
+    options = ScanOptions(ocr=ocr, trust_anchors=anchors, watermark_key=key)
+    plan = plan_batch(inputs, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed = len(plan.unmatched)
+    with (out_dir / "aimark-propagate.jsonl").open("w", encoding="utf-8") as jsonl, click.progressbar(
+            plan.jobs, label="propagating", file=sys.stderr, show_pos=True) as jobs:
+        for source, target in jobs:
+            record = {"input": str(source), "output": None}
+            try:
+                done = propagate_one(source.read_bytes(), platform=platform, propagate_id=uuid.uuid4().hex,
+                                     signer=signer, declared_ai=declared_ai, options=options, name=source.name,
+                                     position=position)
+                target = target.with_suffix(image_io.OUTPUT_FORMATS.get(done.format, ("", target.suffix))[1])
+                image_io.write_atomic(target, done.data)
+                record.update(output=str(target), **done.as_record())
+            except (AimarkError, OSError) as exc:
+                record["error"] = str(exc)
+                failed += 1
+                click.echo(f"  FAILED   {source}: {exc}", err=True)
+            jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for item in plan.unmatched:
+        click.echo(f"  FAILED   {item}", err=True)
+    click.echo(f"{len(plan.jobs) - failed + len(plan.unmatched)} republished, {failed} failed; records in "
+               f"{out_dir / 'aimark-propagate.jsonl'}", err=True)
+    sys.exit(1 if failed else 0)
 
 
 # --- keys -----------------------------------------------------------------------------------------------

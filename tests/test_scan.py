@@ -199,3 +199,20 @@ def test_scan_cli_writes_records_and_a_report_and_signals_removals(labelled, tmp
     (inputs / "broken.jpg").write_bytes(b"\xff\xd8 nothing")
     broken = CliRunner().invoke(main, ["scan", str(inputs / "broken.jpg"), "--out", str(tmp_path / "o3"), "--fast"])
     assert broken.exit_code == 3
+
+
+def test_propagate_cli_republishes_and_records(labelled, tmp_path, keys, monkeypatch):
+    monkeypatch.setenv("AIMARK_KEYS", str(keys.folder))
+    upload = tmp_path / "upload.jpg"
+    upload.write_bytes(labelled[0].data)
+    result = CliRunner().invoke(main, ["propagate", str(upload), str(CORPUS / "flower.jpg"), "--out",
+                                       str(tmp_path / "out"), "--platform", "PLATFORMX", "--fast"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "out" / "aimark-propagate.jsonl").read_text().splitlines()]
+    by_name = {Path(r["input"]).name: r for r in records}
+    assert by_name["upload.jpg"]["label"]["ContentPropagator"] == "PLATFORMX" and by_name["upload.jpg"]["level"] == "1"
+    assert by_name["flower.jpg"]["level"] == "none"
+    assert (tmp_path / "out" / "flower.jpg").read_bytes() == (CORPUS / "flower.jpg").read_bytes()
+    assert upload.read_bytes() == labelled[0].data
+    bad = CliRunner().invoke(main, ["propagate", str(upload), "--out", str(tmp_path / "o2"), "--platform", "has space"])
+    assert bad.exit_code == 2 and "printable ASCII" in bad.output
