@@ -57,6 +57,7 @@ class Original:
     hashes: dict[str, int]
     marks: dict  # "visible_label" / "author_mark": {"text", "box"} in original pixels
     thumbnail: bytes | None
+    watermarked: bool = False
 
     def thumbnail_image(self) -> Image.Image | None:
         return Image.open(io.BytesIO(self.thumbnail)).convert("RGB") if self.thumbnail else None
@@ -131,12 +132,12 @@ class Registry:
     # --- reading ---
 
     def _original(self, row) -> Original:
-        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail) = row
+        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content) = row
         return Original(id_, produce_id, author_id, path, (width, height),
                         {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
-                        json.loads(marks), thumbnail)
+                        json.loads(marks), thumbnail, content is not None)
 
-    _COLUMNS = "id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail"
+    _COLUMNS = "id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content"
 
     def get(self, id_: int) -> Original | None:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,)).fetchone()

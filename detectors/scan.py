@@ -194,6 +194,17 @@ def _read_box(pixels: Image.Image, box, reader, glyph_px: float) -> list[visible
     return windows.read_region(pixels, region, reader, glyph_px)
 
 
+def _source_copy_doubt(result: ScanResult) -> str | None:
+    """Why a hash-only match may be the unlabelled source picture rather than a stripped repost: the
+    original was watermarked, and a repost keeps the watermark, but none was found here."""
+    match = result.match
+    payload = result.inspection.watermark.payload if result.inspection.watermark else None
+    if match is not None and match.by == "hash" and match.original.watermarked and payload is None:
+        return ("matched by appearance only and no watermark was found, though the original carried one: this may "
+                "be the unlabelled source picture rather than a repost")
+    return None
+
+
 def _mark_findings(result: ScanResult, pixels: Image.Image, reader) -> list[Finding]:
     """With a confirmed original: was each of its visible marks cropped out, removed, or is it there?"""
     match = result.match
@@ -337,6 +348,10 @@ def _findings(result: ScanResult, pixels: Image.Image | None, options: ScanOptio
         findings += _mark_findings(result, pixels, options.ocr)
     elif result.visible is not None:
         findings += _blind_visible_findings(result, payload)
+    doubt = _source_copy_doubt(result)
+    if doubt:
+        findings = [Finding(f.kind, "low", f"{f.summary} ({doubt})", f.rests_on, f.box, f.original_box)
+                    if f.removal else f for f in findings]
     return findings
 
 

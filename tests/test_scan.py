@@ -216,3 +216,12 @@ def test_propagate_cli_republishes_and_records(labelled, tmp_path, keys, monkeyp
     assert upload.read_bytes() == labelled[0].data
     bad = CliRunner().invoke(main, ["propagate", str(upload), "--out", str(tmp_path / "o2"), "--platform", "has space"])
     assert bad.exit_code == 2 and "printable ASCII" in bad.output
+
+
+def test_the_unlabelled_source_picture_is_not_called_a_stripped_repost(options):
+    """The raw photo the original was made from looks like it (hash match) but has no watermark."""
+    scanned = scan((CORPUS / "china.jpg").read_bytes(), options)
+    assert scanned.match is not None and scanned.match.by == "hash"
+    assert scanned.removals and all(f.confidence == "low" and "unlabelled source" in f.summary
+                                    for f in scanned.removals)
+    assert scanned.verdict.level == "none"
