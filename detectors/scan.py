@@ -179,7 +179,7 @@ def _match(pixels: Image.Image, inspection: Inspection, registry: Registry) -> M
         if alignment is not None and alignment.confirmed:
             return Match(original, by, distances, alignment)
         if by == "watermark":  # an exact payload is a match even when geometry cannot place it
-            return Match(original, by, distances, alignment if alignment and alignment.confirmed else None)
+            return Match(original, by, distances, None)
     return None
 
 
