@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ImageTooSmall, NonCompliantLabelText
+from .errors import AimarkError, ImageTooSmall, NonCompliantLabelText
 
 # GB 45438 §5.2: the label text needs an AI element and a generation element.
 AI_ELEMENTS = ("人工智能", "AI")
@@ -234,7 +234,7 @@ def place_label(size: tuple[int, int], text: str = DEFAULT_LABEL_TEXT, position:
 def author_text(author_id: str, template: str = DEFAULT_AUTHOR_TEMPLATE) -> str:
     """The author mark's words: ``template`` with ``{id}`` replaced by the author's ID."""
     if "{id}" not in template:
-        raise ValueError(f"the author template {template!r} has no {{id}} placeholder")
+        raise AimarkError(f"the author template {template!r} has no {{id}} placeholder, e.g. '小红书号：{{id}}'")
     return template.replace("{id}", author_id)
 
 

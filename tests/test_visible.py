@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from aimark.labeller import visible
-from aimark.labeller.errors import ImageTooSmall, NonCompliantLabelText
+from aimark.labeller.errors import AimarkError, ImageTooSmall, NonCompliantLabelText
 
 
 @pytest.mark.parametrize("text", ["AI生成", "AI合成", "人工智能生成", "人工智能合成", "AI生成 · AI illustration"])
@@ -90,7 +90,7 @@ def test_author_mark_in_the_same_corner_stacks_instead_of_overlapping():
 
 
 def test_author_template_needs_the_placeholder():
-    with pytest.raises(ValueError, match="placeholder"):
+    with pytest.raises(AimarkError, match="placeholder"):
         visible.author_text("123", "ID")
 
 
