@@ -85,9 +85,15 @@ def scan_case(args) -> dict:
     row = {"case": case, "image": Path(output).name, "seconds": seconds, "size": result.inspection.size,
            "kinds": sorted({f.kind for f in result.findings}), "verdict": result.verdict.level}
     if case == "long1080_jpeg85":
+        from aimark.labeller import watermark
+
         start = time.process_time()
-        Image.open(io.BytesIO(data)).load()
+        decoded = Image.open(io.BytesIO(data))
+        decoded.load()
         row["decode_seconds"] = time.process_time() - start
+        start = time.process_time()
+        watermark.detect(decoded)
+        row["watermark_seconds"] = time.process_time() - start
         start = time.process_time()
         scan(data, _state["fast"])
         row["fast_seconds"] = time.process_time() - start
@@ -196,8 +202,10 @@ def main() -> int:
         full = statistics.median(r["seconds"] for r in sized)
         fast = statistics.median(r["fast_seconds"] for r in sized)
         decode = statistics.median(r["decode_seconds"] for r in sized)
+        mark = statistics.median(r["watermark_seconds"] for r in sized)
         print(f"\n1080 px reposts ({len(sized)} images, one core, CPU s median): everything on {full:.3f} "
-              f"(target <= 0.250); --fast {fast:.3f} = {fast / decode:.1f}x the decode time {decode:.3f} (target <= 3x)")
+              f"(target <= 0.250); --fast {fast:.3f} = {fast / decode:.1f}x the JPEG decode ({decode:.4f}) and "
+              f"{fast / mark:.1f}x the watermark decode ({mark:.3f}) (target <= 3x)")
     if args.registry_size:
         hash_ms, mark_ms, load = registry_at_scale(args.registry_size)
         print(f"\nregistry of {args.registry_size:,} originals: hash query {hash_ms:.2f} ms, watermark query "
