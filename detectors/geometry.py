@@ -20,6 +20,8 @@ WORK_SIDE = 768  # long side the repost is matched at (the registry thumbnail is
 RATIO = 0.8  # Lowe's ratio test
 REPROJECTION_PX = 4.0
 MIN_INLIERS = 24
+SIMILARITY_SHIFT_PX = 3
+DETAIL_FLOOR = 1.0  # grey levels squared: keeps flat regions from dividing by nothing
 
 Box = tuple[int, int, int, int]
 
@@ -104,3 +106,69 @@ def visible_fraction(box: Box, size: tuple[int, int]) -> float:
     ix = max(0, min(x1, size[0]) - max(x0, 0))
     iy = max(0, min(y1, size[1]) - max(y0, 0))
     return ix * iy / area
+
+
+def region_similarity(reference: Image.Image, reference_to_original: np.ndarray, alignment: Alignment,
+                      repost: Image.Image, box: Box) -> RegionComparison:
+    """How alike the repost is to a reference picture of the original inside ``box`` (reference pixels).
+
+    ``reference_to_original`` (3x3) places the reference in the original: the registry thumbnail, or the
+    full-detail crop of a mark the registry keeps. The repost is brought into the reference's frame and
+    the two are compared by the normalised correlation of their local detail, best over shifts of up to
+    three pixels (what the fitted geometry may be off by). Near 1 where a mark is intact — even re-encoded,
+    rescaled or brightened — and near 0 where it was erased or covered; blurring takes most of its edges."""
+    to_repost = np.vstack([alignment.matrix, [0, 0, 1]]) @ reference_to_original
+    scale = float(np.hypot(to_repost[0, 0], to_repost[1, 0]))
+    if scale < 1.0:  # the repost is coarser than the reference: compare at the repost's resolution
+        reference = reference.resize((max(1, round(reference.width * scale)), max(1, round(reference.height * scale))),
+                                     Image.Resampling.BOX)
+        reference_to_original = reference_to_original @ np.diag([1 / scale, 1 / scale, 1.0])
+        to_repost = to_repost @ np.diag([1 / scale, 1 / scale, 1.0])
+        box = tuple(int(round(v * scale)) for v in box)
+    shrink = min(1.0, 1.0 / max(float(np.hypot(to_repost[0, 0], to_repost[1, 0])), 1e-6))
+    grey = np.asarray(repost.convert("L"), dtype=np.float32)
+    if shrink < 1.0:
+        grey = cv2.resize(grey, (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink))),
+                          interpolation=cv2.INTER_AREA)
+        to_repost = np.diag([shrink, shrink, 1]) @ to_repost
+    width, height = reference.size
+    warped = cv2.warpAffine(grey, to_repost[:2].astype(np.float32), (width, height),
+                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    detail = lambda a: cv2.GaussianBlur(a, (0, 0), 0.7) - cv2.GaussianBlur(a, (0, 0), 2.0)  # noqa: E731
+    a, b = detail(np.asarray(reference.convert("L"), dtype=np.float32)), detail(warped)
+    shift = SIMILARITY_SHIFT_PX
+    x0, y0, x1, y1 = box
+    x0, y0, x1, y1 = max(shift, x0), max(shift, y0), min(width - shift, x1), min(height - shift, y1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return RegionComparison(1.0, 1.0)
+    target = a[y0:y1, x0:x1] - a[y0:y1, x0:x1].mean()
+    best, best_shift = -1.0, (0, 0)
+    for dy in range(-shift, shift + 1):
+        for dx in range(-shift, shift + 1):
+            candidate = b[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+            candidate = candidate - candidate.mean()
+            norm = float(np.sqrt((target ** 2).sum() * (candidate ** 2).sum()))
+            if norm > 0 and float((target * candidate).sum()) / norm > best:
+                best, best_shift = float((target * candidate).sum()) / norm, (dy, dx)
+    # Detail kept inside the box, relative to the detail kept around it (which a global blur or a
+    # re-encode lowers just as much): a blur over the mark alone leaves the box far behind its ring.
+    dy, dx = best_shift
+    inner = np.zeros(a.shape, bool)
+    inner[y0:y1, x0:x1] = True
+    ring = ~inner
+    ring[:shift, :] = ring[-shift:, :] = False
+    ring[:, :shift] = ring[:, -shift:] = False
+    shifted = np.roll(b, (-dy, -dx), axis=(0, 1))
+    energy = lambda image, mask: float((image[mask] ** 2).mean()) + DETAIL_FLOOR  # noqa: E731
+    kept_box = energy(shifted, inner) / energy(a, inner)
+    kept_ring = energy(shifted, ring) / energy(a, ring) if ring.any() else 1.0
+    return RegionComparison(best, kept_box / kept_ring)
+
+
+@dataclass(frozen=True)
+class RegionComparison:
+    """A mark's region in the repost against the original's: likeness of detail (normalised correlation)
+    and the share of the original's detail kept there, relative to the region around it."""
+
+    similarity: float
+    detail_kept: float

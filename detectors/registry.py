@@ -11,6 +11,7 @@ Hash search runs in memory over numpy arrays (one XOR and popcount per entry), l
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import sqlite3
@@ -25,6 +26,8 @@ from aimark.labeller.watermark import WatermarkPayload
 from . import signals
 
 THUMBNAIL_SIDE = 512
+CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
+CROP_PAD = 0.6  # context kept around a mark, in box heights
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS originals (
     id INTEGER PRIMARY KEY,
@@ -39,7 +42,8 @@ CREATE TABLE IF NOT EXISTS originals (
     dhash INTEGER NOT NULL,
     phash INTEGER NOT NULL,
     marks TEXT NOT NULL,
-    thumbnail BLOB
+    thumbnail BLOB,
+    mark_crops TEXT
 );
 CREATE INDEX IF NOT EXISTS originals_by_watermark ON originals (wm_author_kind, wm_author, wm_content);
 """
@@ -58,6 +62,16 @@ class Original:
     marks: dict  # "visible_label" / "author_mark": {"text", "box"} in original pixels
     thumbnail: bytes | None
     watermarked: bool = False
+    crops: dict | None = None  # kind -> {"origin": [x, y], "scale": s, "jpeg": base64}
+
+    def mark_crop(self, kind: str) -> tuple[Image.Image, np.ndarray] | None:
+        """The kept crop of a mark and the 3x3 transform from its pixels to the original's."""
+        crop = (self.crops or {}).get(kind)
+        if not crop:
+            return None
+        image = Image.open(io.BytesIO(base64.b64decode(crop["jpeg"]))).convert("RGB")
+        scale, (x, y) = crop["scale"], crop["origin"]
+        return image, np.array([[1 / scale, 0, x], [0, 1 / scale, y], [0, 0, 1]], dtype=np.float64)
 
     def thumbnail_image(self) -> Image.Image | None:
         return Image.open(io.BytesIO(self.thumbnail)).convert("RGB") if self.thumbnail else None
@@ -65,6 +79,24 @@ class Original:
     def box(self, kind: str) -> tuple[int, int, int, int] | None:
         mark = self.marks.get(kind)
         return tuple(mark["box"]) if mark else None
+
+
+def mark_crops(pixels: Image.Image, marks: dict) -> dict:
+    """Each mark's region with some context, scaled so its glyphs are about CROP_GLYPH_PX tall."""
+    crops = {}
+    for kind, mark in marks.items():
+        x0, y0, x1, y1 = mark["box"]
+        pad = int(CROP_PAD * (y1 - y0))
+        region = (max(0, x0 - pad), max(0, y0 - pad), min(pixels.width, x1 + pad), min(pixels.height, y1 + pad))
+        scale = min(1.0, CROP_GLYPH_PX / max(mark.get("glyph_height_px", CROP_GLYPH_PX), 1))
+        crop = pixels.convert("RGB").crop(region)
+        crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+                           Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        crop.save(buffer, "JPEG", quality=90)
+        crops[kind] = {"origin": list(region[:2]), "scale": scale,
+                       "jpeg": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return crops
 
 
 def thumbnail_bytes(image: Image.Image) -> bytes:
@@ -109,13 +141,14 @@ class Registry:
             content = payload["content_id"]
         kept = {name: {"text": marks[name]["text"], "box": marks[name]["box"]}
                 for name in ("visible_label", "author_mark") if marks.get(name)}
+        crops = mark_crops(pixels, {name: marks[name] for name in kept})
         hashes = signals.hashes(pixels)
         cursor = self._db.execute(
             "INSERT OR REPLACE INTO originals (produce_id, author_id, wm_author_kind, wm_author, wm_content, path,"
-            " width, height, dhash, phash, marks, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " width, height, dhash, phash, marks, thumbnail, mark_crops) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record["produce_id"], author_id, kind, value, content, record.get("output"),
              pixels.width, pixels.height, signals.to_signed(hashes["dhash"]), signals.to_signed(hashes["phash"]),
-             json.dumps(kept, ensure_ascii=False), thumbnail_bytes(pixels)))
+             json.dumps(kept, ensure_ascii=False), thumbnail_bytes(pixels), json.dumps(crops)))
         self._db.commit()
         self._index = None
         return cursor.lastrowid
@@ -132,12 +165,13 @@ class Registry:
     # --- reading ---
 
     def _original(self, row) -> Original:
-        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content) = row
+        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content, crops) = row
         return Original(id_, produce_id, author_id, path, (width, height),
                         {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
-                        json.loads(marks), thumbnail, content is not None)
+                        json.loads(marks), thumbnail, content is not None, json.loads(crops) if crops else None)
 
-    _COLUMNS = "id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content"
+    _COLUMNS = ("id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content,"
+                " mark_crops")
 
     def get(self, id_: int) -> Original | None:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,)).fetchone()
