@@ -83,7 +83,8 @@ def scan_case(args) -> dict:
     result = scan(data, _state["full"], name=f"{Path(output).name}:{case}")
     seconds = time.process_time() - start
     row = {"case": case, "image": Path(output).name, "seconds": seconds, "size": result.inspection.size,
-           "kinds": sorted({f.kind for f in result.findings}), "verdict": result.verdict.level}
+           "kinds": sorted({f.kind for f in result.findings}), "verdict": result.verdict.level,
+           "evidence": [f"{f.kind}: {f.rests_on[-1]}" for f in result.findings if f.kind in VISIBLE_REMOVALS]}
     if case == "long1080_jpeg85":
         from aimark.labeller import watermark
 
@@ -189,7 +190,7 @@ def main() -> int:
         times = [r["seconds"] for r in hits]
         print(f"{case:20} {expected or '-':>24} {rate:>7} {str(false):>23} {statistics.median(times):9.3f} "
               f"{max(times):7.3f}")
-    misses = [f"{r['case']}: {r['image']} {r['kinds']}" for r in rows
+    misses = [f"{r['case']}: {r['image']} {r['kinds']} {r['evidence']}" for r in rows
               if (EXPECTED.get(r["case"]) and EXPECTED[r["case"]] not in r["kinds"])
               or (r["case"] in KEEPS_MARKS and VISIBLE_REMOVALS & set(r["kinds"]))]
     print("\nmisses and false findings:\n  " + ("\n  ".join(misses) if misses else "none"))

@@ -115,9 +115,16 @@ class GeneratorMatch:
     def reported(self) -> bool:
         return self.verdict != "none" and self.p_value <= REPORT_P_VALUE
 
+    @property
+    def confidence(self) -> str:
+        """How far chance is from explaining the match. Several payloads and readings are tried per image,
+        so only "high" (chance <= 1e-6) is strong enough for a verdict to rest on."""
+        return "high" if self.p_value <= 1e-6 else "medium" if self.p_value <= 1e-4 else "low"
+
     def as_record(self) -> dict:
         return {"generator": self.generator, "matched_bits": self.matched, "total_bits": self.total,
-                "reading": self.reading, "verdict": self.verdict, "chance": self.p_value}
+                "reading": self.reading, "verdict": self.verdict, "chance": self.p_value,
+                "confidence": self.confidence}
 
 
 def recognise(rgb: np.ndarray) -> list[GeneratorMatch]:

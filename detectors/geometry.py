@@ -20,6 +20,7 @@ WORK_SIDE = 768  # long side the repost is matched at (the registry thumbnail is
 RATIO = 0.8  # Lowe's ratio test
 REPROJECTION_PX = 4.0
 MIN_INLIERS = 24
+MIN_REGISTRATION = 0.4  # correlation of detail over the middle of the picture, for a geometry to be trusted
 SIMILARITY_SHIFT_PX = 3
 DETAIL_FLOOR = 1.0  # grey levels squared: keeps flat regions from dividing by nothing
 
@@ -88,13 +89,26 @@ def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repos
         return None
     src = np.float32([kp_a[m.queryIdx].pt for m in good])
     dst = np.float32([kp_b[m.trainIdx].pt for m in good])
-    matrix, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX)
+    matrix, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX,
+                                               maxIters=4000, confidence=0.999, refineIters=20)
     if matrix is None:
         return None
     # thumbnail -> repost view, made original -> repost: scale in on the left, out on the right
     full = np.vstack([matrix, [0, 0, 1]])
     total = np.diag([1 / repost_factor, 1 / repost_factor, 1]) @ full @ np.diag([thumb_factor, thumb_factor, 1])
     return Alignment(matrix=total[:2], inliers=int(mask.sum()), matches=len(good))
+
+
+def registration(original_thumbnail: Image.Image, original_size: tuple[int, int], alignment: Alignment,
+                 repost: Image.Image) -> float:
+    """How well the fitted geometry lines the repost up with the original over the middle of the picture
+    (normalised correlation of detail, as for a mark's region). RANSAC can settle on a wrong transform
+    with enough inliers on repetitive structure; a wrong transform scores near 0 here, a right one high."""
+    width, height = original_thumbnail.size
+    middle = (width // 5, height // 5, width - width // 5, height - height // 5)
+    factor = original_thumbnail.width / original_size[0]
+    to_original = np.diag([1 / factor, 1 / factor, 1.0])
+    return region_similarity(original_thumbnail, to_original, alignment, repost, middle).similarity
 
 
 def visible_fraction(box: Box, size: tuple[int, int]) -> float:

@@ -181,7 +181,8 @@ def _match(pixels: Image.Image, inspection: Inspection, registry: Registry) -> M
     for original, by, distances in candidates:
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, pixels) if thumb is not None else None
-        if alignment is not None and alignment.confirmed:
+        if alignment is not None and alignment.confirmed and (
+                geometry.registration(thumb, original.size, alignment, pixels) >= geometry.MIN_REGISTRATION):
             return Match(original, by, distances, alignment)
         if by == "watermark":  # an exact payload is a match even when geometry cannot place it
             return Match(original, by, distances, None)
@@ -252,6 +253,11 @@ def _mark_findings(result: ScanResult, pixels: Image.Image, reader) -> list[Find
         if present and not altered:
             findings.append(Finding(f"{label}-present", "high", f"the original's {_describe(kind)} is still there: "
                                     f"{present[0].text!r}", evidence, present[0].box, original_box))
+        elif not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse on that
+            findings.append(Finding(f"{label}-present", "medium",
+                                    f"the original's {_describe(kind)} {words!r} looks untouched here (similarity "
+                                    f"{similarity:.2f}), though OCR could not read it whole", evidence, clipped,
+                                    original_box))
         elif present:
             findings.append(Finding(f"{label}-removed", "medium",
                                     f"the original's {_describe(kind)} was blurred or painted over here (its pixels "
@@ -357,9 +363,9 @@ def _findings(result: ScanResult, pixels: Image.Image | None, options: ScanOptio
                                 (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
     reported = [m for m in (inspection.generators or []) if m.reported]
     for generator in reported:
-        findings.append(Finding("generator-watermark", "medium" if generator.verdict != "very likely" else "high",
+        findings.append(Finding("generator-watermark", generator.confidence,
                                 f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"
-                                f"{generator.total} bits)", ("generator watermark",)))
+                                f"{generator.total} bits, chance {generator.p_value:.0e})", ("generator watermark",)))
 
     # visible marks
     if match is not None and match.alignment is not None and pixels is not None:
@@ -421,7 +427,8 @@ def _verdict(result: ScanResult, options: ScanOptions) -> Verdict:
         traces.append("a visible AI label")
     if meta.status == "non-conforming":
         traces.append("a non-conforming metadata label")
-    traces += [f"a {m.generator} watermark" for m in (inspection.generators or []) if m.reported]
+    traces += [f"a {m.generator} watermark" for m in (inspection.generators or [])
+               if m.reported and m.confidence == "high"]
     if options.declared_ai:
         return Verdict("2", "the uploader declares it AI-generated" + (f"; it also carries {', '.join(traces)}"
                                                                         if traces else ""))
