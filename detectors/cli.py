@@ -3,8 +3,8 @@
 It lives in ``detectors`` because that package sits on top: it already uses the labeller's readers and
 the models, so the CLI adds no new dependency between packages.
 
-Exit codes: ``label`` and ``inspect``: 0 everything asked for was done, 1 some input failed (the rest was
-still processed). ``scan``: 0 no removal found, 1 a mark was removed from at least one image, 3 no removal
+Exit codes: ``label``, ``inspect`` and ``propagate``: 0 everything asked for was done, 1 some input failed
+(the rest was still processed). ``scan``: 0 no removal found, 1 a mark was removed from at least one image, 3 no removal
 but some input could not be read. 2 always means the command line itself was wrong.
 """
 
@@ -48,12 +48,15 @@ max_pixels_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(VERSION, prog_name="aimark")
 def main():
-    """Label AI-generated images the way GB 45438-2025 asks, and inspect what a file carries.
+    """Label AI-generated images the way GB 45438-2025 asks, and check what reposts kept of the labels.
 
     \b
     Start with:  aimark keys init --org "Your Studio"
-    Then:        aimark label images/ --out labelled/ --producer YOUR_CODE --author-id 1234567890
+    Then:        aimark label images/ --out labelled/ --producer YOUR_CODE --author-id 1234567890 \
+                     --registry originals.sqlite
     Check:       aimark inspect labelled/photo.jpg
+    Reposts:     aimark scan downloads/ --registry originals.sqlite --out scan/
+    Platforms:   aimark propagate uploads/ --out published/ --platform YOUR_PLATFORM
     """
 
 
