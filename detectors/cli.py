@@ -349,7 +349,7 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
 
 # --- propagate ----------------------------------------------------------------------------------------
 
-@main.command()
+@main.command(short_help="Republish uploads with the labels a platform owes them (Measures Art 6).")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the republished copies (uploads are never modified).")
