@@ -52,8 +52,7 @@ def main():
 
     \b
     Start with:  aimark keys init --org "Your Studio"
-    Then:        aimark label images/ --out labelled/ --producer YOUR_CODE --author-id 1234567890 \
-                     --registry originals.sqlite
+    Then:        aimark label images/ --out labelled/ --producer CODE --author-id ID --registry originals.sqlite
     Check:       aimark inspect labelled/photo.jpg
     Reposts:     aimark scan downloads/ --registry originals.sqlite --out scan/
     Platforms:   aimark propagate uploads/ --out published/ --platform YOUR_PLATFORM
