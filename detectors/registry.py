@@ -64,6 +64,22 @@ class Original:
     watermarked: bool = False
     crops: dict | None = None  # kind -> {"origin": [x, y], "scale": s, "jpeg": base64}
 
+    def reference(self, kind: str, box: tuple[int, int, int, int]):
+        """The best picture the registry keeps of a mark: (image, 3x3 image->original transform, ``box`` in the
+        image's pixels, whether it is the full-detail crop rather than the thumbnail), or None."""
+        crop = self.mark_crop(kind)
+        if crop is not None:
+            image, to_original = crop
+        else:
+            image = self.thumbnail_image()
+            if image is None:
+                return None
+            factor = self.size[0] / image.width
+            to_original = np.diag([factor, factor, 1.0])
+        corners = np.array([[box[0], box[1], 1], [box[2], box[3], 1]], dtype=np.float64) @ np.linalg.inv(to_original).T
+        inner = (int(corners[0, 0]), int(corners[0, 1]), int(np.ceil(corners[1, 0])), int(np.ceil(corners[1, 1])))
+        return image, to_original, inner, crop is not None
+
     def mark_crop(self, kind: str) -> tuple[Image.Image, np.ndarray] | None:
         """The kept crop of a mark and the 3x3 transform from its pixels to the original's."""
         crop = (self.crops or {}).get(kind)

@@ -12,7 +12,6 @@ import html
 import io
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from .scan import ScanResult
@@ -61,20 +60,10 @@ def _pair(result: ScanResult, finding, pixels: Image.Image | None) -> str:
         return ""
     figures = []
     kind = "author_mark" if finding.kind.startswith("author-id") else "visible_label"
-    crop = match.original.mark_crop(kind)
-    if crop is not None:
-        reference, to_original = crop
-        caption = "original (registry)"
-    else:
-        reference = match.original.thumbnail_image()
-        to_original = np.diag([match.original.size[0] / reference.width] * 2 + [1.0]) if reference else None
-        caption = "original (registry thumbnail)"
+    reference = match.original.reference(kind, finding.original_box)
     if reference is not None:
-        to_reference = np.linalg.inv(to_original)
-        x0, y0, x1, y1 = finding.original_box
-        corners = np.array([[x0, y0, 1], [x1, y1, 1]], dtype=np.float64) @ to_reference.T
-        box = (int(corners[0, 0]), int(corners[0, 1]), int(np.ceil(corners[1, 0])), int(np.ceil(corners[1, 1])))
-        figures.append((caption, _crop_around(reference, box)))
+        image, _, box, is_crop = reference
+        figures.append(("original (registry)" if is_crop else "original (registry thumbnail)", _crop_around(image, box)))
     if pixels is not None and finding.box is not None:
         figures.append(("this image, same place", _crop_around(pixels, finding.box)))
     cells = "".join(f'<figure><img src="{_data_uri(image, CROP_SIDE)}" alt="{html.escape(caption)}">'

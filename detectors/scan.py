@@ -14,7 +14,6 @@ from difflib import SequenceMatcher
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from aimark.labeller import metadata, visible, watermark
@@ -274,16 +273,7 @@ def _mark_findings(result: ScanResult, pixels: Image.Image, reader) -> list[Find
 def _similarity(match: Match, kind: str, original_box, pixels: Image.Image) -> geometry.RegionComparison:
     """Likeness of the repost to the original where a mark was: on the registry's full-detail crop of the
     mark when it has one, else on its thumbnail."""
-    crop = match.original.mark_crop(kind)
-    if crop is not None:
-        reference, to_original = crop
-    else:
-        reference = match.original.thumbnail_image()
-        factor = reference.width / match.original.size[0]
-        to_original = np.diag([1 / factor, 1 / factor, 1.0])
-    to_reference = np.linalg.inv(to_original)
-    corners = np.array([[original_box[0], original_box[1], 1], [original_box[2], original_box[3], 1]]) @ to_reference.T
-    box = (int(corners[0, 0]), int(corners[0, 1]), int(np.ceil(corners[1, 0])), int(np.ceil(corners[1, 1])))
+    reference, to_original, box, _ = match.original.reference(kind, original_box)
     return geometry.region_similarity(reference, to_original, match.alignment, pixels, box)
 
 
