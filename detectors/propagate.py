@@ -14,7 +14,7 @@ the upload as its parent ingredient, so the producer's credentials stay the firs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aimark.labeller import c2pa, carriers, image_io, metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
@@ -47,9 +47,7 @@ def propagate(data: bytes, *, platform: str, propagate_id: str, signer: Credenti
               declared_ai: bool = False, options: ScanOptions | None = None, name: str = "upload",
               position: str = "top-left") -> Propagation:
     """Apply Art. 6 to an upload. ``platform`` is the ContentPropagator (name or 27-character code)."""
-    options = options or ScanOptions()
-    options = ScanOptions(ocr=options.ocr, registry=options.registry, trust_anchors=options.trust_anchors,
-                          watermark_key=options.watermark_key, declared_ai=declared_ai)
+    options = replace(options or ScanOptions(), declared_ai=declared_ai)
     result = scan(data, options, name=name)
     if result.error:
         raise AimarkError(f"cannot propagate: {result.error}")

@@ -122,10 +122,3 @@ class HtmlReport:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def write_report(results: list[ScanResult], path: Path) -> None:
-    """Write the report for ``results`` to ``path`` in one go."""
-    with HtmlReport(path) as report:
-        for result in results:
-            report.add(result)

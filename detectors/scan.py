@@ -10,8 +10,8 @@ file carries, and what its watermark says should be there, at lower confidence.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -29,13 +29,13 @@ BOX_CONTEXT = 0.6
 # OCR confidence needed to say a mark is there, and to say a *different* ID replaced it: blurred text is
 # read with low confidence and often as near-miss digits, which must count as removed, not replaced.
 PRESENT_SCORE = 0.6
+REPLACED_SCORE = 0.9
+REPLACED_MAX_SIMILARITY = 0.5
 # A mark's region was edited when its likeness to the original's own pixels falls below ALTERED_BELOW
 # (measured on the corpus: intact reposts >= 0.85, erased or covered <= 0.14), or when it keeps less than
 # BLURRED_BELOW of the original's detail relative to its surroundings (intact >= 0.51, blurred <= 0.11).
 ALTERED_BELOW = 0.5
-BLURRED_BELOW = 0.3  # share of the original's detail kept in the mark's box, relative to its surroundings
-REPLACED_SCORE = 0.9
-REPLACED_MAX_SIMILARITY = 0.5
+BLURRED_BELOW = 0.3
 
 REMOVAL_KINDS = {
     "visible-label-cropped", "visible-label-removed", "author-id-cropped", "author-id-removed",
@@ -290,82 +290,84 @@ def _describe(kind: str) -> str:
 
 def _findings(result: ScanResult, pixels: Image.Image | None, options: ScanOptions) -> list[Finding]:
     inspection = result.inspection
-    findings: list[Finding] = []
     payload = inspection.watermark.payload if inspection.watermark else None
     match = result.match
-    original_labelled = match is not None or payload is not None  # aimark labels always write every layer
-
-    # metadata label
-    meta = inspection.metadata
-    if meta.status == "conforming":
-        label = meta.label
-        altered = match is not None and label.produce_id != match.original.produce_id
-        altered = altered or (payload is not None
-                              and watermark.WatermarkPayload.content_field(label.produce_id) != payload.content_id)
-        if altered:
-            findings.append(Finding("metadata-altered", "high" if match else "medium",
-                                    f"the metadata label's ProduceID {label.produce_id!r} is not the original's",
-                                    ("metadata label", "registry" if match else "watermark content ID")))
-        else:
-            findings.append(Finding("metadata-present", "high", f"metadata label: {label.meaning} "
-                                    f"(Label={label.label}, producer {label.content_producer})", ("XMP TC260:AIGC",)))
-    elif meta.status == "non-conforming":
-        problems = "; ".join(p for found in meta.labels for p in found.problems) or "; ".join(meta.problems)
-        findings.append(Finding("metadata-nonconforming", "high", f"a metadata label is there but does not conform: "
-                                f"{problems}", tuple(f.carrier for f in meta.labels)))
-    elif original_labelled:
-        findings.append(Finding("metadata-stripped", "high" if match else "medium",
-                                "no metadata label, though the " + ("registered original" if match else
-                                                                    "aimark watermark shows this image was labelled")
-                                + " carried one", ("registry" if match else "watermark payload",)))
-
-    # C2PA
-    credentials = inspection.c2pa
-    if credentials is not None:
-        if credentials.state in ("Trusted", "Valid") and not credentials.failures:
-            note = "signer not in the trust list" if credentials.untrusted else "signer trusted"
-            findings.append(Finding("c2pa-untrusted" if credentials.untrusted else "c2pa-valid",
-                                    "high", f"C2PA credentials hold ({note})", ("C2PA",)))
-            for ingredient in credentials.ingredients:
-                if ingredient["failures"]:
-                    findings.append(Finding("c2pa-tampered", "high",
-                                            f"a parent ingredient ({ingredient['title']}) fails validation: "
-                                            + ", ".join(ingredient["failures"]), ("C2PA ingredient",)))
-                elif ingredient["untrusted"]:
-                    findings.append(Finding("c2pa-parent-untrusted", "medium",
-                                            f"the parent ingredient ({ingredient['title']}) was signed by a signer "
-                                            "the re-signer did not trust", ("C2PA ingredient",)))
-        elif credentials.state in ("Invalid", "unreadable"):
-            codes = ", ".join(credentials.failures) or credentials.error or "invalid"
-            findings.append(Finding("c2pa-tampered", "high", f"C2PA credentials are present but broken: {codes}",
-                                    ("C2PA",)))
-        elif credentials.state == "absent" and original_labelled:
-            findings.append(Finding("c2pa-stripped", "medium",
-                                    "no C2PA manifest, though the " + ("registered original" if match else
-                                                                       "aimark watermark shows this image was labelled")
-                                    + " was signed (any re-save by an image tool drops it)",
-                                    ("registry" if match else "watermark payload",)))
-
-    # watermarks
-    if payload is not None:
-        findings.append(Finding("watermark-present", "high",
-                                f"aimark watermark: author {payload.author_id}, content {payload.content_id}",
-                                (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
-    reported = [m for m in (inspection.generators or []) if m.reported]
-    for generator in reported:
-        findings.append(Finding("generator-watermark", generator.confidence,
-                                f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"
-                                f"{generator.total} bits, chance {generator.p_value:.0e})", ("generator watermark",)))
-
-    # visible marks
+    # What says the image was once labelled (aimark labels always write every layer), and on what grounds.
+    labelled = (("the registered original carried one", "registry") if match is not None else
+                ("the aimark watermark shows it was labelled, and aimark labels carry one", "watermark payload")
+                if payload is not None else None)
+    findings = _metadata_findings(inspection.metadata, match, payload, labelled)
+    findings += _c2pa_findings(inspection.c2pa, labelled)
+    findings += _watermark_findings(inspection, payload)
     if match is not None and match.alignment is not None and pixels is not None:
         findings += _mark_findings(result, pixels, options.ocr)
     elif result.visible is not None:
         findings += _blind_visible_findings(result, payload)
     doubt = _source_copy_doubt(result)
     if doubt:
-        findings = [Finding(f.kind, "low", f"{f.summary} ({doubt})", f.rests_on, f.box, f.original_box)
-                    if f.removal else f for f in findings]
+        findings = [replace(f, confidence="low", summary=f"{f.summary} ({doubt})") if f.removal else f
+                    for f in findings]
+    return findings
+
+
+def _metadata_findings(meta, match: Match | None, payload, labelled) -> list[Finding]:
+    if meta.status == "conforming":
+        label = meta.label
+        altered = match is not None and label.produce_id != match.original.produce_id
+        altered = altered or (payload is not None
+                              and watermark.WatermarkPayload.content_field(label.produce_id) != payload.content_id)
+        if altered:
+            return [Finding("metadata-altered", "high" if match else "medium",
+                            f"the metadata label's ProduceID {label.produce_id!r} is not the original's",
+                            ("metadata label", "registry" if match else "watermark content ID"))]
+        return [Finding("metadata-present", "high", f"metadata label: {label.meaning} "
+                        f"(Label={label.label}, producer {label.content_producer})", ("XMP TC260:AIGC",))]
+    if meta.status == "non-conforming":
+        problems = "; ".join(p for found in meta.labels for p in found.problems) or "; ".join(meta.problems)
+        return [Finding("metadata-nonconforming", "high", f"a metadata label is there but does not conform: "
+                        f"{problems}", tuple(f.carrier for f in meta.labels))]
+    if labelled:
+        return [Finding("metadata-stripped", "high" if match else "medium",
+                        f"no metadata label, though {labelled[0]}", (labelled[1],))]
+    return []
+
+
+def _c2pa_findings(credentials, labelled) -> list[Finding]:
+    if credentials is None:
+        return []
+    if credentials.state in ("Trusted", "Valid") and not credentials.failures:
+        note = "signer not in the trust list" if credentials.untrusted else "signer trusted"
+        findings = [Finding("c2pa-untrusted" if credentials.untrusted else "c2pa-valid", "high",
+                            f"C2PA credentials hold ({note})", ("C2PA",))]
+        for ingredient in credentials.ingredients:
+            if ingredient["failures"]:
+                findings.append(Finding("c2pa-tampered", "high",
+                                        f"a parent ingredient ({ingredient['title']}) fails validation: "
+                                        + ", ".join(ingredient["failures"]), ("C2PA ingredient",)))
+            elif ingredient["untrusted"]:
+                findings.append(Finding("c2pa-parent-untrusted", "medium",
+                                        f"the parent ingredient ({ingredient['title']}) was signed by a signer "
+                                        "the re-signer did not trust", ("C2PA ingredient",)))
+        return findings
+    if credentials.state in ("Invalid", "unreadable"):
+        codes = ", ".join(credentials.failures) or credentials.error or "invalid"
+        return [Finding("c2pa-tampered", "high", f"C2PA credentials are present but broken: {codes}", ("C2PA",))]
+    if credentials.state == "absent" and labelled:
+        return [Finding("c2pa-stripped", "medium", f"no C2PA manifest, though {labelled[0]} (any re-save by an image "
+                        "tool drops it)", (labelled[1],))]
+    return []
+
+
+def _watermark_findings(inspection: Inspection, payload) -> list[Finding]:
+    findings = []
+    if payload is not None:
+        findings.append(Finding("watermark-present", "high",
+                                f"aimark watermark: author {payload.author_id}, content {payload.content_id}",
+                                (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
+    for generator in (m for m in (inspection.generators or []) if m.reported):
+        findings.append(Finding("generator-watermark", generator.confidence,
+                                f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"
+                                f"{generator.total} bits, chance {generator.p_value:.0e})", ("generator watermark",)))
     return findings
 
 

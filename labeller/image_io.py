@@ -130,8 +130,6 @@ def to_drawable(image: Image.Image) -> tuple[Image.Image, list[str]]:
     if mode.startswith("I") or mode == "F":
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if mode.startswith("I") else max(1.0, float(values.max()))
-        if mode == "F" and top <= 1.0:
-            top = 1.0
         grey = np.clip(np.round(values * (255.0 / top)), 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB"), [f"{mode} high-bit-depth grey scaled to 8 bits"]
     has_alpha = mode in ("LA", "La", "PA", "RGBa") or "transparency" in image.info

@@ -455,7 +455,7 @@ def _soft_for_sync(layout: Layout, residual: np.ndarray, period: float, angle: f
 
 
 def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None) -> Image.Image:
-    """``pixels`` with the mark added to luminance; raises ValueError if the image is too small."""
+    """``pixels`` with the mark added to luminance; raises ``WatermarkTooSmall`` for small images."""
     layout = layout_for(key)
     rgb = np.asarray(pixels.convert("RGB"), dtype=np.float32)
     height, width = rgb.shape[:2]
