@@ -9,7 +9,8 @@ and is checked bit for bit against the library's own decoder on fixtures the lib
 Two readings exist because of how the marks were made:
 - the SD reference scripts mark a BGR 8-bit image; reading our RGB pixels as BGR matches them;
 - diffusers' SDXL watermarker hands the library an RGB *float* array (taken for BGR, chroma offset 0.5
-  instead of 128), so an 8-bit copy must be read in the float domain too or many bits come out inverted.
+  instead of 128), so an 8-bit copy is read in the float domain too; and where the picture's chroma lies
+  below that offset (dark or cold scenes) the 8-bit reading comes out inverted, so its complement counts.
 
 These marks rarely survive a single JPEG re-encode: a match is cheap evidence on pristine files, never a
 repost detector, and no match means nothing.
@@ -41,13 +42,14 @@ class GeneratorPayload:
     generator: str
     bits: np.ndarray
     readings: tuple[str, ...]
+    inverted_readings: tuple[str, ...] = ()  # readings whose bit complement is also the payload
 
 
 PAYLOADS = (
     GeneratorPayload("Stable Diffusion 1.x", _bits_of(b"StableDiffusionV1"), ("bgr_uint8",)),
     GeneratorPayload("Stable Diffusion 2.x", _bits_of(b"SDV2"), ("bgr_uint8",)),
     GeneratorPayload("SDXL", np.array([int(b) for b in bin(SDXL_MESSAGE)[2:]], dtype=np.int8),
-                     ("rgb_uint8", "rgb_float")),
+                     ("rgb_uint8", "rgb_float"), inverted_readings=("rgb_uint8",)),
 )
 
 # Stability AI's own thresholds for the 48-bit SDXL mark, as shares of the payload length.
@@ -140,8 +142,12 @@ def recognise(rgb: np.ndarray) -> list[GeneratorMatch]:
         best = None
         for reading in payload.readings:
             matched = int(np.sum(read_bits(rgb, payload.bits.size, reading) == payload.bits))
-            if best is None or matched > best[0]:
-                best = (matched, reading)
+            options = [(matched, reading)]
+            if reading in payload.inverted_readings:
+                options.append((payload.bits.size - matched, reading + "_inverted"))
+            for candidate in options:
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
         matches.append(GeneratorMatch(payload.generator, best[0], payload.bits.size, best[1],
                                       chance(best[0], payload.bits.size)))
     return sorted(matches, key=lambda m: m.p_value)

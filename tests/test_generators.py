@@ -30,14 +30,24 @@ def test_bits_equal_the_librarys_decoder(name, reading, length):
 
 @pytest.mark.parametrize("name, generator", [("sd1_coffee.png", "Stable Diffusion 1.x"),
                                              ("sd2_astronaut.png", "Stable Diffusion 2.x"),
-                                             ("sdxl_coffee.png", "SDXL"), ("sdxl_astronaut.png", "SDXL")])
+                                             ("sdxl_coffee.png", "SDXL"), ("sdxl_astronaut.png", "SDXL"),
+                                             ("sdxl_rocket_inverted.png", "SDXL")])
 def test_each_generator_is_recognised_by_name(name, generator):
     best = generators.recognise(pixels(name))[0]
     assert best.generator == generator and best.reported, best
     assert best.verdict in ("likely", "very likely")
 
 
-def test_sdxl_float_reading_recovers_bits_the_8bit_reading_inverts():
+def test_inverted_8bit_sdxl_reading_is_recognised():
+    """On a dark sky the library's own 8-bit reading gets almost every SDXL bit inverted."""
+    rgb = pixels("sdxl_rocket_inverted.png")
+    truth = generators.PAYLOADS[2].bits
+    assert int(np.sum(generators.read_bits(rgb, 48, "rgb_uint8") == truth)) <= 12
+    best = generators.recognise(rgb)[0]
+    assert best.generator == "SDXL" and best.reading == "rgb_uint8_inverted" and best.matched >= 36
+
+
+def test_sdxl_float_reading_is_tried_and_never_loses_to_it():
     """The SDXL mark made on a float image reads better in the float domain on some pixels."""
     rgb = pixels("sdxl_coffee.png")
     truth = generators.PAYLOADS[2].bits
