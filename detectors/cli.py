@@ -39,6 +39,28 @@ watermark_key_option = click.option(
     help="File holding a private watermark key: only holders of it can read or forge the mark "
          "(default: the open key anyone can read). Env: AIMARK_WATERMARK_KEY_FILE.")
 
+def signing_options(command):
+    """The C2PA signing credentials, shared by every command that signs."""
+    for option in reversed([
+        click.option("--keys", "key_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder from 'aimark keys init' (default: $AIMARK_KEYS or ~/.config/aimark/keys)."),
+        click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Your own signer certificate chain (PEM, leaf first)."),
+        click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Private key for --cert (PEM)."),
+        click.option("--tsa-url", help="RFC 3161 timestamp authority, so signatures outlive the certificate."),
+        click.option("--no-c2pa", is_flag=True, help="Do not sign Content Credentials."),
+    ]):
+        command = option(command)
+    return command
+
+
+def trust_option(help_text: str = "PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', "
+                                  "if any)."):
+    return click.option("--trust", "trust_files", multiple=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help_text)
+
+
 max_pixels_option = click.option(
     "--max-pixels", type=click.IntRange(min=0), default=None, expose_value=False, callback=_set_pixel_limit,
     help=f"Refuse images with more pixels than this (decompression-bomb guard; default "
@@ -85,14 +107,7 @@ def main():
 @click.option("--format", "output_format", type=click.Choice(["jpeg", "png", "webp"]),
               help="Output format (default: same as the input; other inputs become PNG).")
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality (default 92/90).")
-@click.option("--keys", "key_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder from 'aimark keys init' (default: $AIMARK_KEYS or ~/.config/aimark/keys).")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your own signer certificate chain (PEM, leaf first).")
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Private key for --cert (PEM).")
-@click.option("--tsa-url", help="RFC 3161 timestamp authority, so signatures outlive the certificate.")
-@click.option("--no-c2pa", is_flag=True, help="Do not sign Content Credentials.")
+@signing_options
 @click.option("--no-watermark", is_flag=True, help="Do not embed the invisible watermark.")
 @watermark_key_option
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
@@ -195,8 +210,7 @@ def _summarise(records, unmatched, report):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file instead of a table.")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', if any).")
+@trust_option()
 @click.option("--no-ocr", is_flag=True, help="Skip reading visible marks (faster).")
 @watermark_key_option
 @max_pixels_option
@@ -291,8 +305,7 @@ def _table(record: dict) -> str:
 @click.option("--fast", is_flag=True, help="Skip OCR: no claims about visible marks, a fraction of the time.")
 @click.option("--declared-ai", is_flag=True, help="The uploader declared the images AI-generated (verdict 2 "
               "instead of 3 when no label is found).")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM trust anchors for C2PA (default: your own ca.pem from 'aimark keys init', if any).")
+@trust_option()
 @watermark_key_option
 @max_pixels_option
 def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, watermark_key):
@@ -358,14 +371,9 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
 @click.option("--position", type=click.Choice(visible.POSITIONS), default="top-left", show_default=True,
               help="Where the visible prompt goes when one is needed.")
 @click.option("--fast", is_flag=True, help="Skip OCR (the prompt is then drawn even if a label is visible).")
-@click.option("--keys", "key_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder from 'aimark keys init' (default: $AIMARK_KEYS or ~/.config/aimark/keys).")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tsa-url")
-@click.option("--no-c2pa", is_flag=True, help="Do not re-sign Content Credentials.")
-@click.option("--trust", "trust_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM trust anchors: producers whose credentials you trust (recorded in the parent ingredient).")
+@signing_options
+@trust_option("PEM trust anchors: producers whose credentials you trust (recorded in the parent "
+              "ingredient; default: your own ca.pem from 'aimark keys init', if any).")
 @watermark_key_option
 @max_pixels_option
 def propagate(inputs, out_dir, platform, declared_ai, position, fast, key_dir, cert, key_file, tsa_url, no_c2pa,
