@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from aimark.labeller import c2pa, carriers, image_io, metadata, visible, watermark
-from aimark.labeller.errors import AimarkError
+from aimark.labeller.errors import AimarkError, input_guard
 
 from . import generators
 
@@ -49,29 +49,47 @@ class Inspection:
 
 def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = None, ocr=None,
                   watermark_key: bytes | None = None) -> Inspection:
-    """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks."""
+    """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks.
+
+    Never raises for a bad file: a layer that cannot be read says so in ``error`` or its own record, and
+    an unforeseen failure in one reader does not stop the others (``input_guard``)."""
     fmt = carriers.sniff_format(data)
     result = Inspection(path=name, format=fmt)
-    result.metadata = metadata.read_labels(data)
+    try:
+        with input_guard("its metadata"):
+            result.metadata = metadata.read_labels(data)
+    except AimarkError as exc:
+        result.metadata = metadata.MetadataReport(problems=[str(exc)])
     mime = c2pa.MIME_TYPES.get(fmt or "")
     if mime:
         result.c2pa = c2pa.read_c2pa(data, mime, c2pa.read_context(trust_anchors))
     try:
-        source = image_io.load_source(data)
+        with input_guard("this image"):
+            source = image_io.load_source(data)
     except AimarkError as exc:
         result.error = str(exc)
         return result
     result.size = source.size
     result.notes = source.notes
     result.pixels = source.pixels
-    result.watermark = watermark.detect(source.pixels, watermark_key)
-    result.generators = generators.recognise(np.asarray(source.pixels.convert("RGB")))
-    if ocr is not None:
-        result.visible = visible.read_marks(source.pixels, ocr)
+    try:
+        with input_guard("its pixels"):
+            result.watermark = watermark.detect(source.pixels, watermark_key)
+            result.generators = generators.recognise(np.asarray(source.pixels.convert("RGB")))
+            if ocr is not None:
+                result.visible = visible.read_marks(source.pixels, ocr)
+    except AimarkError as exc:
+        result.error = str(exc)
     return result
+
+
+def inspect(source: image_io.Source, *, name: str | None = None, trust_anchors: str | None = None, ocr=None,
+            watermark_key: bytes | None = None) -> Inspection:
+    """Read every layer of an image given as bytes, a path or a binary file object."""
+    data, found_name = image_io.read_source(source, name)
+    return inspect_bytes(data, found_name, trust_anchors=trust_anchors, ocr=ocr, watermark_key=watermark_key)
 
 
 def inspect_file(path: Path, *, trust_anchors: str | None = None, ocr=None,
                  watermark_key: bytes | None = None) -> Inspection:
-    return inspect_bytes(Path(path).read_bytes(), str(path), trust_anchors=trust_anchors, ocr=ocr,
-                         watermark_key=watermark_key)
+    return inspect(Path(path), trust_anchors=trust_anchors, ocr=ocr, watermark_key=watermark_key)

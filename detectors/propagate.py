@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from aimark.labeller import c2pa, carriers, image_io, metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.errors import AimarkError
-from aimark.labeller.pipeline import VERSION
+from aimark.labeller.pipeline import VERSION, encode_labelled
 
 from .scan import ScanOptions, ScanResult, scan
 
@@ -70,22 +70,24 @@ def propagate(data: bytes, *, platform: str, propagate_id: str, signer: Credenti
     elif result.visible is None:
         notes.append("visible marks were not read (no OCR): prompt drawn")
 
-    fmt = carriers.sniff_format(data)
-    if prompt:
-        source = image_io.load_source(data)
-        pixels = source.pixels
-        visible.draw_mark(pixels, visible.place_label(pixels.size, prompt, position))
-        fmt = image_io.output_format(source.format)
-        out = image_io.encode(pixels, fmt, exif=source.exif, icc_profile=source.icc_profile)
-        canvas, alpha = pixels.size, pixels.mode == "RGBA"
-    else:
-        if fmt not in ("JPEG", "PNG", "WEBP"):
-            raise AimarkError(f"cannot update the label of a {fmt or 'unknown'} file in place; upload JPEG, PNG or WebP")
-        out, canvas, alpha = data, None, False
     source_type = result.inspection.metadata.digital_source_type or (
         (result.inspection.c2pa.digital_source_type if result.inspection.c2pa else None) or metadata.TRAINED)
-    out, xmp_notes = metadata.write_label(out, label, source_type, canvas=canvas, has_alpha=alpha)
+    packet, xmp_notes = metadata.label_packet(data, label, source_type)
     notes += xmp_notes
+    fmt = carriers.sniff_format(data)
+    if prompt or fmt not in metadata.IN_PLACE_FORMATS:
+        source = image_io.load_source(data)
+        pixels, before = source.pixels, source.pixels.copy()
+        if prompt:
+            visible.draw_mark(pixels, visible.place_label(pixels.size, prompt, position))
+        else:
+            notes.append(f"{fmt} metadata cannot be updated in place: the upload was re-encoded to write the label")
+        out, plan = encode_labelled(source, pixels, before if source.deep is not None else None, packet,
+                                    exif=source.exif)
+        fmt = plan.format
+        notes += list(plan.notes)
+    else:
+        out = metadata.set_xmp(data, packet)
     if signer is not None:
         mime = c2pa.MIME_TYPES[fmt]
         manifest = c2pa.propagation_manifest(name, label, platform=platform, source_type=source_type,

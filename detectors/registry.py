@@ -123,14 +123,45 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-class Registry:
-    """A registry file. Use as a context manager; safe to reopen and append to."""
+def prepare_row(record: dict, pixels: Image.Image, author_id: str | None = None) -> dict:
+    """A registry row for a labelled image, from its labelling record and its final pixels. Pure: it runs in
+    the worker that has the pixels; the process that owns the registry only inserts it."""
+    marks = record["marks"]
+    payload = (marks.get("watermark") or {}).get("payload")
+    kind, value, content = (None, None, None)
+    if payload:
+        kind, value = WatermarkPayload.author_field(payload["author_id"])
+        content = payload["content_id"]
+    kept = {name: {"text": marks[name]["text"], "box": marks[name]["box"]}
+            for name in ("visible_label", "author_mark") if marks.get(name)}
+    crops = mark_crops(pixels, {name: marks[name] for name in kept})
+    hashes = signals.hashes(pixels)
+    return {"produce_id": record["produce_id"], "author_id": author_id, "wm_author_kind": kind, "wm_author": value,
+            "wm_content": content, "path": record.get("output"), "width": pixels.width, "height": pixels.height,
+            "dhash": signals.to_signed(hashes["dhash"]), "phash": signals.to_signed(hashes["phash"]),
+            "marks": json.dumps(kept, ensure_ascii=False), "thumbnail": thumbnail_bytes(pixels),
+            "mark_crops": json.dumps(crops)}
 
-    def __init__(self, path: Path | str):
+
+class Registry:
+    """A registry file. Use as a context manager; safe to reopen and append to.
+
+    ``read_only`` opens it for lookups only (scan workers): many processes may read while one writes."""
+
+    def __init__(self, path: Path | str, read_only: bool = False):
         self.path = Path(path)
-        self._db = sqlite3.connect(str(self.path))
-        self._db.executescript(SCHEMA)
+        self.read_only = read_only
+        if read_only:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        else:
+            self._db = sqlite3.connect(str(self.path), timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
         self._index = None
+
+    def __reduce__(self):
+        """Pickled as its path: each worker process opens its own connection."""
+        return (type(self), (str(self.path), self.read_only))
 
     def __enter__(self) -> Registry:
         return self
@@ -139,7 +170,8 @@ class Registry:
         self.close()
 
     def close(self) -> None:
-        self._db.commit()
+        if not self.read_only:
+            self._db.commit()
         self._db.close()
 
     def __len__(self) -> int:
@@ -147,27 +179,26 @@ class Registry:
 
     # --- writing ---
 
-    def add(self, record: dict, pixels: Image.Image, author_id: str | None = None) -> int:
-        """Register a labelled image from its labelling record and its final pixels."""
-        marks = record["marks"]
-        payload = (marks.get("watermark") or {}).get("payload")
-        kind, value, content = (None, None, None)
-        if payload:
-            kind, value = WatermarkPayload.author_field(payload["author_id"])
-            content = payload["content_id"]
-        kept = {name: {"text": marks[name]["text"], "box": marks[name]["box"]}
-                for name in ("visible_label", "author_mark") if marks.get(name)}
-        crops = mark_crops(pixels, {name: marks[name] for name in kept})
-        hashes = signals.hashes(pixels)
-        cursor = self._db.execute(
-            "INSERT OR REPLACE INTO originals (produce_id, author_id, wm_author_kind, wm_author, wm_content, path,"
-            " width, height, dhash, phash, marks, thumbnail, mark_crops) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (record["produce_id"], author_id, kind, value, content, record.get("output"),
-             pixels.width, pixels.height, signals.to_signed(hashes["dhash"]), signals.to_signed(hashes["phash"]),
-             json.dumps(kept, ensure_ascii=False), thumbnail_bytes(pixels), json.dumps(crops)))
-        self._db.commit()
+    _ROW = ("produce_id", "author_id", "wm_author_kind", "wm_author", "wm_content", "path", "width", "height",
+            "dhash", "phash", "marks", "thumbnail", "mark_crops")
+
+    def insert(self, row: dict) -> None:
+        """Insert a prepared row in its own transaction; a row already there (same ProduceID) is kept."""
+        with self._db:
+            self._db.execute(f"INSERT OR IGNORE INTO originals ({', '.join(self._ROW)}) VALUES "
+                             f"({', '.join('?' * len(self._ROW))})", [row[name] for name in self._ROW])
         self._index = None
-        return cursor.lastrowid
+
+    def add(self, record: dict, pixels: Image.Image, author_id: str | None = None) -> None:
+        """Register a labelled image from its labelling record and its final pixels."""
+        self.insert(prepare_row(record, pixels, author_id))
+
+    def has_produce_id(self, produce_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM originals WHERE produce_id = ?", (produce_id,)).fetchone() is not None
+
+    @staticmethod
+    def prepare(record: dict, pixels: Image.Image, author_id: str | None = None) -> dict:
+        return prepare_row(record, pixels, author_id)
 
     def add_many(self, rows: list[tuple]) -> None:
         """Bulk insert of raw rows (benchmarks): (produce_id, author_id, kind, author, content, path, width,

@@ -71,11 +71,12 @@ def _pair(result: ScanResult, finding, pixels: Image.Image | None) -> str:
     return f'<div class="pair">{cells}</div>' if cells else ""
 
 
-def _item(result: ScanResult) -> str:
+def render_item(result: ScanResult) -> str:
+    """One image's section of the report (thumbnail and crops inlined)."""
     name = html.escape(result.path)
     pixels = result.inspection.pixels
     if result.error:
-        return f'<div class="item"><h2>{name}</h2><p class="err">{html.escape(result.error)}</p></div>'
+        return render_error(result.path, result.error)
     verdict = result.verdict
     thumb = f'<img src="{_data_uri(pixels, THUMB_SIDE)}" alt="{name}">' if pixels is not None else ""
     rows, pairs = [], []
@@ -98,27 +99,28 @@ def _item(result: ScanResult) -> str:
             + "".join(rows) + "</table>" + "".join(pairs) + "</div>")
 
 
-class HtmlReport:
-    """Writes the report as results arrive, so a long batch never holds every image in memory."""
+def render_error(path: str, reason: str) -> str:
+    return f'<div class="item"><h2>{html.escape(path)}</h2><p class="err">{html.escape(reason)}</p></div>'
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._file = self.path.open("w", encoding="utf-8")
-        self._file.write(f"<!doctype html><html lang=en><meta charset=utf-8><title>aimark scan</title>"
-                         f"<style>{STYLE}</style><h1>aimark scan</h1>")
-        self.images = self.removals = 0
 
-    def add(self, result: ScanResult) -> None:
-        self._file.write(_item(result))
-        self.images += 1
-        self.removals += bool(result.removals)
+GENERATOR_MARK = '<meta name="generator" content="aimark scan">'
 
-    def close(self) -> None:
-        self._file.write(f"<p><b>{self.images} images scanned, {self.removals} with a mark removed.</b></p></html>")
-        self._file.close()
 
-    def __enter__(self) -> HtmlReport:
-        return self
+def is_ours(path: Path) -> bool:
+    """Whether ``path`` is a report an earlier scan wrote (so it may be rewritten without --force)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return GENERATOR_MARK in handle.read(4096)
+    except OSError:
+        return False
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+
+def write_report(path: Path, sections: list[str], records: list[dict]) -> None:
+    """The whole report, written atomically: a heading, every image's section in input order, a total."""
+    from aimark.labeller.image_io import write_atomic
+
+    removals = sum(bool(r.get("removal_found")) for r in records)
+    page = (f"<!doctype html><html lang=en><meta charset=utf-8>{GENERATOR_MARK}<title>aimark scan</title>"
+            f"<style>{STYLE}</style><h1>aimark scan</h1>" + "".join(sections)
+            + f"<p><b>{len(records)} images scanned, {removals} with a mark removed.</b></p></html>")
+    write_atomic(path, page.encode("utf-8"))

@@ -17,6 +17,8 @@ from pathlib import Path
 from PIL import Image
 
 from aimark.labeller import metadata, visible, watermark
+from aimark.labeller.errors import AimarkError, input_guard
+from aimark.labeller.image_io import Source, read_source
 
 from . import geometry, signals, windows
 from .inspect import Inspection, inspect_bytes
@@ -145,25 +147,28 @@ class ScanOptions:
     declared_ai: bool = False
 
 
-def scan(image: bytes | str | Path, options: ScanOptions | None = None, name: str = "") -> ScanResult:
-    """Scan one image (encoded bytes or a path). Never raises for a bad image: the result says why."""
+def scan(image: Source, options: ScanOptions | None = None, name: str = "") -> ScanResult:
+    """Scan one image (encoded bytes, a path or a binary file object). Never raises for a bad image: the
+    result says why; an unreadable path raises ``AimarkError``."""
     options = options or ScanOptions()
     started = time.perf_counter()
-    if isinstance(image, (str, Path)):
-        name = name or str(image)
-        image = Path(image).read_bytes()
+    image, name = read_source(image, name or None)
     inspection = inspect_bytes(image, name, trust_anchors=options.trust_anchors,
                                watermark_key=options.watermark_key)
     result = ScanResult(path=name, inspection=inspection)
     pixels = inspection.pixels.convert("RGB") if inspection.pixels is not None else None
-    if pixels is not None:
-        if options.registry is not None:
-            result.match = _match(pixels, inspection, options.registry)
-        placed = result.match is not None and result.match.alignment is not None
-        if options.ocr is not None and not placed:  # with an original, OCR reads just where its marks went
-            result.visible = windows.read_edges(pixels, options.ocr)
-    result.findings = _findings(result, pixels, options)
-    result.verdict = _verdict(result, options)
+    try:
+        with input_guard("this image"):
+            if pixels is not None:
+                if options.registry is not None:
+                    result.match = _match(pixels, inspection, options.registry)
+                placed = result.match is not None and result.match.alignment is not None
+                if options.ocr is not None and not placed:  # with an original, OCR reads just where its marks went
+                    result.visible = windows.read_edges(pixels, options.ocr)
+            result.findings = _findings(result, pixels, options)
+            result.verdict = _verdict(result, options)
+    except AimarkError as exc:
+        inspection.error = str(exc)
     result.seconds = time.perf_counter() - started
     return result
 

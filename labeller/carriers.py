@@ -1,13 +1,15 @@
-"""Where metadata lives inside JPEG, PNG and WebP files, at the byte level.
+"""Where metadata lives inside image files, at the byte level.
 
 Why by hand: the metadata label must be written into an already-encoded file (the platform flow updates
 the label of an upload without re-encoding it), and read from any carrier the wild uses. Pillow re-encodes
 to write; these functions only move chunks and segments, leaving the image data byte for byte.
+
+Every reader here takes untrusted bytes, so each is linear in its input and bounded: compressed text is
+inflated to at most ``MAX_INFLATED`` bytes, and a whole-file scan keeps at most ``MAX_PACKETS`` packets.
 """
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -20,10 +22,18 @@ JPEG_MAX_SEGMENT_PAYLOAD = 65533  # 65535 minus the two length bytes
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_XMP_KEYWORD = b"XML:com.adobe.xmp"
 WEBP_XMP_FLAG = 0x04
+GIF_XMP_APP = b"\x21\xff\x0bXMP DataXMP"
+GIF_XMP_TRAILER = bytes([1]) + bytes(range(255, -1, -1)) + b"\x00"  # the XMP spec's "magic trailer"
+MAX_INFLATED = 4 * 1024 * 1024  # a label or an XMP packet is a few KB; more is a bomb, not metadata
+MAX_PACKETS = 16
+ISOBMFF_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF",
+                  b"heis": "HEIF", b"hevc": "HEIF", b"hevx": "HEIF", b"mif1": "HEIF", b"msf1": "HEIF"}
 
 
 def sniff_format(data: bytes) -> str | None:
-    """The container of ``data`` by its magic bytes: JPEG, PNG, WEBP, TIFF, GIF, or None."""
+    """The container of ``data`` by its magic bytes: JPEG, PNG, WEBP, TIFF, GIF, AVIF, HEIF, or None."""
+    if data[4:8] == b"ftyp":
+        return _isobmff_kind(data)
     if data.startswith(b"\xff\xd8"):
         return "JPEG"
     if data.startswith(PNG_SIGNATURE):
@@ -34,7 +44,28 @@ def sniff_format(data: bytes) -> str | None:
         return "TIFF"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "GIF"
+    if data[:2] == b"BM" and len(data) > 14:
+        return "BMP"
     return None
+
+
+def _isobmff_kind(data: bytes) -> str | None:
+    """AVIF or HEIF from an ISO-BMFF ``ftyp`` box: its major brand, else the first known compatible brand."""
+    size = struct.unpack(">I", data[:4])[0]
+    end = min(len(data), size if 16 <= size <= 4096 else 16)
+    brands = [data[8:12]] + [data[i:i + 4] for i in range(16, end - 3, 4)]
+    if b"avif" in brands or b"avis" in brands:
+        return "AVIF"
+    return next((ISOBMFF_BRANDS[b] for b in brands if b in ISOBMFF_BRANDS), None)
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """zlib-decompress ``data`` to at most ``limit`` bytes; a stream that would grow past it is refused."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, limit)
+    if inflater.unconsumed_tail:
+        raise MetadataError(f"compressed metadata inflates past {limit:,} bytes: refused as a decompression bomb")
+    return out
 
 
 # --- JPEG -----------------------------------------------------------------------------------------------
@@ -161,14 +192,14 @@ def _parse_text_chunk(chunk: Chunk) -> tuple[bytes, str] | None:
             return keyword, text.decode("latin-1")
         if chunk.kind == b"zTXt":
             keyword, _, rest = body.partition(b"\x00")
-            return keyword, zlib.decompress(rest[1:]).decode("latin-1")
+            return keyword, inflate(rest[1:]).decode("latin-1")
         if chunk.kind == b"iTXt":
             keyword, _, rest = body.partition(b"\x00")
             compressed, rest = rest[0], rest[2:]
             _language, _, rest = rest.partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
-            return keyword, (zlib.decompress(text) if compressed else text).decode("utf-8")
-    except (zlib.error, UnicodeDecodeError, IndexError):
+            return keyword, (inflate(text) if compressed else text).decode("utf-8")
+    except (zlib.error, UnicodeDecodeError, IndexError, MetadataError):
         return None
     return None
 
@@ -193,6 +224,14 @@ def png_set_xmp(data: bytes, packet: bytes) -> bytes:
         out.append(data[chunk.start:chunk.end])
     out.append(data[chunks[-1].end:] if chunks else b"")
     return b"".join(out)
+
+
+def png_insert_before_data(data: bytes, chunks: list[bytes]) -> bytes:
+    """``data`` with ready-made ``chunks`` inserted before its first IDAT (where iCCP, pHYs, eXIf must be)."""
+    if not chunks:
+        return data
+    first = next(c for c in png_chunks(data) if c.kind in (b"IDAT", b"IEND"))
+    return data[:first.start] + b"".join(chunks) + data[first.start:]
 
 
 def png_exif(data: bytes) -> bytes | None:
@@ -254,20 +293,94 @@ def webp_set_xmp(data: bytes, packet: bytes, canvas: tuple[int, int], has_alpha:
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
 
 
+# --- GIF ------------------------------------------------------------------------------------------------
+
+def _gif_header_end(data: bytes) -> int:
+    """Offset just past the header, logical screen descriptor and global colour table."""
+    if len(data) < 13 or data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise MetadataError("not a GIF stream")
+    flags = data[10]
+    end = 13 + (3 * (2 << (flags & 7)) if flags & 0x80 else 0)
+    if end > len(data):
+        raise MetadataError("GIF colour table runs past the end of the file")
+    return end
+
+
+def gif_blocks(data: bytes) -> list[tuple[int, int, int]]:
+    """(kind, start, end) of each block after the header: an extension (kind 0x2100 | its label) or an image
+    (kind 0x2C), up to the trailer. Raises MetadataError when the structure is broken."""
+    pos, blocks = _gif_header_end(data), []
+    while pos < len(data) and data[pos] != 0x3B:
+        start, introducer = pos, data[pos]
+        if introducer == 0x21 and pos + 1 < len(data):
+            kind, pos = 0x2100 | data[pos + 1], pos + 2
+        elif introducer == 0x2C and pos + 10 <= len(data):
+            flags = data[pos + 9]
+            pos += 10 + (3 * (2 << (flags & 7)) if flags & 0x80 else 0) + 1  # descriptor, local table, LZW size
+            kind = 0x2C
+        else:
+            raise MetadataError(f"unknown GIF block 0x{introducer:02X} at byte {pos}")
+        while pos < len(data) and data[pos]:  # data sub-blocks up to the zero-length terminator
+            pos += 1 + data[pos]
+        if pos >= len(data):
+            raise MetadataError("GIF block runs past the end of the file")
+        blocks.append((kind, start, pos + 1))
+        pos += 1
+    return blocks
+
+
+def _is_gif_xmp(data: bytes, kind: int, start: int) -> bool:
+    return kind == 0x21FF and data[start:start + len(GIF_XMP_APP)] == GIF_XMP_APP
+
+
+def gif_xmp(data: bytes) -> list[bytes]:
+    """The XMP packets of a GIF's ``XMP Data`` application extensions."""
+    packets = []
+    for kind, start, end in gif_blocks(data):
+        if _is_gif_xmp(data, kind, start):
+            body = data[start + len(GIF_XMP_APP):end]
+            packets.append(body[:-len(GIF_XMP_TRAILER)] if body.endswith(GIF_XMP_TRAILER) else body)
+    return packets
+
+
+def gif_set_xmp(data: bytes, packet: bytes) -> bytes:
+    """Replace the GIF's XMP with one ``XMP Data`` application extension placed before the first block."""
+    if b"\x00" in packet:
+        raise MetadataError("an XMP packet for GIF must not contain NUL bytes")
+    head = _gif_header_end(data)
+    kept = b"".join(data[s:e] for kind, s, e in gif_blocks(data) if not _is_gif_xmp(data, kind, s))
+    # application extensions need the 89a header
+    return b"GIF89a" + data[6:head] + GIF_XMP_APP + packet + GIF_XMP_TRAILER + kept + b"\x3b"
+
+
 # --- any container --------------------------------------------------------------------------------------
 
-_XMP_SCAN = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>|<rdf:RDF\b.*?</rdf:RDF>", re.S)
+_XMP_MARKUP = ((b"<x:xmpmeta", b"</x:xmpmeta>"), (b"<rdf:RDF", b"</rdf:RDF>"))
 
 
-def scan_xmp(data: bytes) -> list[bytes]:
-    """XMP packets found anywhere in ``data`` by their markup: TIFF tag 700, GIF ``XMP Data`` and others."""
-    return [m.group(0) for m in _XMP_SCAN.finditer(data)]
+def scan_xmp(data: bytes, limit: int = MAX_PACKETS) -> list[bytes]:
+    """XMP packets found anywhere in ``data`` by their markup (TIFF tag 700, AVIF/HEIF items, a packet after
+    a PNG's IEND or a JPEG's EOI...). One forward pass per kind of markup: linear in ``data``."""
+    for opening, closing in _XMP_MARKUP:
+        packets, pos = [], 0
+        while len(packets) < limit:
+            start = data.find(opening, pos)
+            if start < 0:
+                break
+            end = data.find(closing, start)
+            if end < 0:
+                break
+            packets.append(data[start:end + len(closing)])
+            pos = end + len(closing)
+        if packets:
+            return packets
+    return []
 
 
 def read_xmp(data: bytes) -> tuple[list[bytes], str]:
     """Every XMP packet in ``data`` and where it was found (the format's carrier, else a byte scan)."""
     fmt = sniff_format(data)
-    readers = {"JPEG": jpeg_xmp, "PNG": png_xmp, "WEBP": webp_xmp}
+    readers = {"JPEG": jpeg_xmp, "PNG": png_xmp, "WEBP": webp_xmp, "GIF": gif_xmp}
     if fmt in readers:
         try:
             return readers[fmt](data), f"{fmt} XMP"

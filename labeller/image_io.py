@@ -2,7 +2,8 @@
 
 Inputs arrive from anywhere (phones, generators, scrapers), so decoding is where hostile or odd files are
 turned into one-line errors or into the one pixel form the labeller draws on: 8-bit RGB or RGBA, upright as
-displayed. The original bytes are kept untouched; outputs only ever replace a file in one rename.
+displayed. A 16-bit source also keeps its full samples (``SourceImage.deep``) so the output can keep them.
+The original bytes are kept untouched; outputs only ever replace a file in one rename.
 """
 
 from __future__ import annotations
@@ -13,31 +14,59 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Union
 
 import numpy as np
 import piexif
 from PIL import Image, ImageCms, ImageOps
 
+from . import formats
 from .errors import BadImage, OutputError
 
+try:  # HEIC/HEIF, what most phones write, through the maintained libheif plug-in
+    import pillow_heif
+
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+except ImportError:  # pragma: no cover - a core dependency; kept optional for minimal installs
+    pillow_heif = None
+
 ORIENTATION_TAG = piexif.ImageIFD.Orientation
+# An input image as the library takes it: encoded bytes, a path, or a binary file object.
+Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
+# Nothing we label or scan is this big; a bigger input is refused before it is read whole.
+MAX_INPUT_BYTES = 1 << 30
 
-# Pillow format name -> (MIME type, file extension) for the formats we write.
-OUTPUT_FORMATS = {
-    "JPEG": ("image/jpeg", ".jpg"),
-    "PNG": ("image/png", ".png"),
-    "WEBP": ("image/webp", ".webp"),
-}
-# Inputs in these formats are written back in the same format; any other input becomes PNG (lossless).
-SAME_FORMAT_OUT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 
-DEFAULT_JPEG_QUALITY = 92
-DEFAULT_WEBP_QUALITY = 90
+def read_source(source: Source, name: str | None = None) -> tuple[bytes, str]:
+    """(bytes, name) of an input given as bytes, a path or a binary file object (read to its end)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), name or "image"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_INPUT_BYTES:
+                raise BadImage(f"{size:,} bytes is over the {MAX_INPUT_BYTES:,}-byte input limit")
+            return path.read_bytes(), name or str(path)
+        except OSError as exc:
+            raise BadImage(f"cannot read {path}: {exc.strerror or exc}") from None
+    read = getattr(source, "read", None)
+    if read is None:
+        raise TypeError(f"an image is bytes, a path or a binary file object, not {type(source).__name__}")
+    data = read(MAX_INPUT_BYTES + 1)
+    if isinstance(data, str):
+        raise TypeError("the file object was opened in text mode; open it with 'rb'")
+    if len(data) > MAX_INPUT_BYTES:
+        raise BadImage(f"the input is over the {MAX_INPUT_BYTES:,}-byte limit")
+    return bytes(data), name or str(getattr(source, "name", "") or "image")
 
 
 @dataclass
 class SourceImage:
-    """An input, decoded: its untouched bytes, and upright 8-bit pixels to draw on."""
+    """An input, decoded: its untouched bytes, upright 8-bit pixels to draw on, and how it was encoded.
+
+    ``deep`` holds the same upright picture at 16 bits per sample (RGB, RGBA or grey, uint16) when the
+    source had more than 8 bits; the labeller applies its changes to both."""
 
     data: bytes
     format: str
@@ -47,15 +76,36 @@ class SourceImage:
     orientation: int
     original_mode: str
     notes: list[str]
+    encoding: formats.Encoding | None = None
+    deep: np.ndarray | None = None
+    dpi: tuple[float, float] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         return self.pixels.size
 
+    @property
+    def grey(self) -> bool:
+        """Whether the source was greyscale (it is written back greyscale)."""
+        return self.original_mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+# The pixel budget per image (the CLI's --max-pixels): above a 50-MP camera's output, below what would let
+# a few hundred KB of black PNG claim gigabytes. Checked from the header, before anything is decoded.
+DEFAULT_MAX_PIXELS = 64_000_000
+_pixel_limit: int | None = DEFAULT_MAX_PIXELS
+
 
 def pixel_limit() -> int | None:
-    """The decompression-bomb limit in force: Pillow's ``MAX_IMAGE_PIXELS`` (the CLI's --max-pixels)."""
-    return Image.MAX_IMAGE_PIXELS
+    """The pixel budget in force (None: no limit)."""
+    return _pixel_limit
+
+
+def set_pixel_limit(limit: int | None) -> None:
+    """Set the pixel budget (None or 0: no limit); Pillow's own bomb guard is moved out of its way."""
+    global _pixel_limit
+    _pixel_limit = limit or None
+    Image.MAX_IMAGE_PIXELS = max(limit, DEFAULT_MAX_PIXELS) if limit else None
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -94,7 +144,7 @@ def decode_pixels(image: Image.Image) -> Image.Image:
     frames = getattr(image, "n_frames", 1)
     if frames > 1 and image.format != "MPO":
         raise BadImage(
-            f"animated {image.format} with {frames} frames: labelling every frame is not supported; "
+            f"animated {image.format} with {frames} frames: aimark handles still images only; "
             "export the frame you publish as a still image"
         )
     try:
@@ -131,10 +181,11 @@ def to_drawable(image: Image.Image) -> tuple[Image.Image, list[str]]:
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if mode.startswith("I") else max(1.0, float(values.max()))
         grey = np.clip(np.round(values * (255.0 / top)), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB"), [f"{mode} high-bit-depth grey scaled to 8 bits"]
+        return Image.fromarray(grey, "L").convert("RGB"), []
     has_alpha = mode in ("LA", "La", "PA", "RGBa") or "transparency" in image.info
     target = "RGBA" if has_alpha else "RGB"
-    return image.convert(target), [f"{mode} converted to {target}"]
+    # greys and palettes are drawn on in colour and written back as they came (see ``formats``): no note
+    return image.convert(target), [] if mode in ("1", "L", "LA", "La", "P", "PA") else [f"{mode} converted to {target}"]
 
 
 def load_exif(image: Image.Image) -> tuple[dict | None, int, list[str]]:
@@ -163,11 +214,15 @@ def load_source(data: bytes) -> SourceImage:
     EXIF rotation is applied to the pixels and the Orientation tag reset to 1: every viewer, including
     those that ignore EXIF, then shows the label on the corner it was placed on.
     """
-    image = decode_pixels(open_image(data))
+    image = open_image(data)
+    encoding = formats.source_encoding(image, data)
+    image = decode_pixels(image)
     original_mode = image.mode
     fmt = image.format or "UNKNOWN"
     icc = image.info.get("icc_profile")
+    dpi = image.info.get("dpi")
     exif, orientation, notes = load_exif(image)
+    deep = _deep_samples(data, image, encoding, orientation)
     if orientation != 1:
         try:
             image = ImageOps.exif_transpose(image)
@@ -183,37 +238,40 @@ def load_source(data: bytes) -> SourceImage:
         icc = None  # the pixels are sRGB now
     return SourceImage(
         data=data, format=fmt, pixels=pixels, exif=exif, icc_profile=icc, orientation=orientation,
-        original_mode=original_mode, notes=notes + mode_notes,
+        original_mode=original_mode, notes=notes + mode_notes, encoding=encoding, deep=deep,
+        dpi=tuple(dpi) if dpi else None,
     )
 
 
-def output_format(source_format: str, requested: str | None = None) -> str:
-    """The Pillow format to write: the one asked for, else the input's own, else PNG."""
-    if requested:
-        name = requested.upper().replace("JPG", "JPEG")
-        if name not in OUTPUT_FORMATS:
-            raise ValueError(f"cannot write {requested!r}; choose one of jpeg, png, webp")
-        return name
-    return SAME_FORMAT_OUT.get(source_format, "PNG")
+def _deep_samples(data: bytes, image: Image.Image, encoding: formats.Encoding, orientation: int) -> np.ndarray | None:
+    """The source at 16 bits per sample (upright, RGB(A) or grey), when it has more than 8 bits and we can
+    write them back; None otherwise. Pillow reads 16-bit colour as 8-bit, so colour goes through OpenCV."""
+    if encoding.depth <= 8 or encoding.format not in formats.DEEP_FORMATS:
+        return None
+    if image.mode.startswith("I;16"):
+        deep = np.asarray(image, dtype=np.uint16)
+    else:
+        import cv2
+
+        deep = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if deep is None or deep.dtype != np.uint16 or deep.shape[:2] != (image.height, image.width):
+            return None
+        if deep.ndim == 3:
+            deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if deep.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return orient_array(deep, orientation)
 
 
-def encode(pixels: Image.Image, fmt: str, *, quality: int | None = None, exif: dict | None = None,
-           icc_profile: bytes | None = None) -> bytes:
-    """Encode upright pixels to ``fmt`` bytes with Pillow, carrying EXIF and the ICC profile."""
-    params: dict = {}
-    if fmt == "JPEG":
-        if pixels.mode == "RGBA":
-            pixels = flatten(pixels)
-        params["quality"] = quality or DEFAULT_JPEG_QUALITY
-    elif fmt == "WEBP":
-        params["quality"] = quality or DEFAULT_WEBP_QUALITY
-    if exif:
-        params["exif"] = _dump_exif(exif)
-    if icc_profile:
-        params["icc_profile"] = icc_profile
-    buffer = io.BytesIO()
-    pixels.save(buffer, fmt, **params)
-    return buffer.getvalue()
+def orient_array(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` turned upright for an EXIF orientation (what ``ImageOps.exif_transpose`` does to pixels)."""
+    steps = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+             5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 1)[::-1],
+             8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(steps[orientation](array)) if orientation in steps else array
+
+
+def dump_exif(exif: dict | None) -> bytes | None:
+    """EXIF bytes for an encoder; a tag piexif cannot re-serialise costs the others, not the image."""
+    return _dump_exif(exif) if exif else None
 
 
 def _dump_exif(exif: dict) -> bytes | None:
@@ -224,13 +282,6 @@ def _dump_exif(exif: dict) -> bytes | None:
         zeroth = {k: v for k, v in exif.get("0th", {}).items()
                   if k in (ORIENTATION_TAG, piexif.ImageIFD.Artist, piexif.ImageIFD.Software)}
         return piexif.dump({"0th": zeroth})
-
-
-def flatten(pixels: Image.Image, background=(255, 255, 255)) -> Image.Image:
-    """Composite RGBA on a white background (for formats without alpha)."""
-    base = Image.new("RGB", pixels.size, background)
-    base.paste(pixels, mask=pixels.getchannel("A"))
-    return base
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -63,11 +63,53 @@ def default_key_folder() -> Path:
 
 
 def _write_secret(path: Path, data: bytes) -> None:
-    """Create ``path`` readable by its owner only, from the first byte (no window with wider rights)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SECRET_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, SECRET_MODE)
+    """Write ``path`` readable by its owner only, from the first byte (no window with wider rights), through
+    a new temporary file renamed into place: an existing link at ``path`` is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, SECRET_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, SECRET_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def loose_mode(path: Path) -> int:
+    """The group/other permission bits of ``path`` (0 when only its owner may use it)."""
+    return path.stat().st_mode & 0o077
+
+
+def _secure_folder(folder: Path) -> None:
+    """Make ``folder`` (0700, parents too when we create them) or refuse an existing one others can use."""
+    if folder.is_symlink():
+        raise AimarkError(f"{folder} is a symbolic link: keys go in a real folder (choose another --dir)")
+    if folder.exists():
+        if not folder.is_dir():
+            raise AimarkError(f"{folder} exists and is not a folder")
+        if loose_mode(folder):
+            raise AimarkError(f"{folder} is open to other users (mode {folder.stat().st_mode & 0o777:04o}): "
+                              f"run 'chmod 700 {folder}' or choose another --dir")
+        return
+    missing = [folder] + [p for p in folder.parents if not p.exists()]
+    for created in reversed(missing):
+        created.mkdir(mode=0o700)
+        os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def key_warnings(key_file: Path) -> list[str]:
+    """Warnings about a private key file others can read."""
+    try:
+        mode = loose_mode(Path(key_file))
+    except OSError:
+        return []
+    if mode & 0o044:
+        return [f"the private key {key_file} is readable by other users: run 'chmod 600 {key_file}'"]
+    return []
 
 
 def _name(common_name: str, organization: str) -> x509.Name:
@@ -119,13 +161,13 @@ def init_keys(folder: Path, organization: str, *, force: bool = False, signer_da
     ``ca.pem`` is the trust anchor to hand to whoever verifies your files (``--trust``).
     """
     paths = KeyPaths(Path(folder))
-    existing = [p for p in paths.all() if p.exists()]
+    existing = [p for p in paths.all() if p.exists() or p.is_symlink()]
     if existing and not force:
         raise AimarkError(f"keys already exist in {paths.folder} ({existing[0].name}); "
                           "pass --force to replace them (files signed before stay verifiable with the old ca.pem)")
     if not organization.strip():
         raise AimarkError("an organization name is needed for the certificates (--org)")
-    paths.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _secure_folder(paths.folder)
     ca_cert, ca_key, signer_cert, signer_key = make_credentials(organization, signer_days=signer_days)
     pem = serialization.Encoding.PEM
     pkcs8 = dict(encoding=pem, format=serialization.PrivateFormat.PKCS8,
@@ -135,3 +177,35 @@ def init_keys(folder: Path, organization: str, *, force: bool = False, signer_da
     _write_secret(paths.signer_chain, signer_cert.public_bytes(pem))
     _write_secret(paths.signer_key, signer_key.private_bytes(**pkcs8))
     return paths
+
+
+# --- policy: where signing credentials and trust anchors come from, for the CLI and the library alike ----
+
+def find_signer(key_dir: Path | None = None, cert: Path | None = None, key: Path | None = None,
+                tsa_url: str | None = None, trust_anchors: str | None = None):
+    """The C2PA signer the CLI would use: ``cert``/``key`` when given, else the keys of ``aimark keys init``
+    in ``key_dir`` (default: ``default_key_folder()``). Raises ``AimarkError`` saying what to do."""
+    from .c2pa import CredentialSigner
+
+    if bool(cert) != bool(key):
+        raise AimarkError("--cert and --key go together")
+    if cert:
+        return CredentialSigner.from_files(cert, key, tsa_url, trust_anchors)
+    paths = KeyPaths(Path(key_dir) if key_dir else default_key_folder())
+    if not paths.exist():
+        raise AimarkError(f"no signing keys in {paths.folder}: run 'aimark keys init --org NAME', "
+                          "pass --cert/--key, or --no-c2pa to skip Content Credentials")
+    return CredentialSigner.from_files(paths.signer_chain, paths.signer_key, tsa_url, trust_anchors)
+
+
+def trust_anchors(files=(), key_dir: Path | None = None) -> str | None:
+    """PEM trust anchors for reading C2PA: the given files, else your own ``ca.pem`` from ``aimark keys
+    init`` (in ``key_dir``, default ``default_key_folder()``) if there is one. The CLI's default too, so the
+    library and the CLI give the same trust answer for the same file."""
+    if files:
+        try:
+            return "\n".join(Path(p).read_text() for p in files)
+        except OSError as exc:
+            raise AimarkError(f"cannot read the trust anchors: {exc}") from None
+    own = KeyPaths(Path(key_dir) if key_dir else default_key_folder()).ca_cert
+    return own.read_text() if own.is_file() else None

@@ -36,6 +36,9 @@ _VALUE = re.compile(r'(?:[\x21\x23-\x5B\x5D-\x7E]|\\")*')
 # Carriers besides XMP where labels are found in the wild.
 PNG_TEXT_KEYWORD = b"AIGC"
 XMP_PADDING = 1024  # lets later in-place edits grow the packet without moving the file around
+MAX_XMP_BYTES = 4 * 1024 * 1024  # real packets are KB; a bigger one is refused, not parsed
+MAX_LOOSE_CANDIDATES = 64  # label-like spots examined in one malformed packet
+LOOSE_WINDOW = 16 * 1024  # how far after a spot a label's JSON may run
 
 
 def value_problem(key: str, value) -> str | None:
@@ -106,13 +109,24 @@ def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _outer_markup(packet: bytes) -> bytes:
+    """The outermost ``x:xmpmeta`` (else ``rdf:RDF``) element's bytes, found with two ``find`` calls (a
+    regex with ``.*`` here was quadratic on packets full of openings and no close)."""
+    for opening, closing in ((b"<x:xmpmeta", b"</x:xmpmeta>"), (b"<rdf:RDF", b"</rdf:RDF>")):
+        start, end = packet.find(opening), packet.rfind(closing)
+        if start >= 0 and end > start:
+            return packet[start:end + len(closing)]
+    return packet
+
+
 def parse_xmp(packet: bytes) -> etree._Element:
     """The root of an XMP packet (``x:xmpmeta`` or ``rdf:RDF``). Raises MetadataError if malformed."""
-    match = re.search(rb"<x:xmpmeta\b.*</x:xmpmeta>|<rdf:RDF\b.*</rdf:RDF>", packet, re.S)
+    if len(packet) > MAX_XMP_BYTES:
+        raise MetadataError(f"XMP packet of {len(packet):,} bytes is over the {MAX_XMP_BYTES:,}-byte limit")
     try:
-        return etree.fromstring(match.group(0) if match else packet, _safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise MetadataError(f"malformed XMP: {exc}") from None
+        return etree.fromstring(_outer_markup(packet), _safe_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise MetadataError(f"malformed XMP: {str(exc)[:200]}") from None
 
 
 def _drop_property(root: etree._Element, local_name: str) -> None:
@@ -161,32 +175,53 @@ def merged_xmp(existing: bytes | None, label: AigcLabel, source_type: str = TRAI
     return packet, notes
 
 
-def write_label(data: bytes, label: AigcLabel, source_type: str = TRAINED, *,
-                canvas: tuple[int, int] | None = None, has_alpha: bool = False) -> tuple[bytes, list[str]]:
-    """``data`` (an encoded JPEG, PNG or WebP) with its XMP label set; pixels are not touched.
+IN_PLACE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # formats whose XMP is set without re-encoding
 
-    ``canvas``/``has_alpha`` describe the image, needed only for a simple WebP that must become extended.
-    """
+
+def label_packet(source: bytes, label: AigcLabel, source_type: str = TRAINED) -> tuple[bytes, list[str]]:
+    """The XMP packet to write for ``label``: the source file's own XMP kept, with our label merged in."""
     label.validate()
-    fmt = carriers.sniff_format(data)
-    if fmt not in ("JPEG", "PNG", "WEBP"):
-        raise MetadataError(f"writing the metadata label into {fmt or 'this file'} is not supported; "
-                            "write JPEG, PNG or WebP")
-    existing, _ = carriers.read_xmp(data)
+    existing, _ = carriers.read_xmp(source)
     packet, notes = merged_xmp(existing[0] if existing else None, label, source_type)
     if len(existing) > 1:
         notes.append(f"{len(existing)} XMP packets merged into one")
-    if fmt == "JPEG":
-        return carriers.jpeg_set_xmp(data, packet), notes
-    if fmt == "PNG":
-        return carriers.png_set_xmp(data, packet), notes
-    if canvas is None:
-        from PIL import Image
-        import io
+    if carriers.sniff_format(source) == "JPEG" and len(packet) + len(carriers.JPEG_XMP_HEADER) > \
+            carriers.JPEG_MAX_SEGMENT_PAYLOAD:
+        packet, _ = merged_xmp(None, label, source_type)
+        notes.append("the source's XMP is too large for one JPEG segment: only the label's packet was written")
+    return packet, notes
 
-        with Image.open(io.BytesIO(data)) as image:
-            canvas, has_alpha = image.size, image.mode == "RGBA"
-    return carriers.webp_set_xmp(data, packet, canvas, has_alpha), notes
+
+def set_xmp(data: bytes, packet: bytes, *, canvas: tuple[int, int] | None = None,
+            has_alpha: bool = False) -> bytes:
+    """``data`` (an encoded JPEG, PNG, WebP or GIF) with ``packet`` as its one XMP packet; pixels untouched.
+
+    ``canvas``/``has_alpha`` describe the image, needed only for a simple WebP that must become extended."""
+    fmt = carriers.sniff_format(data)
+    if fmt == "JPEG":
+        return carriers.jpeg_set_xmp(data, packet)
+    if fmt == "PNG":
+        return carriers.png_set_xmp(data, packet)
+    if fmt == "GIF":
+        return carriers.gif_set_xmp(data, packet)
+    if fmt == "WEBP":
+        if canvas is None:
+            import io
+
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as image:
+                canvas, has_alpha = image.size, image.mode == "RGBA"
+        return carriers.webp_set_xmp(data, packet, canvas, has_alpha)
+    raise MetadataError(f"the metadata label of a {fmt or 'file of unknown format'} is written when it is encoded, "
+                        "not in place; " + "write " + ", ".join(IN_PLACE_FORMATS) + " to update it in place")
+
+
+def write_label(data: bytes, label: AigcLabel, source_type: str = TRAINED, *,
+                canvas: tuple[int, int] | None = None, has_alpha: bool = False) -> tuple[bytes, list[str]]:
+    """``data`` (an encoded JPEG, PNG, WebP or GIF) with its XMP label set, other XMP kept; pixels untouched."""
+    packet, notes = label_packet(data, label, source_type)
+    return set_xmp(data, packet, canvas=canvas, has_alpha=has_alpha), notes
 
 
 def stamp_exif(exif: dict | None, *, artist: str | None, software: str) -> dict:
@@ -376,9 +411,28 @@ def read_labels(data: bytes) -> MetadataReport:
     return report
 
 
-_LOOSE_LABEL = re.compile(r"AIGC[\"']?\s*[=:>]\s*[\"']?(\{.*?\})(?=[\"'<\s])", re.S)
+_LOOSE_LEAD = re.compile(r"[\"']?\s*[=:>]\s*[\"']?")
 
 
 def _labels_in_text(text: str, carrier: str) -> list[FoundLabel]:
-    """Labels in malformed XMP, found by pattern: better a flagged label than a missed one."""
-    return [_found(carrier, match.group(1), None, ["found in malformed XMP"]) for match in _LOOSE_LABEL.finditer(text)]
+    """Labels in malformed XMP, found by their ``AIGC`` name and parsed where they start: better a flagged
+    label than a missed one. Bounded: at most MAX_LOOSE_CANDIDATES spots, each read within LOOSE_WINDOW."""
+    found, pos = [], 0
+    decoder = json.JSONDecoder()
+    for _ in range(MAX_LOOSE_CANDIDATES):
+        spot = text.find("AIGC", pos)
+        if spot < 0:
+            break
+        pos = spot + 4
+        lead = _LOOSE_LEAD.match(text, pos, pos + 16)
+        if lead is None or not text.startswith(("{", "&quot;", "{&quot;"), lead.end()):
+            continue
+        window = text[lead.end():lead.end() + LOOSE_WINDOW]
+        raw = html.unescape(window) if window.startswith("{&quot;") else window
+        try:
+            _, length = decoder.raw_decode(raw)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        found.append(_found(carrier, raw[:length], None, ["found in malformed XMP"]))
+        pos = lead.end() + length
+    return found

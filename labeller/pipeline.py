@@ -1,4 +1,4 @@
-"""Labelling one image, and a batch of them, in the order the rules require.
+"""Labelling one image in the order the rules require (batches: ``batch``).
 
 Order of writing (``labelling-rules.md``): pixels first (visible label, author mark, watermark), then the
 metadata that describes them (EXIF, XMP), then the C2PA signature over the finished bytes. Any other order
@@ -7,22 +7,22 @@ either labels pixels that later change or breaks the signature's hard binding.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import time
+import json
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable
+from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
-from . import carriers, image_io, metadata, visible
+from . import carriers, formats, image_io, metadata, visible
 from .c2pa import MANIFEST_MARKER, MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled
+from .image_io import Source
 from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkStep, WatermarkTooSmall, soft_binding
 
-VERSION = "0.1.0"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".avif"}
+VERSION = "0.2.0"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class LabelOptions:
         metadata.AigcLabel.for_producer(self.producer, "check")
         if self.author_id is not None:
             visible.author_text(self.author_id, self.author_template)
-        image_io.output_format("JPEG", self.output_format)
+        formats.requested_format(self.output_format)
         for text in [self.label_text] + ([self.author_template] if self.author_id else []):
             missing = visible.missing_glyphs(self.font_path, text.replace("{id}", self.author_id or ""))
             if missing:
@@ -66,6 +66,11 @@ class LabelResult:
     format: str
     record: dict
     pixels: Image.Image
+    plan: formats.OutputPlan | None = None
+
+    @property
+    def mime(self) -> str:
+        return formats.FORMATS[self.format][0]
 
 
 def sha256(data: bytes) -> str:
@@ -86,6 +91,44 @@ def existing_label(data: bytes, mime: str | None) -> str | None:
     return None
 
 
+def output_mode(pixels: Image.Image, grey: bool) -> Image.Image:
+    """A greyscale source goes back greyscale (the marks are white on a dark plate, the watermark is in
+    luminance: both stay grey), so a grey PNG does not triple in size."""
+    if not grey:
+        return pixels
+    return pixels.convert("LA" if pixels.mode == "RGBA" else "L")
+
+
+def deep_output(deep: np.ndarray, before: Image.Image, after: Image.Image) -> np.ndarray | None:
+    """The 16-bit samples with the labeller's changes applied: each 8-bit step the marks and watermark made
+    is 257 steps at 16 bits, so everything the labeller did not touch keeps its full precision."""
+    a, b = np.asarray(after, dtype=np.int32), np.asarray(before, dtype=np.int32)
+    if deep.ndim == 2:
+        a, b = a[..., 0], b[..., 0]
+    elif a.shape[-1] != deep.shape[-1]:
+        return None
+    return np.clip(deep.astype(np.int32) + 257 * (a - b), 0, 65535).astype(np.uint16)
+
+
+def encode_labelled(source: image_io.SourceImage, pixels: Image.Image, before: Image.Image | None, packet: bytes, *,
+                    exif: dict | None, requested: str | None = None,
+                    quality: int | None = None) -> tuple[bytes, formats.OutputPlan]:
+    """Encode marked ``pixels`` of ``source`` as its own format (or ``requested``) with the XMP ``packet``,
+    EXIF and ICC profile; ``before`` (the pixels before marking) carries a 16-bit source's changes over."""
+    has_alpha = pixels.mode == "RGBA"
+    plan = formats.plan_output(source.encoding, requested=requested, quality=quality, has_alpha=has_alpha,
+                               grey=source.grey, depth=source.encoding.depth)
+    deep = (deep_output(source.deep, before, pixels)
+            if source.deep is not None and before is not None and plan.depth == 16 else None)
+    at_encode = plan.format in formats.XMP_AT_ENCODE
+    encoded = formats.encode(output_mode(pixels, source.grey), plan, exif=image_io.dump_exif(exif),
+                             icc_profile=source.icc_profile, xmp=packet if at_encode else None, deep=deep,
+                             dpi=source.dpi)
+    if not at_encode:
+        encoded = metadata.set_xmp(encoded, packet, canvas=pixels.size, has_alpha=has_alpha)
+    return encoded, plan
+
+
 class Labeller:
     """Labels images with one set of options, signer and watermark step. Reuse it across a batch."""
 
@@ -96,6 +139,20 @@ class Labeller:
         self.signer = signer
         self.watermark = watermark
 
+    def fingerprint(self) -> str:
+        """A digest of everything that decides what this labeller writes (options, signing certificate,
+        watermark and its key): a batch re-run resumes only records made with the same fingerprint."""
+        parts = [json.dumps(dataclasses.asdict(self.options), sort_keys=True),
+                 self.signer.certificate_sha256 if self.signer else "no-c2pa",
+                 getattr(self.watermark, "name", "no-watermark"),
+                 hashlib.sha256(getattr(self.watermark, "key", None) or b"").hexdigest()]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def label(self, source: Source, name: str | None = None) -> LabelResult:
+        """Label one image given as encoded bytes, a path, or a binary file object."""
+        data, found_name = image_io.read_source(source)
+        return self.label_bytes(data, name or found_name)
+
     def label_bytes(self, data: bytes, name: str = "image") -> LabelResult:
         """Label one encoded image. Raises an ``AimarkError`` subclass explaining any refusal."""
         opts = self.options
@@ -104,6 +161,7 @@ class Labeller:
             raise AlreadyLabelled(f"not labelled again: {reason}; a second label would stack on the first")
         source = image_io.load_source(data)
         pixels = source.pixels
+        before = pixels.copy() if source.deep is not None else None
         label_mark = visible.place_label(pixels.size, opts.label_text, opts.label_position, font_path=opts.font_path)
         marks = [label_mark]
         if opts.author_id is not None:
@@ -122,26 +180,26 @@ class Labeller:
             except WatermarkTooSmall as exc:
                 payload, watermark_notes = None, [f"no watermark: {exc}"]
 
-        fmt = image_io.output_format(source.format, opts.output_format)
         exif = metadata.stamp_exif(source.exif, artist=opts.author_name or opts.author_id,
                                    software=f"aimark {VERSION}")
-        encoded = image_io.encode(pixels, fmt, quality=opts.quality, exif=exif, icc_profile=source.icc_profile)
         label = metadata.AigcLabel.for_producer(opts.producer, produce_id)
         source_type = metadata.SOURCE_TYPES[opts.source_type]
-        encoded, xmp_notes = metadata.write_label(encoded, label, source_type, canvas=pixels.size,
-                                                  has_alpha=pixels.mode == "RGBA")
+        packet, xmp_notes = metadata.label_packet(data, label, source_type)
+        encoded, plan = encode_labelled(source, pixels, before, packet, exif=exif, requested=opts.output_format,
+                                        quality=opts.quality)
         c2pa_record = None
         if self.signer is not None:
             binding = soft_binding(self.watermark.name, payload) if payload else None
             manifest = ai_manifest(name, label, generator=opts.generator, source_type=source_type, version=VERSION,
                                    soft_binding=binding)
-            encoded = self.signer.sign(encoded, MIME_TYPES[fmt], manifest)
+            encoded = self.signer.sign(encoded, plan.mime, manifest)
             c2pa_record = {"signer": self.signer.signer_name, "assertions": [a["label"] for a in manifest["assertions"]],
                            "certificate_expires": self.signer.expires.isoformat()}
         record = {
-            "format": fmt,
+            "format": plan.format,
             "size": list(pixels.size),
             "produce_id": produce_id,
+            "encoding": plan.as_record(),
             "marks": {
                 "visible_label": label_mark.as_record(),
                 "author_mark": marks[1].as_record() if len(marks) > 1 else None,
@@ -153,107 +211,8 @@ class Labeller:
                              "digital_source_type": source_type},
                 "c2pa": c2pa_record,
             },
-            "notes": source.notes + watermark_notes + xmp_notes + (self.signer.warnings if self.signer else []),
+            "lacks": list(plan.lacks),
+            "notes": (source.notes + list(plan.notes) + watermark_notes + xmp_notes
+                      + (self.signer.warnings if self.signer else [])),
         }
-        return LabelResult(data=encoded, format=fmt, record=record, pixels=pixels)
-
-    def label_file(self, source: Path, target: Path,
-                   on_labelled: Callable[[LabelResult, dict], None] | None = None) -> dict:
-        """Label ``source`` into ``target`` (written atomically); returns the JSON record, never raises
-        for a bad input: the record says ``failed`` with the reason. ``on_labelled`` sees each success."""
-        started = time.perf_counter()
-        record: dict = {"input": str(source), "output": None, "status": "failed", "error": None}
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            record["error"] = f"cannot read the input: {exc.strerror}"
-            return record
-        record["input_sha256"] = sha256(data)
-        try:
-            result = self.label_bytes(data, name=Path(source).name)
-            target = target.with_suffix(image_io.OUTPUT_FORMATS[result.format][1])
-            image_io.write_atomic(target, result.data)
-        except AlreadyLabelled as exc:
-            record.update(status="skipped", error=str(exc))
-            return record
-        except AimarkError as exc:
-            record["error"] = str(exc)
-            return record
-        record.update(status="labelled", output=str(target), output_sha256=sha256(result.data), **result.record)
-        if on_labelled is not None:
-            on_labelled(result, record)
-        record["seconds"] = round(time.perf_counter() - started, 4)
-        return record
-
-
-# --- batches --------------------------------------------------------------------------------------------
-
-@dataclass
-class BatchPlan:
-    """Inputs expanded from files, folders and globs, each with its output path; and what matched nothing."""
-
-    jobs: list[tuple[Path, Path]] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-
-
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-
-
-def expand_inputs(inputs: Iterable[str], exclude: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Files, folders (recursively, image files only) and globs as (path, path relative to what was named),
-    plus the inputs that matched nothing. Files under ``exclude`` are left out."""
-    import glob
-
-    found: list[tuple[Path, Path]] = []
-    unmatched: list[str] = []
-    excluded = exclude.resolve() if exclude is not None else None
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _is_image_name(p)
-                           and (excluded is None or excluded not in p.resolve().parents))
-            found += [(p, p.relative_to(path)) for p in files]
-            if not files:
-                unmatched.append(f"{item}: folder holds no images")
-        elif path.is_file():
-            found.append((path, Path(path.name)))
-        else:
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
-            found += [(m, Path(m.name)) for m in matches]
-            if not matches:
-                unmatched.append(f"{item}: no such file, folder or matching glob")
-    return found, unmatched
-
-
-def plan_batch(inputs: Iterable[str], out_dir: Path) -> BatchPlan:
-    """Expand ``inputs`` and give every image a distinct output path under ``out_dir``.
-
-    Folders keep their inner layout; explicitly named files that would collide get ``-2``, ``-3``... An
-    output never lands on an input.
-    """
-    out_dir = Path(out_dir)
-    found, unmatched = expand_inputs(inputs, exclude=out_dir)
-    plan, taken = BatchPlan(unmatched=unmatched), set()
-    inputs_resolved = {p.resolve() for p, _ in found}
-    for source, relative in found:
-        target = out_dir / relative
-        stem, n = target.with_suffix(""), 1
-        while str(target.with_suffix("")).lower() in taken or target.resolve() in inputs_resolved:
-            n += 1
-            target = Path(f"{stem}-{n}{target.suffix}")
-        taken.add(str(target.with_suffix("")).lower())
-        plan.jobs.append((source, target))
-    return plan
-
-
-def label_batch(labeller: Labeller, plan: BatchPlan,
-                on_record: Callable[[dict], None] = lambda record: None,
-                on_labelled: Callable[[LabelResult, dict], None] | None = None) -> list[dict]:
-    """Label every job of ``plan``, calling ``on_record`` after each; bad files fail alone."""
-    records = []
-    for source, target in plan.jobs:
-        record = labeller.label_file(source, target, on_labelled)
-        records.append(record)
-        on_record(record)
-    return records
+        return LabelResult(data=encoded, format=plan.format, record=record, pixels=pixels, plan=plan)

@@ -52,6 +52,7 @@ class OcrEngine:
     def __init__(self, threads: int | None = None):
         from rapidocr import RapidOCR
 
+        self._threads = threads
         threads = threads or session_threads()
         paths = shipped_model_paths()
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
@@ -68,6 +69,10 @@ class OcrEngine:
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             }
         )
+
+    def __reduce__(self):
+        """Pickled as its settings: each worker process loads its own onnxruntime sessions."""
+        return (type(self), (self._threads,))
 
     def read(self, image: Image.Image | np.ndarray) -> list[TextLine]:
         """Every text line in ``image`` (RGB Pillow image or RGB array), in image coordinates."""

@@ -1,4 +1,11 @@
-"""Shared fixtures: the real photo corpus, signing keys, the OCR engine, and small hostile files."""
+"""Shared fixtures: the project's own small corpus, the full-size corpus and peer files beside the checkout
+(when present), signing keys, the OCR engine, and small hostile files.
+
+The default run needs nothing outside the repository: ``tests/corpus/`` holds a few CC0 and public-domain
+pictures (licences in its SOURCES.csv). ``../shared/corpus`` (20 full-size photos) and ``../shared/peers``
+(other projects' C2PA files) feed the tests marked ``slow`` and ``conformance``: they skip, saying why, when
+that folder is absent — and fail under ``CI=true``, where it must be there.
+"""
 
 from __future__ import annotations
 
@@ -13,33 +20,80 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+SHARED = Path(os.environ.get("AIMARK_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
+SHARED_CORPUS = SHARED / "corpus"
+PEERS = SHARED / "peers"
 PRODUCER = "001191110102MACQD9K64010000"
+# The project's stand-ins for a typical upload: a colour photo big enough for every repost case, a small
+# colour photo, a greyscale portrait.
+PHOTO = CORPUS / "hubble_deep_field.jpg"
+SMALL_PHOTO = CORPUS / "chelsea.png"
+PORTRAIT = CORPUS / "camera.png"
 
 
-def corpus_files() -> list[Path]:
-    """Every photo listed in the corpus's SOURCES.csv (licences there)."""
-    with open(CORPUS / "SOURCES.csv", newline="") as handle:
-        return [CORPUS / row["file"] for row in csv.DictReader(handle)]
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def require(path: Path, what: str) -> Path:
+    """``path``, or a skip saying what is missing and why (a failure under CI=true)."""
+    if path.exists():
+        return path
+    message = (f"{what} not found at {path} (it lives beside the checkout in ../shared, or set AIMARK_SHARED); "
+               "the default tests use tests/corpus only")
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def corpus_files(folder: Path = CORPUS) -> list[Path]:
+    """Every picture listed in a corpus's SOURCES.csv (licences there)."""
+    with open(folder / "SOURCES.csv", newline="") as handle:
+        return [folder / row["file"] for row in csv.DictReader(handle)]
 
 
 @pytest.fixture(scope="session")
 def corpus() -> list[Path]:
     files = corpus_files()
-    assert files and all(p.is_file() for p in files), f"corpus missing at {CORPUS}"
+    assert files and all(p.is_file() for p in files), f"the project's corpus is missing files in {CORPUS}"
     return files
 
 
 @pytest.fixture(scope="session")
-def small_photo() -> Path:
-    return CORPUS / "china.jpg"
+def shared_corpus() -> list[Path]:
+    """The full-size photos beside the checkout (slow tests only)."""
+    require(SHARED_CORPUS / "SOURCES.csv", "the full-size corpus")
+    files = corpus_files(SHARED_CORPUS)
+    assert files and all(p.is_file() for p in files), f"corpus files missing in {SHARED_CORPUS}"
+    return files
+
+
+@pytest.fixture(scope="session")
+def peers() -> Path:
+    """Other projects' C2PA test files (conformance tests only)."""
+    return require(PEERS / "EXPECTED.csv", "the peers' C2PA conformance files")
+
+
+@pytest.fixture(scope="session")
+def photo_jpeg() -> bytes:
+    """A real JPEG photo, as a camera or generator would hand it over."""
+    return PHOTO.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def small_photo(tmp_path_factory) -> Path:
+    """A small real photo as a JPEG file (chelsea.png re-encoded once, q90)."""
+    path = tmp_path_factory.mktemp("small") / "chelsea.jpg"
+    path.write_bytes(encode(Image.open(SMALL_PHOTO).convert("RGB"), "JPEG", quality=90))
+    return path
 
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory):
     from aimark.labeller.keys import init_keys
 
-    return init_keys(tmp_path_factory.mktemp("keys"), "Test Studio")
+    return init_keys(tmp_path_factory.mktemp("keys") / "k", "Test Studio")
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +110,13 @@ def ocr():
     return OcrEngine()
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, package: str = "libimage-exiftool-perl") -> str:
     """The path of a system tool; missing fails under CI (CI=true) and skips elsewhere, saying why."""
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed (Debian: apt-get install libimage-exiftool-perl); .ci/run installs it"
-    if os.environ.get("CI") == "true":
+    message = f"{name} is not installed (Debian: apt-get install {package}); .ci/run installs it"
+    if in_ci():
         pytest.fail(message)
     pytest.skip(message)
 
@@ -71,6 +125,11 @@ def encode(image: Image.Image, fmt: str, **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **params)
     return buffer.getvalue()
+
+
+def photo(size=(480, 320), source: Path = SMALL_PHOTO) -> Image.Image:
+    """A real colour photo at ``size`` (RGB)."""
+    return Image.open(source).convert("RGB").resize(size)
 
 
 def header_only_bomb(width: int = 40000, height: int = 40000) -> bytes:

@@ -10,13 +10,10 @@ import pytest
 from PIL import Image
 
 from aimark.labeller import image_io, visible
-from aimark.labeller.pipeline import Labeller, LabelOptions, label_batch, plan_batch
+from aimark.labeller.pipeline import Labeller, LabelOptions
 
-from .conftest import CORPUS, PRODUCER, encode, header_only_bomb
-
-
-def photo(size=(480, 320)) -> Image.Image:
-    return Image.open(CORPUS / "china.jpg").convert("RGB").resize(size)
+from .conftest import PHOTO, PRODUCER, encode, header_only_bomb, photo
+from .test_label_corpus import label_all
 
 
 def gif_animation() -> bytes:
@@ -27,7 +24,7 @@ def gif_animation() -> bytes:
 
 
 BAD = {  # file name -> (bytes, words the error must contain)
-    "truncated.jpg": (lambda: (CORPUS / "Dune.jpg").read_bytes()[:40000], "truncated or corrupt"),
+    "truncated.jpg": (lambda: PHOTO.read_bytes()[:40000], "truncated or corrupt"),
     "notes.jpg": (lambda: b"meeting notes, not a picture\n" * 20, "not an image"),
     "empty.png": (lambda: b"", "empty file"),
     "bomb.png": (header_only_bomb, "decompression bomb"),
@@ -63,7 +60,7 @@ def batch(tmp_path_factory, signer):
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
     out = tmp_path_factory.mktemp("out")
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id="1234567890"), signer=signer)
-    records = {r["input"].rsplit("/", 1)[-1]: r for r in label_batch(labeller, plan_batch([str(folder)], out))}
+    records = {r["input"].rsplit("/", 1)[-1]: r for r in label_all(labeller, [folder], out)}
     return folder, out, digests, records
 
 
@@ -73,7 +70,7 @@ def test_each_bad_file_fails_alone_with_a_clear_reason(batch, name):
     record = records[name]
     assert record["status"] == "failed" and BAD[name][1] in record["error"], record["error"]
     assert "\n" not in record["error"] and record["output"] is None
-    assert not any(p.stem == name.rsplit(".", 1)[0] for p in out.iterdir())
+    assert not any(p.stem == name.rsplit(".", 1)[0] for p in out.rglob("*"))
 
 
 def test_the_rest_of_the_batch_is_labelled(batch):
@@ -89,19 +86,21 @@ def test_inputs_are_never_modified(batch):
 
 def test_no_partial_files_are_left(batch):
     _, out, _, _ = batch
-    assert not [p for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".part"]
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".part"]
 
 
-def test_modes_are_converted_sensibly(batch):
+def test_modes_and_formats_are_kept(batch):
     _, _, _, records = batch
     grey = Image.open(records["grey16.png"]["output"])
-    assert grey.mode == "RGB" and 120 < grey.getpixel((200, 150))[0] < 136  # scaled to 8 bits, not clipped
+    assert grey.mode == "I;16" and records["grey16.png"]["encoding"]["depth"] == 16  # 16 bits kept
+    assert 30000 < grey.getpixel((200, 150)) < 35000  # the gradient's middle, not clipped
     alpha = Image.open(records["alpha.png"]["output"])
     assert alpha.mode == "RGBA"
     assert Image.open(records["palette.png"]["output"]).mode == "RGBA"
+    assert any("palette image written in full colour" in n for n in records["palette.png"]["notes"])
     assert "CMYK converted" in " ".join(records["cmyk.jpg"]["notes"])
     tiff = records["photo.tiff"]
-    assert tiff["format"] == "PNG" and tiff["output"].endswith("photo.png")
+    assert tiff["format"] == "TIFF" and tiff["output"].endswith("photo.tiff")
 
 
 def test_exif_rotated_photo_gets_its_label_on_the_displayed_corner(batch, ocr):
@@ -123,23 +122,15 @@ def test_unwritable_output_is_a_clear_error(tmp_path, signer):
     source = tmp_path / "photo.jpg"
     source.write_bytes(encode(photo(), "JPEG"))
     labeller = Labeller(LabelOptions(producer=PRODUCER), signer=signer)
-    record = labeller.label_file(source, blocker / "out" / "photo.jpg")
+    [record] = label_all(labeller, [source], blocker / "out")
     assert record["status"] == "failed" and "cannot write into" in record["error"]
 
 
-def test_pixel_limit_is_the_one_in_force(monkeypatch):
+def test_pixel_limit_is_the_one_in_force():
     data = encode(photo((100, 100)), "PNG")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
-    with pytest.raises(image_io.BadImage, match=r"decompression bomb refused: .*10000 pixels.* 5000 .*--max-pixels"):
-        image_io.load_source(data)
-
-
-def test_plan_never_writes_onto_an_input_and_separates_same_names(tmp_path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    for folder in ("a", "b"):
-        (tmp_path / folder / "x.jpg").write_bytes(b"")
-    plan = plan_batch([str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg")], tmp_path / "a")
-    targets = [t for _, t in plan.jobs]
-    assert len(set(targets)) == 2 and all(t != tmp_path / "a" / "x.jpg" for t in targets)
-    assert plan_batch(["nothing-here-*.jpg"], tmp_path).unmatched
+    try:
+        image_io.set_pixel_limit(5000)
+        with pytest.raises(image_io.BadImage, match=r"decompression bomb refused: .*10,000 pixels.* 5,000.*--max-pixels"):
+            image_io.load_source(data)
+    finally:
+        image_io.set_pixel_limit(image_io.DEFAULT_MAX_PIXELS)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from aimark.detectors.cli import main
 
-from .conftest import CORPUS, PRODUCER
+from .conftest import PHOTO, PRODUCER, SMALL_PHOTO
 
 
 @pytest.fixture()
@@ -25,28 +25,29 @@ def run(*args):
 
 
 def test_label_without_keys_says_how_to_get_them(env):
-    result = run("label", CORPUS / "china.jpg", "--out", env / "out")
+    result = run("label", PHOTO, "--out", env / "out")
     assert result.exit_code == 2
     assert "aimark keys init" in result.output and "--no-c2pa" in result.output
 
 
 def test_non_compliant_label_text_is_a_usage_error_with_the_rule(env):
-    result = run("label", CORPUS / "china.jpg", "--out", env / "out", "--no-c2pa", "--label-text", "AI illustration")
+    result = run("label", PHOTO, "--out", env / "out", "--no-c2pa", "--label-text", "AI illustration")
     assert result.exit_code == 2 and "generation element (生成 or 合成)" in result.output
 
 
 def test_batch_with_a_bad_file_reports_it_and_exits_one(env):
     inputs = env / "in"
     inputs.mkdir()
-    shutil.copy(CORPUS / "china.jpg", inputs)
-    shutil.copy(CORPUS / "coffee.png", inputs)
+    shutil.copy(PHOTO, inputs)
+    shutil.copy(SMALL_PHOTO, inputs)
     (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     assert run("keys", "init", "--org", "CLI Test").exit_code == 0
-    result = run("label", inputs, "--out", env / "out", "--author-id", "1234567890")
+    result = run("label", inputs, "--out", env / "out", "--author-id", "1234567890", "-j", "0")
     assert result.exit_code == 1
     assert "2 labelled, 0 skipped (already labelled), 1 failed" in result.output
     assert "broken.jpg" in result.output
-    records = [json.loads(line) for line in (env / "out" / "aimark-label.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (env / "out" / "aimark-label.jsonl").read_text().splitlines()]
+    records = [r for r in lines if r["status"] != "pending"]
     assert sorted(r["status"] for r in records) == ["failed", "labelled", "labelled"]
     labelled = next(r for r in records if r["status"] == "labelled")
     assert labelled["marks"]["author_mark"]["text"] == "ID：1234567890"
@@ -56,16 +57,16 @@ def test_batch_with_a_bad_file_reports_it_and_exits_one(env):
 
 def test_clean_batch_exits_zero_and_relabelling_skips(env):
     assert run("keys", "init", "--org", "CLI Test").exit_code == 0
-    first = run("label", CORPUS / "china.jpg", "--out", env / "out")
+    first = run("label", PHOTO, "--out", env / "out", "-j", "0")
     assert first.exit_code == 0
-    again = run("label", env / "out" / "china.jpg", "--out", env / "again")
+    again = run("label", env / "out" / PHOTO.name, "--out", env / "again", "-j", "0")
     assert again.exit_code == 0 and "0 labelled, 1 skipped" in again.output
 
 
 def test_inspect_json_reports_every_layer(env):
     assert run("keys", "init", "--org", "CLI Test").exit_code == 0
-    assert run("label", CORPUS / "china.jpg", "--out", env / "out", "--author-id", "1234567890").exit_code == 0
-    result = run("inspect", env / "out" / "china.jpg", "--json")
+    assert run("label", PHOTO, "--out", env / "out", "--author-id", "1234567890", "-j", "0").exit_code == 0
+    result = run("inspect", env / "out" / PHOTO.name, "--json", "-j", "0")
     assert result.exit_code == 0
     record = json.loads(result.output)
     assert record["metadata"]["status"] == "conforming"
@@ -74,7 +75,7 @@ def test_inspect_json_reports_every_layer(env):
     assert kinds["ai-label"]["check"]["compliant"] and kinds["author-id"]["author_id"] == "1234567890"
     assert record["watermark"]["found"] and record["watermark"]["payload"]["author_id"] == "1234567890"
     assert record["generator_watermarks"] == []
-    table = run("inspect", env / "out" / "china.jpg", "--no-ocr").output
+    table = run("inspect", env / "out" / PHOTO.name, "--no-ocr", "-j", "0").output
     assert "conforming" in table and "Trusted" in table and "aimark payload: author 1234567890" in table
 
 
@@ -82,20 +83,21 @@ def test_private_watermark_key_round_trips_and_short_keys_are_refused(env):
     assert run("keys", "init", "--org", "CLI Test").exit_code == 0
     key = env / "wm.key"
     key.write_bytes(b"0123456789abcdef0123456789abcdef")
-    assert run("label", CORPUS / "china.jpg", "--out", env / "out", "--author-id", "42", "--watermark-key", key).exit_code == 0
-    with_key = json.loads(run("inspect", env / "out" / "china.jpg", "--json", "--no-ocr", "--watermark-key", key).output)
-    without = json.loads(run("inspect", env / "out" / "china.jpg", "--json", "--no-ocr").output)
+    assert run("label", PHOTO, "--out", env / "out", "--author-id", "42", "--watermark-key", key, "-j", "0").exit_code == 0
+    out = env / "out" / PHOTO.name
+    with_key = json.loads(run("inspect", out, "--json", "--no-ocr", "--watermark-key", key, "-j", "0").output)
+    without = json.loads(run("inspect", out, "--json", "--no-ocr", "-j", "0").output)
     assert with_key["watermark"]["payload"]["author_id"] == "42" and not without["watermark"]["found"]
     short = env / "short.key"
     short.write_bytes(b"abc")
-    result = run("label", CORPUS / "china.jpg", "--out", env / "o2", "--watermark-key", short)
+    result = run("label", PHOTO, "--out", env / "o2", "--watermark-key", short)
     assert result.exit_code == 2 and "at least 16 random bytes" in result.output
 
 
 def test_inspect_of_an_unreadable_file_exits_one(env):
     bad = env / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
-    result = run("inspect", bad, "--no-ocr")
+    result = run("inspect", bad, "--no-ocr", "-j", "0")
     assert result.exit_code == 1 and "unreadable" in result.output
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from aimark.detectors import generators
 
-from .conftest import CORPUS
+from .conftest import corpus_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "generators"
 READINGS = json.loads((FIXTURES / "readings.json").read_text())
@@ -56,9 +56,9 @@ def test_sdxl_float_reading_is_tried_and_never_loses_to_it():
     assert generators.recognise(rgb)[0].matched >= as_float
 
 
-@pytest.mark.parametrize("photo", ["china.jpg", "Storm.jpg", "coffee.png"])
+@pytest.mark.parametrize("photo", corpus_files(), ids=lambda p: p.name)
 def test_unmarked_photos_report_no_generator(photo):
-    matches = generators.recognise(np.asarray(Image.open(CORPUS / photo).convert("RGB")))
+    matches = generators.recognise(np.asarray(Image.open(photo).convert("RGB")))
     assert matches and not any(m.reported for m in matches), [m.as_record() for m in matches]
     assert not any(m.reported for m in generators.recognise(pixels("plain_astronaut.png")))
 

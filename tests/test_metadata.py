@@ -14,7 +14,7 @@ from aimark.labeller import carriers, metadata
 from aimark.labeller.errors import MetadataError
 from aimark.labeller.metadata import AigcLabel
 
-from .conftest import CORPUS, PRODUCER, encode, require_tool
+from .conftest import PRODUCER, SMALL_PHOTO, encode, require_tool
 
 LABEL = AigcLabel.for_producer(PRODUCER, "a1b2c3")
 EXPECTED_JSON = ('{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","ProduceID":"a1b2c3",'
@@ -24,7 +24,7 @@ EXPECTED_JSON = ('{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","
 
 def photo(fmt: str, **params) -> bytes:
     """A small real photo encoded as ``fmt``."""
-    image = Image.open(CORPUS / "china.jpg").convert("RGB").resize((160, 107))
+    image = Image.open(SMALL_PHOTO).convert("RGB").resize((160, 107))
     return encode(image, fmt, **params)
 
 
@@ -189,7 +189,7 @@ def test_jpeg_xmp_too_large_for_one_segment_is_refused():
 
 def test_reader_finds_labels_in_tiff_tag_700_and_gif_xmp_data():
     packet, _ = metadata.merged_xmp(None, LABEL)
-    image = Image.open(CORPUS / "china.jpg").convert("RGB").resize((64, 43))
+    image = Image.open(SMALL_PHOTO).convert("RGB").resize((64, 43))
     tiff = encode(image, "TIFF", tiffinfo={700: packet})
     gif = bytearray(encode(image.quantize(32), "GIF"))
     magic_trailer = bytes([1]) + bytes(range(255, -1, -1)) + b"\x00"

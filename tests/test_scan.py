@@ -19,18 +19,18 @@ from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.watermark import TiledSpreadSpectrum
 from bench.reposts import SUITE
 
-from .conftest import CORPUS, PRODUCER, header_only_bomb
+from .conftest import PHOTO, PRODUCER, SMALL_PHOTO, header_only_bomb
 
 AUTHOR = "1234567890"
 
 
 @pytest.fixture(scope="module")
 def labelled(signer, tmp_path_factory):
-    """china.jpg labelled with an author mark and watermark, and registered."""
+    """The project's photo labelled with an author mark and watermark, and registered."""
     registry = Registry(tmp_path_factory.mktemp("registry") / "originals.sqlite")
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
                         signer=signer, watermark=TiledSpreadSpectrum())
-    result = labeller.label_bytes((CORPUS / "china.jpg").read_bytes(), "china.jpg")
+    result = labeller.label_bytes(PHOTO.read_bytes(), PHOTO.name)
     registry.add(result.record, result.pixels, author_id=AUTHOR)
     yield result, registry
     registry.close()
@@ -115,7 +115,7 @@ def test_pixel_edit_after_signing_is_reported_as_tampered(labelled, options):
 
 
 def test_unlabelled_photo_gives_no_evidence(options):
-    scanned = scan((CORPUS / "flower.jpg").read_bytes(), options)
+    scanned = scan(SMALL_PHOTO.read_bytes(), options)
     assert scanned.findings == [] and scanned.verdict.level == "none"
 
 
@@ -127,7 +127,7 @@ def test_generator_watermark_without_a_label_is_suspected():
 
 def test_malformed_xmp_and_lying_label_values_are_reported_not_crashed():
     photo = io.BytesIO()
-    Image.open(CORPUS / "flower.jpg").save(photo, "JPEG")
+    Image.open(SMALL_PHOTO).convert("RGB").save(photo, "JPEG")
     packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><TC260:AIGC>{"Label":1,"ContentProducer":"x"}'
               b"</TC260:AIGC></x:xmpmeta")  # unclosed, numeric Label, keys missing
     scanned = scan(carriers.jpeg_set_xmp(photo.getvalue(), packet))
@@ -137,7 +137,7 @@ def test_malformed_xmp_and_lying_label_values_are_reported_not_crashed():
 def test_manifest_of_another_image_does_not_count_as_a_label(labelled):
     """A valid C2PA manifest spliced from another file is a lie the hard binding catches."""
     other = io.BytesIO()
-    Image.open(CORPUS / "flower.jpg").save(other, "JPEG", quality=90)
+    Image.open(SMALL_PHOTO).convert("RGB").save(other, "JPEG", quality=90)
     segments = carriers.jpeg_segments(labelled[0].data)
     manifest = b"".join(labelled[0].data[s.start:s.end] for s in segments if s.marker == 0xEB)
     spliced = other.getvalue()[:2] + manifest + other.getvalue()[2:]
@@ -170,7 +170,7 @@ def test_platform_flow_keeps_producer_fields_and_chains_credentials(labelled, oc
 
 
 def test_platform_flow_for_a_declared_upload_draws_the_possibly_prompt(ocr, signer):
-    raw = (CORPUS / "flower.jpg").read_bytes()
+    raw = SMALL_PHOTO.read_bytes()
     done = propagate(raw, platform="PLATFORMX", propagate_id="p-1", signer=signer, declared_ai=True,
                      options=ScanOptions(ocr=ocr))
     assert done.level == "2" and done.label.label == "2" and done.prompt == "可能为AI生成"
@@ -187,17 +187,18 @@ def test_scan_cli_writes_records_and_a_report_and_signals_removals(labelled, tmp
     (inputs / "cover.jpg").write_bytes(repost(labelled[0], "cover_id"))
     (inputs / "intact.jpg").write_bytes(labelled[0].data)
     result = CliRunner().invoke(main, ["scan", str(inputs), "--registry", str(labelled[1].path), "--out",
-                                       str(tmp_path / "out")], catch_exceptions=False)
+                                       str(tmp_path / "out"), "-j", "0"], catch_exceptions=False)
     assert result.exit_code == 1 and "1 with a mark removed" in result.output
     records = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
                for line in (tmp_path / "out" / "scan.jsonl").read_text().splitlines()}
     assert records["cover.jpg"]["removal_found"] and not records["intact.jpg"]["removal_found"]
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count('<img src="data:image/jpeg;base64,') >= 4 and "author-id-removed" in page
-    clean = CliRunner().invoke(main, ["scan", str(inputs / "intact.jpg"), "--out", str(tmp_path / "o2")])
+    clean = CliRunner().invoke(main, ["scan", str(inputs / "intact.jpg"), "--out", str(tmp_path / "o2"), "-j", "0"])
     assert clean.exit_code == 0
     (inputs / "broken.jpg").write_bytes(b"\xff\xd8 nothing")
-    broken = CliRunner().invoke(main, ["scan", str(inputs / "broken.jpg"), "--out", str(tmp_path / "o3"), "--fast"])
+    broken = CliRunner().invoke(main, ["scan", str(inputs / "broken.jpg"), "--out", str(tmp_path / "o3"), "--fast",
+                                       "-j", "0"])
     assert broken.exit_code == 3
 
 
@@ -205,14 +206,14 @@ def test_propagate_cli_republishes_and_records(labelled, tmp_path, keys, monkeyp
     monkeypatch.setenv("AIMARK_KEYS", str(keys.folder))
     upload = tmp_path / "upload.jpg"
     upload.write_bytes(labelled[0].data)
-    result = CliRunner().invoke(main, ["propagate", str(upload), str(CORPUS / "flower.jpg"), "--out",
-                                       str(tmp_path / "out"), "--platform", "PLATFORMX", "--fast"])
+    result = CliRunner().invoke(main, ["propagate", str(upload), str(SMALL_PHOTO), "--out",
+                                       str(tmp_path / "out"), "--platform", "PLATFORMX", "--fast", "-j", "0"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "out" / "aimark-propagate.jsonl").read_text().splitlines()]
-    by_name = {Path(r["input"]).name: r for r in records}
+    by_name = {Path(r["input"]).name: r for r in records if r["status"] != "pending"}
     assert by_name["upload.jpg"]["label"]["ContentPropagator"] == "PLATFORMX" and by_name["upload.jpg"]["level"] == "1"
-    assert by_name["flower.jpg"]["level"] == "none"
-    assert (tmp_path / "out" / "flower.jpg").read_bytes() == (CORPUS / "flower.jpg").read_bytes()
+    assert by_name[SMALL_PHOTO.name]["level"] == "none"
+    assert (tmp_path / "out" / SMALL_PHOTO.name).read_bytes() == SMALL_PHOTO.read_bytes()
     assert upload.read_bytes() == labelled[0].data
     bad = CliRunner().invoke(main, ["propagate", str(upload), "--out", str(tmp_path / "o2"), "--platform", "has space"])
     assert bad.exit_code == 2 and "printable ASCII" in bad.output
@@ -220,7 +221,7 @@ def test_propagate_cli_republishes_and_records(labelled, tmp_path, keys, monkeyp
 
 def test_the_unlabelled_source_picture_is_not_called_a_stripped_repost(options):
     """The raw photo the original was made from looks like it (hash match) but has no watermark."""
-    scanned = scan((CORPUS / "china.jpg").read_bytes(), options)
+    scanned = scan(PHOTO.read_bytes(), options)
     assert scanned.match is not None and scanned.match.by == "hash"
     assert scanned.removals and all(f.confidence == "low" and "unlabelled source" in f.summary
                                     for f in scanned.removals)

@@ -1,0 +1,163 @@
+"""Running one task over many inputs in worker processes that no single input can take down.
+
+Platforms run aimark over untrusted uploads: one file may hang a decoder, exhaust memory or crash native
+code. Each worker runs with an address-space limit, each input with a time limit; when either is hit, or a
+worker dies, that input gets a one-line failure and a fresh worker takes the next one. Results come back
+in input order, so ``--jobs 2`` writes the same records as ``--jobs 1``.
+
+Workers are started from a fork server (a clean process that preloads aimark), never forked from the
+caller: a C2PA signer or an onnxruntime session made before ``fork`` is unusable in the child
+(``shared/spec/c2pa.md``). Each worker builds its own heavy state once (``Task.setup``).
+
+Pebble supervises the processes (per-task timeouts, replacing expired workers); what is here is the
+policy: limits, ordering, and what a failure says.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
+
+from .errors import one_line
+
+DEFAULT_TIMEOUT = 300.0  # seconds per input: a 50-MP photo labels in a few seconds, scans in under a minute
+DEFAULT_MEMORY = 4 << 30  # address space per worker; a worker with OCR loaded maps ~0.8 GB
+IN_FLIGHT_PER_WORKER = 2  # inputs queued ahead per worker: keeps workers busy, bounds results held
+PRELOAD = ["aimark.labeller.pipeline", "aimark.labeller.watermark", "aimark.labeller.c2pa"]
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How a batch runs: ``jobs`` worker processes (0 = in this process, no isolation: for debugging and
+    library callers that isolate for themselves), each input at most ``timeout`` seconds, each worker at
+    most ``memory`` bytes of address space (None = no limit)."""
+
+    jobs: int = 1
+    timeout: float | None = DEFAULT_TIMEOUT
+    memory: int | None = DEFAULT_MEMORY
+    max_pixels: int | None = None  # the pixel budget to set in each worker (None: the library default)
+
+
+class Task(Protocol):
+    """Work on one input. Built in the caller, pickled to each worker, set up there once, then called.
+
+    ``__call__`` handles bad input itself (its result says what failed); ``failed`` makes the result for
+    an input whose worker timed out, ran out of memory or died."""
+
+    def setup(self) -> None: ...
+
+    def __call__(self, item: Any) -> Any: ...
+
+    def failed(self, item: Any, reason: str) -> Any: ...
+
+
+_TASK: Task | None = None
+
+
+def _limit_memory(limit: int | None) -> None:
+    if limit:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        ceiling = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+def _start_worker(task: Task, memory: int | None, max_pixels: int | None) -> None:
+    global _TASK
+    _limit_memory(memory)
+    if max_pixels is not None:
+        from .image_io import set_pixel_limit
+
+        set_pixel_limit(max_pixels)
+    task.setup()
+    _TASK = task
+
+
+def _run_one(item: Any) -> Any:
+    assert _TASK is not None, "worker not set up"
+    return _TASK(item)
+
+
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def run(task: Task, items: Iterable[Any], limits: Limits) -> Iterator[tuple[Any, Any]]:
+    """(item, result) for every item, in order; a failure in one item never stops the others."""
+    if limits.jobs <= 0:
+        yield from _run_here(task, items)
+        return
+    from pebble import ProcessExpired, ProcessPool
+
+    pending: deque = deque()
+    source = iter(items)
+    window = max(1, limits.jobs) * IN_FLIGHT_PER_WORKER
+    with ProcessPool(max_workers=limits.jobs, initializer=_start_worker, initargs=(task, limits.memory, limits.max_pixels),
+                     context=_context()) as pool:
+        def submit() -> bool:
+            item = next(source, _END)
+            if item is _END:
+                return False
+            pending.append((item, pool.schedule(_run_one, (item,), timeout=limits.timeout)))
+            return True
+
+        while len(pending) < window and submit():
+            pass
+        try:
+            while pending:
+                item, future = pending.popleft()
+                try:
+                    result = future.result()
+                except FutureTimeout:
+                    result = task.failed(item, f"took longer than {limits.timeout:g} s and was stopped "
+                                               "(raise --timeout if the file is honest and very large)")
+                except ProcessExpired as exc:
+                    result = task.failed(item, _death(exc.exitcode, limits))
+                except MemoryError:
+                    result = task.failed(item, "needs more memory than the worker may use (--max-memory)")
+                except Exception as exc:  # noqa: BLE001 - a bug in one input's handling must not stop the batch
+                    result = task.failed(item, one_line(f"could not be processed ({type(exc).__name__}: {exc})"))
+                submit()
+                yield item, result
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+_END = object()
+
+
+def _death(exitcode: int | None, limits: Limits) -> str:
+    if exitcode is not None and exitcode < 0:
+        signal = -exitcode
+        return (f"its worker was killed by signal {signal} (out of memory or a crash in a decoder); "
+                f"the file was refused" + (f" (workers may use {limits.memory >> 20} MB: --max-memory)"
+                                           if limits.memory else ""))
+    return f"its worker stopped unexpectedly (exit code {exitcode}); the file was refused"
+
+
+def _run_here(task: Task, items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    task.setup()
+    for item in items:
+        try:
+            result = task(item)
+        except MemoryError:
+            result = task.failed(item, "needs more memory than this process has")
+        except Exception as exc:  # noqa: BLE001
+            result = task.failed(item, one_line(f"could not be processed ({type(exc).__name__}: {exc})"))
+        yield item, result
