@@ -114,7 +114,10 @@ def label_corpus(folder: Path, registry_path: Path, only: str = ""):
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
     from aimark.labeller.keys import init_keys
-    from aimark.labeller.pipeline import Labeller, LabelOptions, label_batch, plan_batch
+    from aimark.detectors.registry import prepare_row
+    from aimark.labeller.batch import Journal, LabelTask, plan_batch, run_batch
+    from aimark.labeller.pipeline import Labeller, LabelOptions
+    from aimark.labeller.workers import Limits
     from aimark.labeller.watermark import TiledSpreadSpectrum
 
     keys = init_keys(folder / "keys", "Eval Studio")
@@ -125,8 +128,9 @@ def label_corpus(folder: Path, registry_path: Path, only: str = ""):
     if only:
         files = [p for p in files if p.name in only.split(",")]
     with Registry(registry_path) as registry:
-        records = label_batch(labeller, plan_batch([str(p) for p in files], folder / "labelled"),
-                              on_labelled=lambda result, record: registry.add(record, result.pixels, AUTHOR))
+        records = run_batch(plan_batch([str(p) for p in files], folder / "labelled"),
+                            LabelTask(labeller, registry_row=prepare_row), fingerprint=labeller.fingerprint(),
+                            limits=Limits(jobs=0), journal=Journal(None), registry=registry).records
     return files, records, keys.ca_cert.read_text()
 
 

@@ -11,7 +11,8 @@ The library call moderation systems embed::
     result.verdict.level, [f.as_record() for f in result.removals], result.as_record()
 """
 
-from .inspect import Inspection, inspect_bytes, inspect_file
+from .inspect import Inspection, inspect, inspect_bytes, inspect_file
 from .scan import Finding, ScanOptions, ScanResult, Verdict, scan
 
-__all__ = ["Finding", "Inspection", "ScanOptions", "ScanResult", "Verdict", "inspect_bytes", "inspect_file", "scan"]
+__all__ = ["Finding", "Inspection", "ScanOptions", "ScanResult", "Verdict", "inspect", "inspect_bytes", "inspect_file",
+           "scan"]

@@ -47,7 +47,7 @@ class Inspection:
         }
 
 
-def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = None, ocr=None,
+def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None,
                   watermark_key: bytes | None = None) -> Inspection:
     """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks.
 
@@ -83,13 +83,14 @@ def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = No
     return result
 
 
-def inspect(source: image_io.Source, *, name: str | None = None, trust_anchors: str | None = None, ocr=None,
+def inspect(source: image_io.Source, *, name: str | None = None,
+            trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None,
             watermark_key: bytes | None = None) -> Inspection:
     """Read every layer of an image given as bytes, a path or a binary file object."""
     data, found_name = image_io.read_source(source, name)
     return inspect_bytes(data, found_name, trust_anchors=trust_anchors, ocr=ocr, watermark_key=watermark_key)
 
 
-def inspect_file(path: Path, *, trust_anchors: str | None = None, ocr=None,
+def inspect_file(path: Path, *, trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None,
                  watermark_key: bytes | None = None) -> Inspection:
     return inspect(Path(path), trust_anchors=trust_anchors, ocr=ocr, watermark_key=watermark_key)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
-from pathlib import Path
 
 from PIL import Image
 
 from aimark.labeller import metadata, visible, watermark
+from aimark.labeller.c2pa import DEFAULT_TRUST
 from aimark.labeller.errors import AimarkError, input_guard
 from aimark.labeller.image_io import Source, read_source
 
@@ -142,7 +142,7 @@ class ScanOptions:
 
     ocr: object | None = None
     registry: Registry | None = None
-    trust_anchors: str | None = None
+    trust_anchors: str | None = DEFAULT_TRUST  # your own ca.pem, as the CLI; None: no anchors; or PEM text
     watermark_key: bytes | None = None
     declared_ai: bool = False
 

@@ -400,6 +400,7 @@ def run_batch(plan: BatchPlan, task, *, fingerprint: str, limits, journal: Journ
     earlier = journal.last()
     todo: list[Job] = []
     for job in plan.jobs:
+        _remove_stale_parts(job.target)
         state, previous = resume_state(job, earlier.get(str(job.source.resolve())), fingerprint)
         if state == "done":
             if registry is not None and previous.get("status") != "skipped":
@@ -451,6 +452,14 @@ def run_batch(plan: BatchPlan, task, *, fingerprint: str, limits, journal: Journ
     order = {str(job.source): job.index for job in plan.jobs}
     outcome.records.sort(key=lambda r: order.get(r.get("input"), len(order)))
     return outcome
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Temporary files a killed run left beside ``target`` (``write_atomic`` names them ``.NAME.*.part``)."""
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink(missing_ok=True)
 
 
 def _commit(job: Job, result: JobResult, record: dict, out_dir, force, journal: Journal, registry) -> None:

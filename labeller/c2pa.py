@@ -207,11 +207,20 @@ class C2paReport:
                 "ingredients": self.ingredients, "error": self.error}
 
 
+# Trust anchors as the CLI takes them when none are named: your own ca.pem from 'aimark keys init', if any.
+DEFAULT_TRUST = "default"
+
+
 @lru_cache(maxsize=8)
 def read_context(trust_anchors: str | None = None) -> c2pa_sdk.Context:
-    """Reader settings: never fetch remote manifests; trust ``trust_anchors`` (PEM) when given.
+    """Reader settings: never fetch remote manifests; trust ``trust_anchors`` (PEM) when given, or with
+    ``DEFAULT_TRUST`` the CLI's default anchors (``keys.trust_anchors()``), so library and CLI agree.
 
     Cached: a context is immutable once built and costs a third of a read to make."""
+    if trust_anchors == DEFAULT_TRUST:
+        from .keys import trust_anchors as default_anchors
+
+        trust_anchors = default_anchors()
     settings = json.loads(json.dumps(READ_SETTINGS))
     if trust_anchors:
         settings["trust"] = {"user_anchors": trust_anchors}
@@ -234,14 +243,20 @@ def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -
         if MANIFEST_MARKER not in data:  # a broken image with no manifest in it: nothing was tampered with
             return C2paReport(state="absent", error=error)
         return C2paReport(state="unreadable", error=error)
-    with reader:
-        state = str(reader.get_validation_state() or "Invalid")
-        results = reader.get_validation_results() or {}
-        active = results.get("activeManifest", {})
-        failures = _codes(active, "failure")
-        untrusted = "signingCredential.untrusted" in failures + _codes(active, "informational")
-        store = json.loads(reader.json())
-        manifest = reader.get_active_manifest()
+    try:
+        with reader:
+            state = str(reader.get_validation_state() or "Invalid")
+            results = reader.get_validation_results() or {}
+            active = results.get("activeManifest", {})
+            failures = _codes(active, "failure")
+            untrusted = "signingCredential.untrusted" in failures + _codes(active, "informational")
+            store = json.loads(reader.json())
+            try:
+                manifest = reader.get_active_manifest()
+            except (KeyError, ValueError, c2pa_sdk.C2paError):  # a store whose active manifest cannot be resolved
+                manifest = None
+    except Exception as exc:  # noqa: BLE001 - a malformed store must be a result, never a crash
+        return C2paReport(state="unreadable", error=f"{type(exc).__name__}: {str(exc)[:200]}")
     ingredients = []
     for ingredient in (manifest or {}).get("ingredients", []):
         codes = (_codes(ingredient.get("validation_results", {}).get("activeManifest"), "failure")

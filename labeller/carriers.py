@@ -389,6 +389,50 @@ def read_xmp(data: bytes) -> tuple[list[bytes], str]:
     return scan_xmp(data), f"{fmt or 'file'} bytes"
 
 
+# --- EXIF (TIFF structure) -------------------------------------------------------------------------------
+
+TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+EXIF_POINTERS = (0x8769, 0x8825, 0xA005)  # Exif, GPS and Interoperability sub-IFDs
+MAX_IFD_ENTRIES = 1000
+MAX_IFDS = 8
+
+
+def exif_problem(block: bytes) -> str | None:
+    """Why the EXIF (TIFF-structured) ``block`` must not be handed to a parser, or None when every IFD and
+    every value lies inside it. piexif allocates from each entry's count before it checks the data is there
+    (a 40 KB JPEG claiming 4 GB): this walk checks the counts against the block's own size first."""
+    if len(block) < 8 or block[:4] not in (b"II*\x00", b"MM\x00*"):
+        return "EXIF does not start with a TIFF header"
+    order = "<" if block[:2] == b"II" else ">"
+    # (offset, whether it is on the main chain IFD0 -> IFD1, whose directories end with a next pointer;
+    # sub-directories often do not, so their last four bytes may be value data)
+    pending, seen = [(struct.unpack(order + "I", block[4:8])[0], True)], set()
+    while pending:
+        offset, main_chain = pending.pop()
+        if offset in seen or offset == 0:
+            continue
+        seen.add(offset)
+        if len(seen) > MAX_IFDS:
+            return "EXIF has more linked directories than any camera writes"
+        if offset + 2 > len(block):
+            return f"an EXIF directory at byte {offset} lies past the end of the block"
+        count = struct.unpack(order + "H", block[offset:offset + 2])[0]
+        end = offset + 2 + 12 * count
+        if count > MAX_IFD_ENTRIES or end > len(block):
+            return f"an EXIF directory at byte {offset} claims {count} entries the block cannot hold"
+        for entry in range(offset + 2, end, 12):
+            tag, kind, number, value = struct.unpack(order + "HHII", block[entry:entry + 12])
+            size = TIFF_TYPE_SIZES.get(kind, 1) * number
+            if size > 4 and value + size > len(block):
+                return (f"EXIF tag 0x{tag:04X} claims {size:,} bytes in a block of {len(block):,}: "
+                        "refused before parsing")
+            if tag in EXIF_POINTERS:
+                pending.append((value, False))
+        if main_chain and end + 4 <= len(block):
+            pending.append((struct.unpack(order + "I", block[end:end + 4])[0], True))
+    return None
+
+
 def read_exif(data: bytes) -> bytes | None:
     """The EXIF (TIFF-structured) block of a JPEG, PNG or WebP without any ``Exif\\0\\0`` header, or None."""
     readers = {"JPEG": jpeg_exif, "PNG": png_exif, "WEBP": webp_exif}

@@ -255,7 +255,7 @@ def plan_output(encoding: Encoding, *, requested: str | None = None, quality: in
     """Decide how to write an image decoded from ``encoding``: the same format and settings where we can."""
     notes: list[str] = []
     fmt = requested_format(requested) or SAME_FORMAT.get(encoding.format, encoding.format)
-    if fmt not in FORMATS:
+    if fmt not in FORMATS or (not requested and fmt == FALLBACK and encoding.format in SAME_FORMAT):
         notes.append(f"{encoding.format} cannot carry the metadata label or C2PA: written as {FALLBACK} (lossless)")
         fmt = FALLBACK
     same = fmt == SAME_FORMAT.get(encoding.format, encoding.format)

@@ -21,7 +21,7 @@ import piexif
 from PIL import Image, ImageCms, ImageOps
 
 from . import formats
-from .errors import BadImage, OutputError
+from .errors import BadImage, OutputError, one_line
 
 try:  # HEIC/HEIF, what most phones write, through the maintained libheif plug-in
     import pillow_heif
@@ -127,7 +127,9 @@ def open_image(data: bytes) -> Image.Image:
     except Image.UnidentifiedImageError:
         raise BadImage("not an image Pillow can read (unknown or damaged header)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise BadImage(f"damaged image header: {exc}") from None
+        raise BadImage(one_line(f"damaged image header: {exc}")) from None
+    except Exception as exc:  # noqa: BLE001 - a decoder plug-in tripping over hostile bytes
+        raise BadImage(one_line(f"damaged image header ({type(exc).__name__}: {exc})")) from None
     width, height = image.size
     if width < 1 or height < 1:
         raise BadImage(f"image has no pixels ({width}x{height})")
@@ -148,9 +150,15 @@ def decode_pixels(image: Image.Image) -> Image.Image:
             "export the frame you publish as a still image"
         )
     try:
-        image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd tags: we report what matters
+            image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise BadImage(f"truncated or corrupt image data ({exc}); re-export the original file") from None
+        raise BadImage(one_line(f"truncated or corrupt image data ({exc}); re-export the original file")) from None
+    except MemoryError:
+        raise BadImage("the image needs more memory to decode than this process may use") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder plug-in tripping over hostile bytes
+        raise BadImage(one_line(f"corrupt image data ({type(exc).__name__}: {exc})")) from None
     return image
 
 
@@ -193,6 +201,11 @@ def load_exif(image: Image.Image) -> tuple[dict | None, int, list[str]]:
     raw = image.info.get("exif")
     if not raw:
         return None, 1, []
+    from .carriers import exif_problem
+
+    problem = exif_problem(raw[6:] if raw.startswith(b"Exif\x00\x00") else raw)
+    if problem:
+        return None, _orientation_from_pillow(image), [f"malformed EXIF dropped: {problem}"]
     try:
         exif = piexif.load(raw)
     except Exception as exc:  # piexif raises many types on malformed data
@@ -203,8 +216,11 @@ def load_exif(image: Image.Image) -> tuple[dict | None, int, list[str]]:
 
 def _orientation_from_pillow(image: Image.Image) -> int:
     try:
-        return int(image.getexif().get(ORIENTATION_TAG, 1))
-    except Exception:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            value = int(image.getexif().get(ORIENTATION_TAG, 1))
+        return value if 1 <= value <= 8 else 1
+    except Exception:  # noqa: BLE001 - unreadable orientation means upright
         return 1
 
 

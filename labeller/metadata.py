@@ -232,8 +232,8 @@ def stamp_exif(exif: dict | None, *, artist: str | None, software: str) -> dict:
     if artist:
         zeroth[piexif.ImageIFD.Artist] = artist.encode("utf-8")
     comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")
-    if b"AIGC" in comment or "AIGC".encode("utf-16-be") in comment:
-        del exif["Exif"][piexif.ExifIFD.UserComment]
+    if not isinstance(comment, bytes) or b"AIGC" in comment or "AIGC".encode("utf-16-be") in comment:
+        exif.get("Exif", {}).pop(piexif.ExifIFD.UserComment, None)
     return exif
 
 
@@ -305,7 +305,7 @@ def parse_label_json(raw: str) -> tuple[dict | None, str, list[str]]:
         text = html.unescape(text)
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also a number of over 4,300 digits
         return None, "unparsed", ["the label is not valid JSON"]
     if not isinstance(value, dict):
         return None, "unparsed", ["the label is JSON but not an object"]
@@ -355,16 +355,18 @@ def _labels_in_xmp(root: etree._Element, carrier: str) -> tuple[list[FoundLabel]
 
 
 def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], str | None, str | None]:
+    if carriers.exif_problem(exif_block):
+        return [], None, None
     try:
         exif = piexif.load(b"Exif\x00\x00" + exif_block)
-    except Exception:
+    except Exception:  # noqa: BLE001 - piexif raises many types on malformed data
         return [], None, None
     zeroth = exif.get("0th", {})
     artist = zeroth.get(piexif.ImageIFD.Artist)
     software = zeroth.get(piexif.ImageIFD.Software)
     comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")
     labels = []
-    text = _decode_user_comment(comment)
+    text = _decode_user_comment(comment) if isinstance(comment, bytes) else ""
     if "AIGC" in text or "ContentProducer" in text:
         labels.append(_found("EXIF UserComment", text, None, []))
     decode = lambda v: v.decode("utf-8", "replace").strip("\x00 ") if isinstance(v, bytes) else None  # noqa: E731

@@ -107,7 +107,8 @@ def run(task: Task, items: Iterable[Any], limits: Limits) -> Iterator[tuple[Any,
     pending: deque = deque()
     source = iter(items)
     window = max(1, limits.jobs) * IN_FLIGHT_PER_WORKER
-    with ProcessPool(max_workers=limits.jobs, initializer=_start_worker, initargs=(task, limits.memory, limits.max_pixels),
+    with ProcessPool(max_workers=limits.jobs, initializer=_start_worker,
+                     initargs=(task, limits.memory, limits.max_pixels),
                      context=_context()) as pool:
         def submit() -> bool:
             item = next(source, _END)

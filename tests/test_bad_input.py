@@ -130,7 +130,8 @@ def test_pixel_limit_is_the_one_in_force():
     data = encode(photo((100, 100)), "PNG")
     try:
         image_io.set_pixel_limit(5000)
-        with pytest.raises(image_io.BadImage, match=r"decompression bomb refused: .*10,000 pixels.* 5,000.*--max-pixels"):
+        with pytest.raises(image_io.BadImage,
+                           match=r"decompression bomb refused: .*10,000 pixels.* 5,000.*--max-pixels"):
             image_io.load_source(data)
     finally:
         image_io.set_pixel_limit(image_io.DEFAULT_MAX_PIXELS)

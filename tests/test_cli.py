@@ -83,7 +83,8 @@ def test_private_watermark_key_round_trips_and_short_keys_are_refused(env):
     assert run("keys", "init", "--org", "CLI Test").exit_code == 0
     key = env / "wm.key"
     key.write_bytes(b"0123456789abcdef0123456789abcdef")
-    assert run("label", PHOTO, "--out", env / "out", "--author-id", "42", "--watermark-key", key, "-j", "0").exit_code == 0
+    labelled = run("label", PHOTO, "--out", env / "out", "--author-id", "42", "--watermark-key", key, "-j", "0")
+    assert labelled.exit_code == 0
     out = env / "out" / PHOTO.name
     with_key = json.loads(run("inspect", out, "--json", "--no-ocr", "--watermark-key", key, "-j", "0").output)
     without = json.loads(run("inspect", out, "--json", "--no-ocr", "-j", "0").output)
@@ -105,3 +106,72 @@ def test_console_script_is_installed_and_explains_itself():
     script = shutil.which("aimark") or str(__import__("pathlib").Path(sys.executable).with_name("aimark"))
     result = subprocess.run([script, "label", "--help"], capture_output=True, text=True, check=True)
     assert "--producer" in result.stdout and "AIMARK_PRODUCER" in result.stdout
+
+
+# --- the conventions of the tools these users know ------------------------------------------------------
+
+def test_version_and_help_say_the_exit_codes(env):
+    from aimark.labeller.pipeline import VERSION
+
+    assert run("--version").output.strip() == f"aimark, version {VERSION}"
+    assert run("-V").exit_code == 0
+    for command in ("label", "inspect", "scan", "propagate"):
+        text = run(command, "--help").output
+        assert "Exit codes:" in text and "2  the command line is wrong" in text, command
+
+
+def test_short_options_dry_run_quiet_and_verbose(env):
+    assert run("keys", "init", "--org", "CLI Test").exit_code == 0
+    dry = run("label", PHOTO, "-o", env / "out", "-a", "42", "-n")
+    assert dry.exit_code == 0 and f"{PHOTO} -> {env / 'out' / PHOTO.name}" in dry.output
+    assert "dry run: nothing written" in dry.output and not (env / "out").exists()
+    quiet = run("label", PHOTO, "-o", env / "out", "-a", "42", "-j", "0", "-q")
+    assert quiet.exit_code == 0 and "labelled," not in quiet.output
+    verbose = run("inspect", env / "out" / PHOTO.name, "--no-ocr", "-j", "0", "-v")
+    assert verbose.exit_code == 0 and "metadata" in verbose.output
+
+
+def test_standard_input_and_output(env):
+    labelled = subprocess.run([_script(), "label", "-", "-o", "-", "-p", PRODUCER, "--no-c2pa", "-q"],
+                              input=PHOTO.read_bytes(), capture_output=True, check=True)
+    assert labelled.stdout[:2] == b"\xff\xd8" and len(labelled.stdout) > 10000
+    inspected = subprocess.run([_script(), "inspect", "-", "--json", "--no-ocr", "-j", "0"], input=labelled.stdout,
+                               capture_output=True, check=True)
+    record = json.loads(inspected.stdout)
+    assert record["path"] == "-" and record["metadata"]["status"] == "conforming" and record["watermark"]["found"]
+    to_terminal = run("label", PHOTO, "-o", "-", "-p", PRODUCER, "--no-c2pa")
+    assert to_terminal.exit_code in (0, 2)  # CliRunner's stdout is not a terminal; a real one is refused
+
+
+def test_unreadable_files_are_named_and_non_images_say_so(env):
+    bad = env / "notes.jpg"
+    bad.write_text("meeting notes")
+    table = run("inspect", bad, "--no-ocr", "-j", "0")
+    assert table.exit_code == 1 and "(unknown format, not decoded)" in table.output and "(None, ?)" not in table.output
+    scanned = run("scan", bad, "-o", env / "scan", "--fast", "-j", "0")
+    assert scanned.exit_code == 3 and f"FAILED   {bad}" in scanned.output
+    animated = env / "anim.gif"
+    from .hostile import animated_gif
+
+    animated.write_bytes(animated_gif())
+    scanned = run("scan", animated, "-o", env / "scan2", "--fast", "-j", "0")
+    assert "still images only" in scanned.output and "labelling" not in scanned.output
+
+
+def test_the_library_takes_bytes_paths_and_file_objects(signer):
+    from aimark.detectors import inspect, scan
+    from aimark.labeller import Labeller, LabelOptions
+
+    labeller = Labeller(LabelOptions(producer=PRODUCER), signer=signer)
+    with open(SMALL_PHOTO, "rb") as handle:
+        from_file = labeller.label(handle)
+    assert from_file.format == "PNG" and labeller.label(SMALL_PHOTO).format == "PNG"
+    import io
+
+    assert inspect(io.BytesIO(from_file.data)).metadata.status == "conforming"
+    assert scan(io.BytesIO(from_file.data)).verdict.level == "1"
+    assert inspect(from_file.data).metadata.status == "conforming"
+
+
+def _script() -> str:
+    return shutil.which("aimark") or str(__import__("pathlib").Path(sys.executable).with_name("aimark"))
