@@ -398,6 +398,8 @@ def run_batch(plan: BatchPlan, task, *, fingerprint: str, limits, journal: Journ
 
     outcome = BatchOutcome()
     earlier = journal.last()
+    for skipped in plan.skipped:  # machines see what was not taken, and why, as people do on the console
+        journal.append({**skipped.as_record(), "options": fingerprint})
     todo: list[Job] = []
     for job in plan.jobs:
         _remove_stale_parts(job.target)

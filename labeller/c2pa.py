@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from . import jumbf
 from .errors import SigningError
 from .metadata import TRAINED, AigcLabel
 
@@ -234,6 +235,10 @@ def _codes(results: dict | None, kind: str) -> list[str]:
 def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -> C2paReport:
     """Read and validate the C2PA manifest in ``data`` (never raises for a bad file: it says so)."""
     context = context or read_context()
+    store = jumbf.manifest_store(data)
+    problem = jumbf.store_problem(store) if store is not None else None
+    if problem:
+        return C2paReport(state="unreadable", error=f"malformed manifest store: {problem}")
     try:
         reader = c2pa_sdk.Reader(mime, io.BytesIO(data), context=context)
     except c2pa_sdk.C2paError.ManifestNotFound:

@@ -78,13 +78,16 @@ class Segment:
     payload: bytes
 
 
-def jpeg_segments(data: bytes) -> list[Segment]:
-    """The marker segments before the image data (up to SOS). Raises MetadataError when malformed."""
+def jpeg_segments(data: bytes, strict: bool = True) -> list[Segment]:
+    """The marker segments before the image data (up to SOS). Raises MetadataError when malformed, unless
+    ``strict`` is False: then the segments before the damage are returned."""
     if not data.startswith(b"\xff\xd8"):
         raise MetadataError("not a JPEG stream")
     segments, pos = [], 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
+            if not strict:
+                break
             raise MetadataError(f"JPEG marker expected at byte {pos}")
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
@@ -96,6 +99,8 @@ def jpeg_segments(data: bytes) -> list[Segment]:
         (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
         end = pos + 2 + length
         if length < 2 or end > len(data):
+            if not strict:
+                break
             raise MetadataError(f"JPEG segment 0x{marker:02X} at byte {pos} runs past the end of the file")
         segments.append(Segment(marker, pos, end, data[pos + 4:end]))
         if marker == 0xDA:  # start of scan: image data follows

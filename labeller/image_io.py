@@ -18,7 +18,7 @@ from typing import BinaryIO, Union
 
 import numpy as np
 import piexif
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 from . import formats
 from .errors import BadImage, OutputError, one_line
@@ -31,6 +31,10 @@ except ImportError:  # pragma: no cover - a core dependency; kept optional for m
     pillow_heif = None
 
 ORIENTATION_TAG = piexif.ImageIFD.Orientation
+# EXIF orientation -> the transposition that shows the pixels upright (orientation 1: none).
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
 # An input image as the library takes it: encoded bytes, a path, or a binary file object.
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
 # Nothing we label or scan is this big; a bigger input is refused before it is read whole.
@@ -118,6 +122,7 @@ def open_image(data: bytes) -> Image.Image:
     limit = pixel_limit()
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd EXIF tags while opening
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -239,11 +244,8 @@ def load_source(data: bytes) -> SourceImage:
     dpi = image.info.get("dpi")
     exif, orientation, notes = load_exif(image)
     deep = _deep_samples(data, image, encoding, orientation)
-    if orientation != 1:
-        try:
-            image = ImageOps.exif_transpose(image)
-        except Exception as exc:
-            raise BadImage(f"cannot apply EXIF orientation {orientation}: {exc}") from None
+    if orientation in TRANSPOSE:
+        image = image.transpose(TRANSPOSE[orientation])
         notes.append(f"EXIF orientation {orientation} applied to the pixels")
     if exif is not None:
         exif.setdefault("0th", {})[ORIENTATION_TAG] = 1
@@ -280,7 +282,7 @@ def _deep_samples(data: bytes, image: Image.Image, encoding: formats.Encoding, o
 def orient_array(array: np.ndarray, orientation: int) -> np.ndarray:
     """``array`` turned upright for an EXIF orientation (what ``ImageOps.exif_transpose`` does to pixels)."""
     steps = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-             5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 1)[::-1],
+             5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, -1)[::-1],
              8: lambda a: np.rot90(a, 1)}
     return np.ascontiguousarray(steps[orientation](array)) if orientation in steps else array
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import carriers, formats, image_io, metadata, visible
 from .c2pa import MANIFEST_MARKER, MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
-from .errors import AimarkError, AlreadyLabelled
+from .errors import AimarkError, AlreadyLabelled, input_guard
 from .image_io import Source
 from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkStep, WatermarkTooSmall, soft_binding
 
@@ -154,7 +154,12 @@ class Labeller:
         return self.label_bytes(data, name or found_name)
 
     def label_bytes(self, data: bytes, name: str = "image") -> LabelResult:
-        """Label one encoded image. Raises an ``AimarkError`` subclass explaining any refusal."""
+        """Label one encoded image. Raises an ``AimarkError`` subclass explaining any refusal, and nothing
+        else whatever the bytes (``input_guard``)."""
+        with input_guard("this image"):
+            return self._label(data, name)
+
+    def _label(self, data: bytes, name: str) -> LabelResult:
         opts = self.options
         reason = existing_label(data, MIME_TYPES.get(carriers.sniff_format(data) or ""))
         if reason:

@@ -13,8 +13,6 @@ import csv
 import io
 import os
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -132,10 +130,4 @@ def photo(size=(480, 320), source: Path = SMALL_PHOTO) -> Image.Image:
     return Image.open(source).convert("RGB").resize(size)
 
 
-def header_only_bomb(width: int = 40000, height: int = 40000) -> bytes:
-    """A tiny PNG whose header claims ``width`` x ``height`` pixels: a decompression bomb's signature."""
-    data = bytearray(encode(Image.new("L", (1, 1)), "PNG"))
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-    return bytes(data)
+from bench.hostile import header_only_bomb  # noqa: E402 - shared with the fuzz harness

@@ -22,7 +22,7 @@ from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.workers import Limits, run
 
 from .conftest import CORPUS, PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, encode, photo
-from .hostile import HOSTILE
+from bench.hostile import HOSTILE
 
 
 def write(path: Path, data: bytes | None = None) -> Path:
@@ -367,3 +367,47 @@ def test_two_workers_give_the_same_records_as_one(tmp_path, labeller):
     for a, b in zip(one, two):
         pa, pb = Image.open(a["output"]), Image.open(b["output"])
         assert pa.size == pb.size and pa.mode == pb.mode
+
+
+def test_skipped_files_are_in_the_report_too(tmp_path, labeller):
+    write(tmp_path / "in" / "a.jpg")
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    report = tmp_path / "out" / "aimark-label.jsonl"
+    go(plan_batch([str(tmp_path / "in")], tmp_path / "out"), labeller, report)
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert any(r["status"] == "not-taken" and r["input"].endswith("notes.txt") and "not an image" in r["reason"]
+               for r in lines)
+
+
+# --- keys: never through a link, never in a folder others can open ---------------------------------------
+
+def test_keys_refuse_an_open_folder_and_never_write_through_a_link(tmp_path):
+    from aimark.labeller import keys
+    from aimark.labeller.errors import AimarkError
+
+    open_folder = tmp_path / "open"
+    open_folder.mkdir(mode=0o755)
+    os.chmod(open_folder, 0o755)
+    with pytest.raises(AimarkError, match="open to other users .*chmod 700"):
+        keys.init_keys(open_folder, "Studio")
+    paths = keys.init_keys(tmp_path / "k", "Studio")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    paths.signer_key.unlink()
+    paths.signer_key.symlink_to(victim)
+    keys.init_keys(paths.folder, "Studio", force=True)
+    assert victim.read_text() == "precious"  # the link was replaced by a file, not written through
+    assert not paths.signer_key.is_symlink() and (paths.signer_key.stat().st_mode & 0o777) == 0o600
+    created = tmp_path / "deep" / "er" / "keys"
+    keys.init_keys(created, "Studio")
+    assert all(p.stat().st_mode & 0o077 == 0 for p in (created, created.parent, created.parent.parent))
+
+
+def test_a_world_readable_key_is_warned_about(tmp_path):
+    from aimark.labeller import keys
+    from aimark.labeller.c2pa import CredentialSigner
+
+    paths = keys.init_keys(tmp_path / "k", "Studio")
+    os.chmod(paths.signer_key, 0o644)
+    signer = CredentialSigner.from_files(paths.signer_chain, paths.signer_key)
+    assert any("readable by other users" in w and "chmod 600" in w for w in signer.warnings)

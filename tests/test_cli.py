@@ -151,7 +151,7 @@ def test_unreadable_files_are_named_and_non_images_say_so(env):
     scanned = run("scan", bad, "-o", env / "scan", "--fast", "-j", "0")
     assert scanned.exit_code == 3 and f"FAILED   {bad}" in scanned.output
     animated = env / "anim.gif"
-    from .hostile import animated_gif
+    from bench.hostile import animated_gif
 
     animated.write_bytes(animated_gif())
     scanned = run("scan", animated, "-o", env / "scan2", "--fast", "-j", "0")

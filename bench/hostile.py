@@ -1,23 +1,42 @@
 """Hand-made hostile and malformed files, each the shape of a failure an audit found (issue 9): the tests
-batch them among good files, and the fuzz harness starts from them."""
+batch them among good files, and the fuzz harness (``bench/fuzz.py``) starts from them. Outside the
+installed package, like the repost suite."""
 
 from __future__ import annotations
 
 import io
-import json
 import struct
 import zlib
+from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from aimark.labeller import carriers
 
-from .conftest import SMALL_PHOTO, encode, header_only_bomb
+PICTURE = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "chelsea.png"
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
 
 
 def _photo(size=(320, 240)) -> Image.Image:
-    return Image.open(SMALL_PHOTO).convert("RGB").resize(size)
+    """A real photo from the project's corpus when it is there; a drawn one otherwise."""
+    if PICTURE.is_file():
+        return Image.open(PICTURE).convert("RGB").resize(size)
+    return Image.radial_gradient("L").resize(size).convert("RGB")
+
+
+def header_only_bomb(width: int = 40000, height: int = 40000) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels: a decompression bomb's signature."""
+    data = bytearray(encode(Image.new("L", (1, 1)), "PNG"))
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+    return bytes(data)
 
 
 def _with_exif_block(block: bytes) -> bytes:
@@ -102,7 +121,3 @@ HOSTILE = {  # file name -> maker
     "text.jpg": lambda: b"not a picture\n" * 100,
     "truncated.png": lambda: encode(_photo(), "PNG")[:3000],
 }
-
-
-def json_label(values: dict) -> str:
-    return json.dumps({"AIGC": values})

@@ -1,0 +1,116 @@
+"""Batch throughput with worker processes: ``aimark label`` (and ``scan``) over a corpus with ``--jobs 1`` and
+``--jobs N``, wall-clock images per second, and the peak memory of each worker (sampled from /proc).
+
+Each run is the real command in a fresh output folder; the first run of each command warms the page cache.
+
+    python bench/batch_speed.py [--corpus ../shared/corpus] [--jobs 1 2] [--commands label scan]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of every process under ``pid``, sampled every 50 ms."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peaks, self.stop = pid, {}, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for child in descendants(self.pid):
+                self.peaks[child] = max(self.peaks.get(child, 0.0), rss_mb(child))
+            time.sleep(0.05)
+
+
+def run(command: list[str], env: dict) -> tuple[float, dict[int, float], str]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = Sampler(process.pid)
+    sampler.start()
+    _, err = process.communicate()
+    sampler.stop.set()
+    sampler.join()
+    return time.perf_counter() - started, sampler.peaks, err
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--commands", nargs="+", default=["label", "scan"], choices=["label", "scan", "inspect"])
+    parser.add_argument("--repeat", type=int, default=2, help="runs per setting; the fastest is kept")
+    args = parser.parse_args()
+    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    work = Path(tempfile.mkdtemp())
+    aimark = str(Path(sys.executable).with_name("aimark"))
+    env = {**os.environ, "AIMARK_KEYS": str(work / "keys")}
+    subprocess.run([aimark, "keys", "init", "--org", "Bench"], env=env, check=True, capture_output=True)
+    labelled = work / "labelled"
+    subprocess.run([aimark, "label", *map(str, files), "-o", str(labelled), "-p", "BENCH", "-a", "1234567890",
+                    "-q"], env=env, check=True)
+    print(f"{len(files)} images ({args.corpus}), {os.cpu_count()} cores; wall seconds, fastest of {args.repeat}")
+    print(f"{'command':8} {'jobs':>4} {'seconds':>8} {'images/s':>9} {'speed-up':>9} {'workers':>8} "
+          f"{'peak MB per worker':>19}")
+    for command in args.commands:
+        base = None
+        for jobs in args.jobs:
+            best, peaks = None, {}
+            for attempt in range(args.repeat):
+                out = work / f"{command}-{jobs}-{attempt}"
+                if command == "label":
+                    cli = [aimark, "label", *map(str, files), "-o", str(out), "-p", "BENCH", "-a", "1234567890"]
+                else:
+                    cli = [aimark, command, str(labelled), *(["-o", str(out)] if command == "scan" else [])]
+                seconds, sampled, err = run(cli + ["-j", str(jobs), "-q"], env)
+                if best is None or seconds < best:
+                    best, peaks = seconds, sampled
+            base = base or best
+            workers = sorted((mb for mb in peaks.values() if mb > 150), reverse=True)[:jobs]
+            print(f"{command:8} {jobs:>4} {best:>8.1f} {len(files) / best:>9.2f} {base / best:>8.2f}x "
+                  f"{len(workers):>8} {' '.join(f'{mb:.0f}' for mb in workers):>19}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
