@@ -98,7 +98,6 @@ def make_seeds(folder: Path) -> list[Path]:
     with throwaway keys), every label carrier and form, malformed XMP and EXIF, and the hostile files."""
     sys.path.insert(0, str(ROOT))
     import piexif
-    from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
     from aimark.labeller import carriers, metadata

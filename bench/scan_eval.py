@@ -177,7 +177,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="aimark-scan-eval-"))
     began = time.time()
     files, records, anchors = label_corpus(work, work / "registry.sqlite", args.images)
-    jobs = [(r["output"], tuple(r["marks"]["author_mark"]["box"]), case, max(r["size"]))
+    jobs = [(r["output"], tuple(r["marks"]["author-id"]["box"]), case, max(r["size"]))
             for r in records for case in cases]
     with Pool(args.jobs, initializer=_setup, initargs=(str(work / "registry.sqlite"), anchors)) as pool:
         rows = pool.map(scan_case, jobs, chunksize=4)

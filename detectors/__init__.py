@@ -11,8 +11,9 @@ The library call moderation systems embed::
     result.verdict.level, [f.as_record() for f in result.removals], result.as_record()
 """
 
+from .findings import Finding, Verdict
 from .inspect import Inspection, inspect, inspect_bytes, inspect_file
-from .scan import Finding, ScanOptions, ScanResult, Verdict, scan
+from .scan import ScanOptions, ScanResult, scan
 
 __all__ = ["Finding", "Inspection", "ScanOptions", "ScanResult", "Verdict", "inspect", "inspect_bytes", "inspect_file",
            "scan"]

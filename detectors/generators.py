@@ -18,11 +18,13 @@ repost detector, and no match means nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import comb
 
 import cv2
 import numpy as np
+
+from aimark.labeller.codec import WatermarkCodec
 
 SCALE = 36.0  # quantisation step of the U plane's DWT approximation band
 BLOCK = 4
@@ -74,8 +76,8 @@ def haar_approximation(plane: np.ndarray) -> np.ndarray:
     return _HAAR * rows[:, 0::2] + _HAAR * rows[:, 1::2]
 
 
-def read_bits(rgb: np.ndarray, length: int, reading: str = "bgr_uint8") -> np.ndarray:
-    """What invisible-watermark's ``dwtDct`` decoder returns for a ``length``-bit payload."""
+def block_scores(rgb: np.ndarray, reading: str) -> np.ndarray:
+    """Per 4x4 block of the U plane's DWT band, the library's bit (0/1) — whatever the payload length."""
     height, width = rgb.shape[:2]
     plane = u_plane(rgb, reading)[: height // 4 * 4, : width // 4 * 4]
     band = haar_approximation(plane)
@@ -84,8 +86,15 @@ def read_bits(rgb: np.ndarray, length: int, reading: str = "bgr_uint8") -> np.nd
               .reshape(block_rows, BLOCK, block_cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK))
     position = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     value = np.abs(blocks[np.arange(blocks.shape[0]), position])
-    scores = (np.mod(value, SCALE) > 0.5 * SCALE).astype(np.float64)
-    bit_index = np.arange(blocks.shape[0]) % length
+    return (np.mod(value, SCALE) > 0.5 * SCALE).astype(np.float64)
+
+
+def read_bits(rgb: np.ndarray, length: int, reading: str = "bgr_uint8",
+              scores: np.ndarray | None = None) -> np.ndarray:
+    """What invisible-watermark's ``dwtDct`` decoder returns for a ``length``-bit payload (``scores``: the
+    reading's ``block_scores``, when already made)."""
+    scores = block_scores(rgb, reading) if scores is None else scores
+    bit_index = np.arange(scores.size) % length
     totals = np.bincount(bit_index, weights=scores, minlength=length)
     counts = np.bincount(bit_index, minlength=length)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -107,6 +116,16 @@ class GeneratorMatch:
     total: int
     reading: str
     p_value: float
+    bits: np.ndarray | None = field(default=None, repr=False, compare=False)  # the best reading's bits
+
+    @property
+    def payload(self) -> str | None:
+        """The generator's name when the match is strong enough to report (the ``codec.Reading`` view)."""
+        return self.generator if self.reported else None
+
+    @property
+    def found(self) -> bool:
+        return self.reported
 
     @property
     def verdict(self) -> str:
@@ -129,6 +148,42 @@ class GeneratorMatch:
                 "confidence": self.confidence}
 
 
+class GeneratorCodec(WatermarkCodec):
+    """One generator's mark as a read-only codec (aimark never writes another generator's mark)."""
+
+    def __init__(self, payload: GeneratorPayload):
+        self.spec = payload
+        self.name = payload.generator
+        self.message_bits = payload.bits.size
+
+    def read(self, pixels) -> GeneratorMatch:
+        rgb = np.ascontiguousarray(np.asarray(pixels.convert("RGB") if hasattr(pixels, "convert") else pixels)[..., :3])
+        return self.read_array(rgb, {})
+
+    def read_array(self, rgb: np.ndarray, scores: dict) -> GeneratorMatch:
+        """The best reading of this payload; ``scores`` caches each reading's block scores across codecs."""
+        payload, best = self.spec, None
+        for reading in payload.readings:
+            if reading not in scores:  # each plane is converted and transformed once, whatever the payloads
+                scores[reading] = block_scores(rgb, reading)
+            bits = read_bits(rgb, payload.bits.size, reading, scores[reading])
+            matched = int(np.sum(bits == payload.bits))
+            options = [(matched, reading, bits)]
+            if reading in payload.inverted_readings:
+                options.append((payload.bits.size - matched, reading + "_inverted", 1 - bits))
+            for candidate in options:
+                if best is None or candidate[0] > best[0]:
+                    best = candidate
+        return GeneratorMatch(payload.generator, best[0], payload.bits.size, best[1],
+                              chance(best[0], payload.bits.size), bits=best[2])
+
+    def message(self, payload=None) -> np.ndarray:
+        return self.spec.bits
+
+
+CODECS = tuple(GeneratorCodec(payload) for payload in PAYLOADS)
+
+
 def recognise(rgb: np.ndarray) -> list[GeneratorMatch]:
     """Every known generator payload, best reading each, strongest evidence first.
 
@@ -137,17 +192,5 @@ def recognise(rgb: np.ndarray) -> list[GeneratorMatch]:
     rgb = np.ascontiguousarray(rgb[:, :, :3])
     if rgb.shape[0] * rgb.shape[1] < 256 * 256:
         return []
-    matches = []
-    for payload in PAYLOADS:
-        best = None
-        for reading in payload.readings:
-            matched = int(np.sum(read_bits(rgb, payload.bits.size, reading) == payload.bits))
-            options = [(matched, reading)]
-            if reading in payload.inverted_readings:
-                options.append((payload.bits.size - matched, reading + "_inverted"))
-            for candidate in options:
-                if best is None or candidate[0] > best[0]:
-                    best = candidate
-        matches.append(GeneratorMatch(payload.generator, best[0], payload.bits.size, best[1],
-                                      chance(best[0], payload.bits.size)))
-    return sorted(matches, key=lambda m: m.p_value)
+    scores: dict = {}
+    return sorted((codec.read_array(rgb, scores) for codec in CODECS), key=lambda m: m.p_value)

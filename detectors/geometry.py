@@ -62,22 +62,14 @@ class Alignment:
 
 
 def _features(image: Image.Image):
-    grey = np.asarray(image.convert("L"))
+    grey = np.asarray(image if image.mode == "L" else image.convert("L"))
     orb = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=FAST_THRESHOLD)
     return orb.detectAndCompute(grey, None)
 
 
-def _scaled(image: Image.Image, side: int) -> tuple[Image.Image, float]:
-    factor = min(1.0, side / max(image.size))
-    if factor == 1.0:
-        return image, 1.0
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    return image.resize(size, Image.Resampling.BILINEAR), factor
-
-
-def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repost: Image.Image) -> Alignment | None:
-    """Fit the original -> repost transform, or None when too few features agree."""
-    repost_view, repost_factor = _scaled(repost, WORK_SIDE)
+def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repost) -> Alignment | None:
+    """Fit the original -> repost transform (``repost`` a ``DecodedImage``), or None when too few agree."""
+    repost_view, repost_factor = repost.grey_scaled(WORK_SIDE, Image.Resampling.BILINEAR)
     thumb_factor = original_thumbnail.width / original_size[0]
     kp_a, des_a = _features(original_thumbnail)
     kp_b, des_b = _features(repost_view)
@@ -100,7 +92,7 @@ def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repos
 
 
 def registration(original_thumbnail: Image.Image, original_size: tuple[int, int], alignment: Alignment,
-                 repost: Image.Image) -> float:
+                 repost) -> float:
     """How well the fitted geometry lines the repost up with the original over the middle of the picture
     (normalised correlation of detail, as for a mark's region). RANSAC can settle on a wrong transform
     with enough inliers on repetitive structure; a wrong transform scores near 0 here, a right one high."""
@@ -123,7 +115,7 @@ def visible_fraction(box: Box, size: tuple[int, int]) -> float:
 
 
 def region_similarity(reference: Image.Image, reference_to_original: np.ndarray, alignment: Alignment,
-                      repost: Image.Image, box: Box) -> RegionComparison:
+                      repost, box: Box) -> RegionComparison:
     """How alike the repost is to a reference picture of the original inside ``box`` (reference pixels).
 
     ``reference_to_original`` (3x3) places the reference in the original: the registry thumbnail, or the
@@ -139,11 +131,9 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
         reference_to_original = reference_to_original @ np.diag([1 / scale, 1 / scale, 1.0])
         to_repost = to_repost @ np.diag([1 / scale, 1 / scale, 1.0])
         box = tuple(int(round(v * scale)) for v in box)
-    shrink = min(1.0, 1.0 / max(float(np.hypot(to_repost[0, 0], to_repost[1, 0])), 1e-6))
-    grey = np.asarray(repost.convert("L"), dtype=np.float32)
+    shrink = round(min(1.0, 1.0 / max(float(np.hypot(to_repost[0, 0], to_repost[1, 0])), 1e-6)), 3)
+    grey = _float_grey(repost, shrink)
     if shrink < 1.0:
-        grey = cv2.resize(grey, (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink))),
-                          interpolation=cv2.INTER_AREA)
         to_repost = np.diag([shrink, shrink, 1]) @ to_repost
     width, height = reference.size
     warped = cv2.warpAffine(grey, to_repost[:2].astype(np.float32), (width, height),
@@ -177,6 +167,17 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
     kept_box = energy(shifted, inner) / energy(a, inner)
     kept_ring = energy(shifted, ring) / energy(a, ring) if ring.any() else 1.0
     return RegionComparison(best, kept_box / kept_ring)
+
+
+def _float_grey(repost, shrink: float) -> np.ndarray:
+    """The repost's luminance as float, reduced by ``shrink`` (shared by every comparison of one scan)."""
+    def make():
+        grey = repost.grey_array.astype(np.float32)
+        if shrink >= 1.0:
+            return grey
+        size = (max(1, round(grey.shape[1] * shrink)), max(1, round(grey.shape[0] * shrink)))
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return repost.view(("grey-float", shrink), make)
 
 
 @dataclass(frozen=True)

@@ -1,50 +1,89 @@
-"""Every mark one file carries, layer by layer, read by each layer's own reader.
+"""Every mark one file carries: the evidence of each registered reader over one decoded image.
 
-This is evidence only — what is there and whether it holds. Judging a repost against its original
-(what was stripped) builds on it.
+This is evidence only — what is there and whether it holds. Judging a repost against its original (what
+was stripped) builds on it (``scan``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from PIL import Image
-
-from aimark.labeller import c2pa, carriers, image_io, metadata, visible, watermark
+from aimark.labeller import c2pa, carriers, image_io
 from aimark.labeller.errors import AimarkError, input_guard
+from aimark.labeller.source import DecodedImage
+from aimark.labeller.vocabulary import Evidence
 
-from . import generators
+from . import readers as registered
+from .readers import ReadContext, Reader
 
 
 @dataclass
 class Inspection:
-    """What one file carries. ``error`` is set when the pixels could not be decoded (metadata may still be)."""
+    """What one file carries, reader by reader. ``error`` is set when the pixels could not be decoded (the
+    readers that need no pixels still report)."""
 
     path: str
     format: str | None
-    size: tuple[int, int] | None = None
-    metadata: metadata.MetadataReport | None = None
-    c2pa: c2pa.C2paReport | None = None
-    visible: list[visible.FoundMark] | None = None
-    watermark: watermark.Detection | None = None
-    generators: list[generators.GeneratorMatch] | None = None
+    image: DecodedImage | None = field(default=None, repr=False)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    pixels: Image.Image | None = field(default=None, repr=False)  # decoded once, for further analysis
+
+    def reading(self, key: str) -> Any:
+        found = self.evidence.get(key)
+        return found.reading if found is not None else None
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return self.image.size if self.image is not None and self.error is None else None
+
+    @property
+    def notes(self) -> list[str]:
+        return self.image.source.notes if self.image is not None and self.image.source else []
+
+    @property
+    def pixels(self):
+        return self.image.pixels if self.image is not None else None
+
+    # the readings judges use most, by name
+    metadata = property(lambda self: self.reading("metadata"))
+    c2pa = property(lambda self: self.reading("c2pa"))
+    watermark = property(lambda self: self.reading("watermark"))
+    generators = property(lambda self: self.reading("generator_watermarks"))
+    visible = property(lambda self: self.reading("visible"))
 
     def as_record(self) -> dict:
-        return {
-            "path": self.path, "format": self.format, "size": list(self.size) if self.size else None,
-            "metadata": self.metadata.as_record() if self.metadata else None,
-            "c2pa": self.c2pa.as_record() if self.c2pa else None,
-            "visible": [m.as_record() for m in self.visible] if self.visible is not None else None,
-            "watermark": self.watermark.as_record() if self.watermark else None,
-            "generator_watermarks": [m.as_record() for m in self.generators if m.reported]
-            if self.generators is not None else None,
-            "error": self.error, "notes": self.notes,
-        }
+        record: dict = {"path": self.path, "format": self.format, "size": list(self.size) if self.size else None}
+        for reader in registered.READERS:
+            found = self.evidence.get(reader.key)
+            record[reader.key] = found.record if found is not None else None
+        errors = [f"{e.key}: {e.error}" for e in self.evidence.values() if e.error]
+        record.update(error=self.error, notes=self.notes + errors)
+        return record
+
+
+def run_readers(image: DecodedImage, context: ReadContext, readers=None) -> dict[str, Evidence]:
+    """Each reader's evidence; a reader that fails (or needs pixels the file does not give) says so in its
+    own evidence and never stops the others."""
+    found: dict[str, Evidence] = {}
+    for reader in registered.READERS if readers is None else readers:
+        if not reader.wants(context) or (reader.needs_pixels and image.error):
+            continue
+        try:
+            with input_guard(f"its {reader.title}"):
+                found[reader.key] = reader.read(image, context)
+        except AimarkError as exc:
+            found[reader.key] = Evidence(mark=reader.mark, key=reader.key, error=str(exc))
+    return found
+
+
+def inspect_image(image: DecodedImage, context: ReadContext, readers: tuple[Reader, ...] | None = None) -> Inspection:
+    """The inspection of a decoded image by ``readers``."""
+    result = Inspection(path=image.name, format=carriers.sniff_format(image.data), image=image)
+    result.evidence = run_readers(image, context, readers)
+    result.error = image.error
+    return result
 
 
 def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None,
@@ -52,40 +91,13 @@ def inspect_bytes(data: bytes, name: str = "", *, trust_anchors: str | None = c2
     """Read every layer of ``data``. ``ocr`` (an ``aimark.models.OcrEngine``) enables visible marks.
 
     Never raises for a bad file: a layer that cannot be read says so in ``error`` or its own record, and
-    an unforeseen failure in one reader does not stop the others (``input_guard``)."""
-    fmt = carriers.sniff_format(data)
-    result = Inspection(path=name, format=fmt)
-    try:
-        with input_guard("its metadata"):
-            result.metadata = metadata.read_labels(data)
-    except AimarkError as exc:
-        result.metadata = metadata.MetadataReport(problems=[str(exc)])
-    mime = c2pa.MIME_TYPES.get(fmt or "")
-    if mime:
-        result.c2pa = c2pa.read_c2pa(data, mime, c2pa.read_context(trust_anchors))
-    try:
-        with input_guard("this image"):
-            source = image_io.load_source(data)
-    except AimarkError as exc:
-        result.error = str(exc)
-        return result
-    result.size = source.size
-    result.notes = source.notes
-    result.pixels = source.pixels
-    try:
-        with input_guard("its pixels"):
-            result.watermark = watermark.detect(source.pixels, watermark_key)
-            result.generators = generators.recognise(np.asarray(source.pixels.convert("RGB")))
-            if ocr is not None:
-                result.visible = visible.read_marks(source.pixels, ocr)
-    except AimarkError as exc:
-        result.error = str(exc)
-    return result
+    an unforeseen failure in one reader does not stop the others."""
+    context = ReadContext(trust_anchors=trust_anchors, watermark_key=watermark_key, ocr=ocr)
+    return inspect_image(DecodedImage(data, name), context)
 
 
 def inspect(source: image_io.Source, *, name: str | None = None,
-            trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None,
-            watermark_key: bytes | None = None) -> Inspection:
+            trust_anchors: str | None = c2pa.DEFAULT_TRUST, ocr=None, watermark_key: bytes | None = None) -> Inspection:
     """Read every layer of an image given as bytes, a path or a binary file object."""
     data, found_name = image_io.read_source(source, name)
     return inspect_bytes(data, found_name, trust_anchors=trust_anchors, ocr=ocr, watermark_key=watermark_key)

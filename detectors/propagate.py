@@ -20,6 +20,7 @@ from aimark.labeller import c2pa, carriers, image_io, metadata, visible
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.errors import AimarkError
 from aimark.labeller.pipeline import VERSION, encode_labelled
+from aimark.labeller.vocabulary import MarkKind
 
 from .scan import ScanOptions, ScanResult, scan
 
@@ -63,7 +64,8 @@ def propagate(data: bytes, *, platform: str, propagate_id: str, signer: Credenti
         label = metadata.AigcLabel(level, "", "", "", platform, propagate_id, "")
     label.validate()
     notes = []
-    shows_label = any(m.kind == "ai-label" and m.check and m.check.compliant for m in (result.visible or []))
+    shows_label = any(m.kind == MarkKind.VISIBLE_LABEL and m.check and m.check.compliant
+                      for m in (result.visible or []))
     prompt = None if shows_label else PROMPTS[level]
     if shows_label:
         notes.append("the picture already shows a compliant AI label: no second visible prompt drawn")

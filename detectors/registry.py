@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from aimark.labeller.vocabulary import Box, LabelRecord, MarkKind, mark_kind
 from aimark.labeller.watermark import WatermarkPayload
 
 from . import signals
 
+VISIBLE_MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 THUMBNAIL_SIDE = 512
 CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
 CROP_PAD = 0.6  # context kept around a mark, in box heights
@@ -59,12 +61,12 @@ class Original:
     path: str | None
     size: tuple[int, int]
     hashes: dict[str, int]
-    marks: dict  # "visible_label" / "author_mark": {"text", "box"} in original pixels
+    marks: dict[MarkKind, dict]  # visible marks: {"text", "box"} in original pixels
     thumbnail: bytes | None
     watermarked: bool = False
-    crops: dict | None = None  # kind -> {"origin": [x, y], "scale": s, "jpeg": base64}
+    crops: dict[MarkKind, dict] | None = None  # mark -> {"origin": [x, y], "scale": s, "jpeg": base64}
 
-    def reference(self, kind: str, box: tuple[int, int, int, int]):
+    def reference(self, kind: MarkKind, box: Box):
         """The best picture the registry keeps of a mark: (image, 3x3 image->original transform, ``box`` in the
         image's pixels, whether it is the full-detail crop rather than the thumbnail), or None."""
         crop = self.mark_crop(kind)
@@ -80,7 +82,7 @@ class Original:
         inner = (int(corners[0, 0]), int(corners[0, 1]), int(np.ceil(corners[1, 0])), int(np.ceil(corners[1, 1])))
         return image, to_original, inner, crop is not None
 
-    def mark_crop(self, kind: str) -> tuple[Image.Image, np.ndarray] | None:
+    def mark_crop(self, kind: MarkKind) -> tuple[Image.Image, np.ndarray] | None:
         """The kept crop of a mark and the 3x3 transform from its pixels to the original's."""
         crop = (self.crops or {}).get(kind)
         if not crop:
@@ -92,9 +94,13 @@ class Original:
     def thumbnail_image(self) -> Image.Image | None:
         return Image.open(io.BytesIO(self.thumbnail)).convert("RGB") if self.thumbnail else None
 
-    def box(self, kind: str) -> tuple[int, int, int, int] | None:
+    def box(self, kind: MarkKind) -> Box | None:
         mark = self.marks.get(kind)
-        return tuple(mark["box"]) if mark else None
+        return Box.of(mark["box"]) if mark else None
+
+    def words(self, kind: MarkKind) -> str | None:
+        mark = self.marks.get(kind)
+        return mark["text"] if mark else None
 
 
 def mark_crops(pixels: Image.Image, marks: dict) -> dict:
@@ -123,21 +129,21 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def prepare_row(record: dict, pixels: Image.Image, author_id: str | None = None) -> dict:
+def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
+                path: str | None = None) -> dict:
     """A registry row for a labelled image, from its labelling record and its final pixels. Pure: it runs in
     the worker that has the pixels; the process that owns the registry only inserts it."""
-    marks = record["marks"]
-    payload = (marks.get("watermark") or {}).get("payload")
+    payload = (record.mark(MarkKind.WATERMARK) or {}).get("payload")
     kind, value, content = (None, None, None)
     if payload:
         kind, value = WatermarkPayload.author_field(payload["author_id"])
         content = payload["content_id"]
-    kept = {name: {"text": marks[name]["text"], "box": marks[name]["box"]}
-            for name in ("visible_label", "author_mark") if marks.get(name)}
-    crops = mark_crops(pixels, {name: marks[name] for name in kept})
+    kept = {mark.value: {"text": record.mark(mark)["text"], "box": record.mark(mark)["box"]}
+            for mark in VISIBLE_MARKS if record.mark(mark)}
+    crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     hashes = signals.hashes(pixels)
-    return {"produce_id": record["produce_id"], "author_id": author_id, "wm_author_kind": kind, "wm_author": value,
-            "wm_content": content, "path": record.get("output"), "width": pixels.width, "height": pixels.height,
+    return {"produce_id": record.produce_id, "author_id": author_id, "wm_author_kind": kind, "wm_author": value,
+            "wm_content": content, "path": path, "width": pixels.width, "height": pixels.height,
             "dhash": signals.to_signed(hashes["dhash"]), "phash": signals.to_signed(hashes["phash"]),
             "marks": json.dumps(kept, ensure_ascii=False), "thumbnail": thumbnail_bytes(pixels),
             "mark_crops": json.dumps(crops)}
@@ -189,16 +195,18 @@ class Registry:
                              f"({', '.join('?' * len(self._ROW))})", [row[name] for name in self._ROW])
         self._index = None
 
-    def add(self, record: dict, pixels: Image.Image, author_id: str | None = None) -> None:
+    def add(self, record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
+            path: str | None = None) -> None:
         """Register a labelled image from its labelling record and its final pixels."""
-        self.insert(prepare_row(record, pixels, author_id))
+        self.insert(prepare_row(record, pixels, author_id, path))
 
     def has_produce_id(self, produce_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM originals WHERE produce_id = ?", (produce_id,)).fetchone() is not None
 
     @staticmethod
-    def prepare(record: dict, pixels: Image.Image, author_id: str | None = None) -> dict:
-        return prepare_row(record, pixels, author_id)
+    def prepare(record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
+                path: str | None = None) -> dict:
+        return prepare_row(record, pixels, author_id, path)
 
     def add_many(self, rows: list[tuple]) -> None:
         """Bulk insert of raw rows (benchmarks): (produce_id, author_id, kind, author, content, path, width,
@@ -213,9 +221,10 @@ class Registry:
 
     def _original(self, row) -> Original:
         (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content, crops) = row
+        by_kind = lambda text: {mark_kind(name): value for name, value in json.loads(text).items()}  # noqa: E731
         return Original(id_, produce_id, author_id, path, (width, height),
                         {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
-                        json.loads(marks), thumbnail, content is not None, json.loads(crops) if crops else None)
+                        by_kind(marks), thumbnail, content is not None, by_kind(crops) if crops else None)
 
     _COLUMNS = ("id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content,"
                 " mark_crops")

@@ -59,8 +59,7 @@ def _pair(result: ScanResult, finding, pixels: Image.Image | None) -> str:
     if match is None or finding.original_box is None:
         return ""
     figures = []
-    kind = "author_mark" if finding.kind.startswith("author-id") else "visible_label"
-    reference = match.original.reference(kind, finding.original_box)
+    reference = match.original.reference(finding.kind.mark, finding.original_box)
     if reference is not None:
         image, _, box, is_crop = reference
         figures.append(("original (registry)" if is_crop else "original (registry thumbnail)", _crop_around(image, box)))

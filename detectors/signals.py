@@ -67,6 +67,11 @@ def hashes(image: Image.Image) -> dict[str, int]:
     return {signal.name: signal.compute(image) for signal in SIGNALS}
 
 
+def hashes_of(image) -> dict[str, int]:
+    """The hashes of a ``DecodedImage``, from its shared luminance (each signal takes its own reduced view)."""
+    return {signal.name: signal.compute(image.grey) for signal in SIGNALS}
+
+
 def to_signed(value: int) -> int:
     """SQLite stores signed 64-bit integers."""
     return value - (1 << 64) if value >= 1 << 63 else value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from aimark.labeller import visible
+from aimark.labeller.vocabulary import MarkKind
 
 CORNER_WIDTH, CORNER_DEPTH = 0.62, 0.16  # in short sides: a label or an author mark plus its margin
 MIDDLE_WIDTH = 0.5
@@ -80,7 +81,7 @@ def read_edges(pixels: Image.Image, reader) -> list[visible.FoundMark]:
                     marks.append(mark)
 
     read(corner_windows(pixels.size))
-    if not any(mark.kind == "ai-label" for mark in marks):
+    if not any(mark.kind == MarkKind.VISIBLE_LABEL for mark in marks):
         read(middle_windows(pixels.size))
     return marks
 

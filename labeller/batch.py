@@ -487,10 +487,11 @@ def _ensure_registered(registry, record: dict) -> None:
     if registry.has_produce_id(record.get("produce_id", "")):
         return
     from .image_io import load_source
+    from .vocabulary import LabelRecord
 
     output = Path(record["output"])
     pixels = load_source(output.read_bytes()).pixels
-    registry.insert(registry.prepare(record, pixels, author_id=record.get("author_id")))
+    registry.insert(registry.prepare(LabelRecord.from_json(record), pixels, record.get("author_id"), str(output)))
 
 
 # --- the labelling task ---------------------------------------------------------------------------------
@@ -535,9 +536,10 @@ class LabelTask:
                                f"{job.source.name!r} says; rename it and run again")
             return JobResult(record)
         record.update(status="labelled", output=str(job.target), output_sha256=sha256(result.data),
-                      author_id=self.labeller.options.author_id, **result.record)
+                      author_id=self.labeller.options.author_id, **result.record.as_json())
         record["seconds"] = round(time.perf_counter() - started, 4)
-        row = self.registry_row(record, result.pixels, self.labeller.options.author_id) if self.registry_row else None
+        row = (self.registry_row(result.record, result.pixels, self.labeller.options.author_id, str(job.target))
+               if self.registry_row else None)
         return JobResult(record, result.data, row)
 
     def failed(self, job: Job, reason: str) -> JobResult:

@@ -20,7 +20,9 @@ from . import carriers, formats, image_io, metadata, visible
 from .c2pa import MANIFEST_MARKER, MIME_TYPES, CredentialSigner, ai_manifest, read_c2pa
 from .errors import AimarkError, AlreadyLabelled, input_guard
 from .image_io import Source
-from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkStep, WatermarkTooSmall, soft_binding
+from .vocabulary import LabelRecord, MarkKind
+from .codec import WatermarkCodec
+from .watermark import NO_AUTHOR, WatermarkPayload, WatermarkTooSmall, soft_binding
 
 VERSION = "0.2.0"
 
@@ -64,7 +66,7 @@ class LabelResult:
 
     data: bytes
     format: str
-    record: dict
+    record: LabelRecord
     pixels: Image.Image
     plan: formats.OutputPlan | None = None
 
@@ -133,7 +135,7 @@ class Labeller:
     """Labels images with one set of options, signer and watermark step. Reuse it across a batch."""
 
     def __init__(self, options: LabelOptions, signer: CredentialSigner | None = None,
-                 watermark: WatermarkStep | None = None):
+                 watermark: WatermarkCodec | None = None):
         options.validate()
         self.options = options
         self.signer = signer
@@ -200,24 +202,20 @@ class Labeller:
             encoded = self.signer.sign(encoded, plan.mime, manifest)
             c2pa_record = {"signer": self.signer.signer_name, "assertions": [a["label"] for a in manifest["assertions"]],
                            "certificate_expires": self.signer.expires.isoformat()}
-        record = {
-            "format": plan.format,
-            "size": list(pixels.size),
-            "produce_id": produce_id,
-            "encoding": plan.as_record(),
-            "marks": {
-                "visible_label": label_mark.as_record(),
-                "author_mark": marks[1].as_record() if len(marks) > 1 else None,
-                "watermark": ({"step": self.watermark.name, "payload": payload.as_record(),
-                               "key": "private" if getattr(self.watermark, "keyed", False) else "open"}
-                              if payload else None),
-                "metadata": {"xmp": {"namespace": metadata.TC260_NS, "property": "TC260:AIGC",
-                                     "value": label.to_dict()},
-                             "digital_source_type": source_type},
-                "c2pa": c2pa_record,
+        record = LabelRecord(
+            format=plan.format, size=pixels.size, produce_id=produce_id, encoding=plan.as_record(),
+            marks={
+                MarkKind.VISIBLE_LABEL: label_mark.as_record(),
+                MarkKind.AUTHOR_ID: marks[1].as_record() if len(marks) > 1 else None,
+                MarkKind.WATERMARK: ({"step": self.watermark.name, "payload": payload.as_record(),
+                                      "key": "private" if getattr(self.watermark, "keyed", False) else "open"}
+                                     if payload else None),
+                MarkKind.METADATA: {"xmp": {"namespace": metadata.TC260_NS, "property": "TC260:AIGC",
+                                            "value": label.to_dict()}, "digital_source_type": source_type},
+                MarkKind.C2PA: c2pa_record,
             },
-            "lacks": list(plan.lacks),
-            "notes": (source.notes + list(plan.notes) + watermark_notes + xmp_notes
-                      + (self.signer.warnings if self.signer else [])),
-        }
+            lacks=list(plan.lacks),
+            notes=(source.notes + list(plan.notes) + watermark_notes + xmp_notes
+                   + (self.signer.warnings if self.signer else [])),
+        )
         return LabelResult(data=encoded, format=plan.format, record=record, pixels=pixels, plan=plan)

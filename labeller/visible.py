@@ -17,6 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import AimarkError, ImageTooSmall, NonCompliantLabelText
+from .vocabulary import MarkKind
+
+OTHER_TEXT = "text"  # what OCR read that is neither a label nor an ID
 
 # GB 45438 §5.2: the label text needs an AI element and a generation element.
 AI_ELEMENTS = ("人工智能", "AI")
@@ -160,7 +163,7 @@ DEFAULT_STYLE = MarkStyle()
 class VisibleMark:
     """A mark drawn (or to be drawn) on an image: what, where, and how tall its glyphs are."""
 
-    kind: str  # "ai-label" or "author-id"
+    kind: MarkKind  # VISIBLE_LABEL or AUTHOR_ID
     text: str
     position: str
     box: tuple[int, int, int, int]  # the plate, x0 y0 x1 y1 (x1, y1 exclusive)
@@ -179,7 +182,7 @@ def _boxes_overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def place_mark(size: tuple[int, int], text: str, position: str, glyph_px: int, *, kind: str,
+def place_mark(size: tuple[int, int], text: str, position: str, glyph_px: int, *, kind: MarkKind,
                font_path: Path | str = DEFAULT_FONT, avoid: tuple[VisibleMark, ...] = (),
                style: MarkStyle = DEFAULT_STYLE, required_px: int = 0) -> VisibleMark:
     """Lay out one mark on an image of ``size`` without drawing it; ``avoid`` marks are not overlapped.
@@ -202,7 +205,7 @@ def place_mark(size: tuple[int, int], text: str, position: str, glyph_px: int, *
     margin = max(1, round(style.margin_fraction * min(size)))
     if plate_w > width - 2 * margin or plate_h > height - 2 * margin:
         raise ImageTooSmall(
-            f"{width}x{height} is too small for the {kind} {text!r}: at a glyph height of {glyph_px} px it needs "
+            f"{width}x{height} is too small for the {kind.words} {text!r}: at a glyph height of {glyph_px} px it needs "
             f"{plate_w + 2 * margin}x{plate_h + 2 * margin} px; use a larger image or shorter text"
         )
     horizontal, vertical = _ANCHORS[position]
@@ -214,7 +217,7 @@ def place_mark(size: tuple[int, int], text: str, position: str, glyph_px: int, *
         if _boxes_overlap(box, other.box):
             y0 = other.box[3] + gap if vertical in ("top", "middle") else other.box[1] - gap - plate_h
     if y0 < 0 or y0 + plate_h > height:
-        raise ImageTooSmall(f"{width}x{height} has no room for the {kind} {text!r} beside the other marks; "
+        raise ImageTooSmall(f"{width}x{height} has no room for the {kind.words} {text!r} beside the other marks; "
                             "put the marks in different corners")
     return VisibleMark(kind=kind, text=text, position=position, box=(x0, y0, x0 + plate_w, y0 + plate_h),
                        glyph_height_px=measured, required_height_px=required_px, font_size=font_size,
@@ -227,7 +230,7 @@ def place_label(size: tuple[int, int], text: str = DEFAULT_LABEL_TEXT, position:
     require_compliant_text(text)
     required = required_glyph_height(size)
     glyph_px = max(math.ceil(required * HEIGHT_HEADROOM) + 1, MIN_LEGIBLE_GLYPH_PX)
-    return place_mark(size, text, position, glyph_px, kind="ai-label", font_path=font_path, style=style,
+    return place_mark(size, text, position, glyph_px, kind=MarkKind.VISIBLE_LABEL, font_path=font_path, style=style,
                       required_px=required)
 
 
@@ -246,7 +249,7 @@ def place_author_mark(size: tuple[int, int], author_id: str, *, template: str = 
     if position not in CORNERS:
         raise ValueError(f"the author mark goes in a corner; choose one of {', '.join(CORNERS)}")
     glyph_px = max(MIN_LEGIBLE_GLYPH_PX, math.ceil(height_fraction * min(size)))
-    return place_mark(size, author_text(author_id, template), position, glyph_px, kind="author-id",
+    return place_mark(size, author_text(author_id, template), position, glyph_px, kind=MarkKind.AUTHOR_ID,
                       font_path=font_path, avoid=avoid, style=style)
 
 
@@ -376,7 +379,7 @@ class TextReader:
 class FoundMark:
     """Text found in an image and what it is: an AI label (judged), an author ID, or other text."""
 
-    kind: str  # "ai-label", "author-id" or "text"
+    kind: MarkKind | str  # VISIBLE_LABEL, AUTHOR_ID, or "text" (other words)
     text: str
     box: tuple[int, int, int, int]
     score: float
@@ -417,8 +420,8 @@ def classify(pixels: Image.Image, raw_text: str, box: tuple[int, int, int, int],
     """What a line of OCR'd text is: an AI label (then judged against §5.2), an author ID, or other text."""
     text = normalise_ocr_text(raw_text)
     if text_problem(text) is None:
-        return FoundMark("ai-label", text, box, score, check=check_label(pixels, box, text))
+        return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
     author_id = looks_like_author_id(text)
     if author_id:
-        return FoundMark("author-id", text, box, score, author_id=author_id)
-    return FoundMark("text", text, box, score)
+        return FoundMark(MarkKind.AUTHOR_ID, text, box, score, author_id=author_id)
+    return FoundMark(OTHER_TEXT, text, box, score)

@@ -30,13 +30,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from . import ecc
+from .codec import WatermarkCodec
 
 FORMAT_VERSION = 1
 VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS = 3, 1, 34, 26
@@ -437,6 +437,11 @@ class Detection:
     def found(self) -> bool:
         return self.payload is not None
 
+    @property
+    def bits(self) -> np.ndarray | None:
+        """The best candidate's 64 data bits (the ``codec.Reading`` view of a detection)."""
+        return self.data_bits
+
     def as_record(self) -> dict:
         return {"found": self.found, "payload": self.payload.as_record() if self.payload else None,
                 "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
@@ -502,11 +507,25 @@ def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = No
 
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none."""
-    layout = layout_for(key)
     if isinstance(pixels, Image.Image):
         work = _working_view_of_image(pixels)
     else:
         work, _ = _working_view(luminance(np.asarray(pixels)))
+    return _detect_work(work, key)
+
+
+def working_view(image) -> np.ndarray:
+    """The decoder's working view of a ``DecodedImage``, made from its shared luminance once."""
+    return image.view("watermark-work", lambda: _working_view_of_image(image.grey))
+
+
+def detect_image(image, key: bytes | None = None) -> Detection:
+    """``detect`` on a ``DecodedImage``: no conversion of the frame beyond the image's own views."""
+    return _detect_work(working_view(image), key)
+
+
+def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
+    layout = layout_for(key)
     if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
@@ -544,20 +563,11 @@ def soft_binding(algorithm: str, payload: WatermarkPayload) -> dict:
 
 # --- the pipeline step ----------------------------------------------------------------------------------
 
-class WatermarkStep(Protocol):
-    """Embeds a payload in pixels and reads it back from pixels alone."""
-
-    name: str
-
-    def embed(self, pixels: Image.Image, payload: WatermarkPayload) -> Image.Image: ...
-
-    def read(self, pixels: Image.Image) -> Detection: ...
-
-
-class TiledSpreadSpectrum:
-    """aimark's own watermark as a labelling-pipeline step."""
+class TiledSpreadSpectrum(WatermarkCodec):
+    """aimark's own watermark as a codec (and a labelling-pipeline step)."""
 
     name = SOFT_BINDING_ALG
+    message_bits = DATA_BITS
 
     def __init__(self, key: bytes | None = None):
         self.key = key
@@ -572,3 +582,6 @@ class TiledSpreadSpectrum:
 
     def read(self, pixels: Image.Image) -> Detection:
         return detect(pixels, self.key)
+
+    def message(self, payload: WatermarkPayload) -> np.ndarray:
+        return payload.to_bits()

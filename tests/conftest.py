@@ -130,4 +130,4 @@ def photo(size=(480, 320), source: Path = SMALL_PHOTO) -> Image.Image:
     return Image.open(source).convert("RGB").resize(size)
 
 
-from bench.hostile import header_only_bomb  # noqa: E402 - shared with the fuzz harness
+from bench.hostile import header_only_bomb as header_only_bomb  # noqa: E402 - shared with the fuzz harness

@@ -109,10 +109,10 @@ def test_exif_rotated_photo_gets_its_label_on_the_displayed_corner(batch, ocr):
     output = Image.open(record["output"])
     assert output.size == (320, 480)  # displayed upright: orientation 6 turns 480x320 portrait
     assert output.getexif().get(piexif.ImageIFD.Orientation) == 1
-    x0, y0, x1, y1 = record["marks"]["visible_label"]["box"]
+    x0, y0, x1, y1 = record["marks"]["visible-label"]["box"]
     assert x0 < 320 * 0.1 and y1 > 480 * 0.9  # bottom-left of the upright picture
     marks = visible.read_marks(output, ocr)
-    found = [m for m in marks if m.kind == "ai-label"]
+    found = [m for m in marks if m.kind == "visible-label"]
     assert found and found[0].check.position == "bottom-left"
 
 

@@ -363,7 +363,7 @@ def test_two_workers_give_the_same_records_as_one(tmp_path, labeller):
     one = go(plan_batch([str(folder)], tmp_path / "one"), labeller, jobs=1).records
     two = go(plan_batch([str(folder)], tmp_path / "two"), labeller, jobs=2).records
     assert stable(one) == stable(two)
-    assert [r["marks"]["visible_label"]["box"] for r in one] == [r["marks"]["visible_label"]["box"] for r in two]
+    assert [r["marks"]["visible-label"]["box"] for r in one] == [r["marks"]["visible-label"]["box"] for r in two]
     for a, b in zip(one, two):
         pa, pb = Image.open(a["output"]), Image.open(b["output"])
         assert pa.size == pb.size and pa.mode == pb.mode

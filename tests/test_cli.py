@@ -50,7 +50,7 @@ def test_batch_with_a_bad_file_reports_it_and_exits_one(env):
     records = [r for r in lines if r["status"] != "pending"]
     assert sorted(r["status"] for r in records) == ["failed", "labelled", "labelled"]
     labelled = next(r for r in records if r["status"] == "labelled")
-    assert labelled["marks"]["author_mark"]["text"] == "ID：1234567890"
+    assert labelled["marks"]["author-id"]["text"] == "ID：1234567890"
     assert labelled["marks"]["c2pa"]["signer"] == "CLI Test"
     assert len(labelled["output_sha256"]) == 64
 
@@ -72,7 +72,7 @@ def test_inspect_json_reports_every_layer(env):
     assert record["metadata"]["status"] == "conforming"
     assert record["c2pa"]["state"] == "Trusted"  # our own ca.pem is trusted by default
     kinds = {m["kind"]: m for m in record["visible"]}
-    assert kinds["ai-label"]["check"]["compliant"] and kinds["author-id"]["author_id"] == "1234567890"
+    assert kinds["visible-label"]["check"]["compliant"] and kinds["author-id"]["author_id"] == "1234567890"
     assert record["watermark"]["found"] and record["watermark"]["payload"]["author_id"] == "1234567890"
     assert record["generator_watermarks"] == []
     table = run("inspect", env / "out" / PHOTO.name, "--no-ocr", "-j", "0").output

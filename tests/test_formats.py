@@ -10,6 +10,7 @@ from PIL import Image, ImageCms, JpegImagePlugin
 
 from aimark.labeller import c2pa, formats, metadata
 from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum, detect
 
 from .conftest import PORTRAIT, PRODUCER, SMALL_PHOTO, encode
@@ -33,7 +34,7 @@ def labels_read_back(result, keys, watermark: bool = True) -> None:
     """The metadata label, the C2PA manifest (Trusted with our CA) and the watermark all read back."""
     report = metadata.read_labels(result.data)
     assert report.status == "conforming", report.as_record()
-    assert report.label.produce_id == result.record["produce_id"]
+    assert report.label.produce_id == result.record.produce_id
     credentials = c2pa.read_c2pa(result.data, result.plan.mime, c2pa.read_context(keys.ca_cert.read_text()))
     assert credentials.state == "Trusted", credentials.as_record()
     decoded = Image.open(io.BytesIO(result.data))
@@ -41,7 +42,7 @@ def labels_read_back(result, keys, watermark: bool = True) -> None:
         decoded = Image.fromarray((np.asarray(decoded) >> 8).astype(np.uint8))
     if watermark:
         assert detect(decoded.convert("RGB")).payload.author_id == "1234567890"
-    assert result.record["lacks"] == []
+    assert result.record.lacks == []
 
 
 @pytest.mark.parametrize("quality", [40, 60, 75, 85, 95])
@@ -112,10 +113,10 @@ def test_sixteen_bit_png_stays_sixteen_bit_colour_and_grey(labeller, keys, rgb):
     ok, png = cv2.imencode(".png", deep[..., ::-1])
     result = labeller.label_bytes(png.tobytes())
     back = cv2.imdecode(np.frombuffer(result.data, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
-    assert back.dtype == np.uint16 and result.record["encoding"]["depth"] == 16
+    assert back.dtype == np.uint16 and result.record.encoding["depth"] == 16
     untouched = np.ones(back.shape[:2], bool)
-    for mark in ("visible_label", "author_mark"):
-        x0, y0, x1, y1 = result.record["marks"][mark]["box"]
+    for mark in (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID):
+        x0, y0, x1, y1 = result.record.box(mark)
         untouched[y0:y1, x0:x1] = False
     # away from the marks only the watermark changed the samples: a few 8-bit steps, low byte kept
     assert np.abs(back.astype(int) - deep)[untouched].max() <= 257 * 16
@@ -131,7 +132,7 @@ def test_sixteen_bit_colour_tiff_says_why_it_is_written_in_8_bits(labeller, rgb)
     ok, tiff = cv2.imencode(".tiff", deep[..., ::-1])
     result = labeller.label_bytes(tiff.tobytes())
     assert result.format == "TIFF" and result.plan.depth == 8
-    assert any("16-bit colour TIFF written as 8-bit" in note for note in result.record["notes"])
+    assert any("16-bit colour TIFF written as 8-bit" in note for note in result.record.notes)
 
 
 def test_greyscale_stays_greyscale(labeller, keys):
@@ -150,7 +151,7 @@ def test_icc_profile_is_kept(labeller, rgb):
 def test_bmp_becomes_png_and_says_so(labeller, rgb):
     result = labeller.label_bytes(encode(rgb, "BMP"))
     assert result.format == "PNG"
-    assert any("BMP cannot carry the metadata label or C2PA" in note for note in result.record["notes"])
+    assert any("BMP cannot carry the metadata label or C2PA" in note for note in result.record.notes)
 
 
 def test_the_source_xmp_is_kept_beside_the_label(labeller):

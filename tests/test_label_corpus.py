@@ -42,7 +42,7 @@ def test_ocr_reads_the_label_and_author_id_back_and_glyphs_are_five_percent(labe
     for record in labelled:
         image = Image.open(record["output"])
         marks = visible.read_marks(image, ocr)
-        labels = [m for m in marks if m.kind == "ai-label"]
+        labels = [m for m in marks if m.kind == "visible-label"]
         assert labels, f"{record['input']}: OCR read {[m.text for m in marks]}"
         check = labels[0].check
         assert "AI生成" in labels[0].text

@@ -16,6 +16,7 @@ from aimark.detectors.registry import Registry
 from aimark.labeller import c2pa, carriers, visible
 from aimark.labeller.keys import init_keys
 from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum
 from bench.reposts import SUITE
 
@@ -37,7 +38,7 @@ def labelled(signer, tmp_path_factory):
 
 
 def repost(result, case: str) -> bytes:
-    box = tuple(result.record["marks"]["author_mark"]["box"])
+    box = result.record.box(MarkKind.AUTHOR_ID).as_tuple()
     buffer = io.BytesIO()
     SUITE[case].apply(result.pixels, box=box).save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
@@ -86,7 +87,7 @@ def test_cropped_author_id_is_found(labelled, options, case):
 def test_a_different_id_painted_over_is_a_replacement(labelled, options):
     result = labelled[0]
     image = result.pixels.copy()
-    mark = visible.place_mark(image.size, "小红书号：5550001111", "bottom-right", 15, kind="author-id")
+    mark = visible.place_mark(image.size, "小红书号：5550001111", "bottom-right", 15, kind=MarkKind.AUTHOR_ID)
     visible.draw_mark(image, mark)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=95)
@@ -157,7 +158,7 @@ def test_platform_flow_keeps_producer_fields_and_chains_credentials(labelled, oc
                                                 trust_anchors=keys.ca_cert.read_text())
     done = propagate(labelled[0].data, platform="PLATFORMX", propagate_id="post-42", signer=platform,
                      options=ScanOptions(ocr=ocr))
-    producer = labelled[0].record["marks"]["metadata"]["xmp"]["value"]
+    producer = labelled[0].record.mark(MarkKind.METADATA)["xmp"]["value"]
     assert done.level == "1" and done.prompt is None  # it already shows a compliant label
     assert done.label.to_dict() == {**producer, "ContentPropagator": "PLATFORMX", "PropagateID": "post-42"}
     anchors = keys.ca_cert.read_text() + platform_keys.ca_cert.read_text()

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from aimark.labeller import visible
+from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.errors import AimarkError, ImageTooSmall, NonCompliantLabelText
 
 
@@ -106,8 +107,8 @@ def test_checker_passes_our_label_and_names_each_failing_rule():
     check = visible.check_label(image, good.box, "AI生成")
     assert check.compliant and check.position == "top-right" and check.glyph_height_px >= 40
 
-    small = visible.place_mark(image.size, "AI生成", "bottom-left", 20, kind="ai-label")
-    centred = visible.place_mark(image.size, "AI生成", "left", 60, kind="ai-label")
+    small = visible.place_mark(image.size, "AI生成", "bottom-left", 20, kind=MarkKind.VISIBLE_LABEL)
+    centred = visible.place_mark(image.size, "AI生成", "left", 60, kind=MarkKind.VISIBLE_LABEL)
     centred = visible.VisibleMark(**{**centred.__dict__, "box": (400, 380, 400 + centred.box[2] - centred.box[0],
                                                                   380 + centred.box[3] - centred.box[1])})
     for mark in (small, centred):

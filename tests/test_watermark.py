@@ -9,6 +9,7 @@ from PIL import Image
 
 from aimark.labeller import c2pa, ecc, watermark
 from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import WatermarkPayload
 from bench.reposts import SUITE
 
@@ -111,9 +112,9 @@ def test_pipeline_embeds_records_and_binds_the_payload(signer, keys, small_photo
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id="1234567890"), signer=signer,
                         watermark=watermark.TiledSpreadSpectrum())
     result = labeller.label_bytes(small_photo.read_bytes(), small_photo.name)
-    record = result.record["marks"]["watermark"]
+    record = result.record.mark(MarkKind.WATERMARK)
     assert record["payload"]["author_id"] == "1234567890" and record["key"] == "open"
-    assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record["produce_id"])
+    assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record.produce_id)
     found = watermark.detect(Image.open(io.BytesIO(result.data)))
     assert found.payload.as_record() == record["payload"]
     report = c2pa.read_c2pa(result.data, "image/jpeg", c2pa.read_context(keys.ca_cert.read_text()))
@@ -128,5 +129,5 @@ def test_pipeline_labels_small_images_without_a_watermark_and_says_so(signer):
     buffer = io.BytesIO()
     Image.open(SMALL_PHOTO).convert("RGB").resize((330, 220)).save(buffer, "JPEG")
     result = labeller.label_bytes(buffer.getvalue())
-    assert result.record["marks"]["watermark"] is None
-    assert any("no watermark" in note for note in result.record["notes"])
+    assert result.record.mark(MarkKind.WATERMARK) is None
+    assert any("no watermark" in note for note in result.record.notes)

@@ -207,6 +207,20 @@ def refuse_report_on_input(report: Path, inputs: list[Path]) -> None:
             raise click.UsageError(f"--report {report} is one of the inputs; choose another report path")
 
 
+def read_only_items(inputs, found_by: Discovery, exclude=()):
+    """(items, skipped, unmatched) for a read-only command: '-' alone is standard input's one image."""
+    from aimark.labeller.batch import STDIO, discover
+
+    from ..tasks import Item
+
+    if STDIO in inputs:
+        if len(inputs) != 1:
+            raise click.UsageError("'-' (standard input) works with exactly one input")
+        return [Item(0, "-", read_stdin())], [], []
+    found = discover(inputs, found_by, exclude=exclude)
+    return [Item(i, str(path)) for i, (path, _) in enumerate(found.files)], found.skipped, found.unmatched
+
+
 def list_skipped(console: Console, skipped, unmatched) -> None:
     for item in skipped:
         console.info(f"  SKIPPED  {item.path}: {item.reason}")

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from aimark.labeller.batch import STDIO, discover
 from aimark.labeller.workers import run
 
-from ..tasks import InspectTask, Item
+from .. import readers
+from ..tasks import InspectTask
 from .common import (EXIT_FAILED, EXIT_OK, Console, batch_options, console_options, discovery, discovery_options,
-                     limits, list_skipped, max_pixels_option, read_stdin, read_watermark_key, trust_anchors,
+                     limits, list_skipped, max_pixels_option, read_only_items, read_watermark_key, trust_anchors,
                      trust_option, usage_errors, watermark_key_option)
 
 EXIT_CODES = """\b
@@ -44,14 +44,7 @@ def inspect(inputs, as_json, trust_files, no_ocr, watermark_key, recursive, incl
     console = Console(quiet, verbose)
     key = usage_errors(lambda: read_watermark_key(watermark_key))
     anchors = usage_errors(lambda: trust_anchors(trust_files))
-    if STDIO in inputs:
-        if len(inputs) != 1:
-            raise click.UsageError("'-' (standard input) works with exactly one input")
-        items, skipped, unmatched = [Item(0, "-", read_stdin())], [], []
-    else:
-        found = discover(inputs, discovery(recursive, include_hidden, follow_symlinks))
-        items = [Item(i, str(path)) for i, (path, _) in enumerate(found.files)]
-        skipped, unmatched = found.skipped, found.unmatched
+    items, skipped, unmatched = read_only_items(inputs, discovery(recursive, include_hidden, follow_symlinks))
     task = InspectTask(use_ocr=not no_ocr, trust_anchors=anchors, watermark_key=key)
     failed = False
     run_limits = limits(min(jobs, len(items)), timeout, max_memory)
@@ -63,50 +56,12 @@ def inspect(inputs, as_json, trust_files, no_ocr, watermark_key, recursive, incl
 
 
 def table(record: dict) -> str:
-    """A person's view of one inspection record."""
+    """A person's view of one inspection record: a line per finding of each registered reader."""
     size = "x".join(map(str, record.get("size") or [])) or "not decoded"
     lines = [f"{record['path']}  ({record.get('format') or 'unknown format'}, {size})"]
     if record["error"]:
-        lines.append(f"  pixels      unreadable: {record['error']}")
-    meta = record["metadata"]
-    if meta:
-        if not meta["labels"]:
-            lines.append("  metadata    no AIGC label")
-        for found in meta["labels"]:
-            state = "conforming" if found["conforming"] else "NON-CONFORMING: " + "; ".join(found["problems"])
-            lines.append(f"  metadata    {found['carrier']}: {json.dumps(found['values'], ensure_ascii=False)} ({state})")
-        for problem in meta["problems"]:
-            lines.append(f"  metadata    problem: {problem}")
-        lines.append(f"  iptc        DigitalSourceType: {meta['digital_source_type'] or 'none'}")
-        if meta["artist"] or meta["software"]:
-            lines.append(f"  exif        Artist: {meta['artist'] or '-'}  Software: {meta['software'] or '-'}")
-    credentials = record["c2pa"]
-    if credentials:
-        detail = ", ".join(credentials["failures"]) or ("untrusted signer" if credentials["untrusted"] else "")
-        detail = detail or credentials["error"] or ""
-        lines.append(f"  c2pa        {credentials['state']}" + (f" ({detail})" if detail else "")
-                     + (f", signed by {credentials['signer']}" if credentials["signer"] else ""))
-    found = record["watermark"]
-    if found:
-        if found["found"]:
-            payload = found["payload"]
-            lines.append(f"  watermark   aimark payload: author {payload['author_id']}, content {payload['content_id']} "
-                         f"(pilot z {found['pilot_z']}, false-positive bound {found['false_positive_bound']:.0e})")
-        else:
-            lines.append("  watermark   no aimark watermark")
-    for match in record["generator_watermarks"] or []:
-        lines.append(f"  generator   {match['generator']} watermark, {match['verdict']}: {match['matched_bits']}/"
-                     f"{match['total_bits']} bits ({match['reading']}, chance {match['chance']:.1e})")
-    if record["visible"] is not None:
-        marks = [m for m in record["visible"] if m["kind"] != "text"]
-        if not marks:
-            lines.append("  visible     no AI label or author ID found")
-        for mark in marks:
-            detail = ""
-            if mark.get("check"):
-                check = mark["check"]
-                detail = (f" glyphs {check['glyph_height_px']} px (≥{check['required_height_px']}), "
-                          f"{check['position'] or 'not on an edge'}, "
-                          + ("compliant" if check["compliant"] else "NOT compliant: " + "; ".join(check["problems"])))
-            lines.append(f"  visible     {mark['kind']} {mark['text']!r} at {mark['box']}{detail}")
+        lines.append(f"  {'pixels':<11} unreadable: {record['error']}")
+    for reader in readers.READERS:
+        if record.get(reader.key) is not None:
+            lines += [f"  {reader.title:<11} {line}" for line in reader.lines(record[reader.key])]
     return "\n".join(lines)

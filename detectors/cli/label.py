@@ -171,7 +171,7 @@ def _label_one(labeller: Labeller, inputs, out: str, console: Console, force: bo
     except AimarkError as exc:
         console.error(f"FAILED {source}: {exc}")
         return EXIT_FAILED
-    for note in result.record["notes"]:
+    for note in result.record.notes:
         console.detail(f"note: {note}")
     if out == STDIO:
         write_stdout(result.data)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from aimark.labeller.batch import STDIO, Journal, discover, sha256_file
+from aimark.labeller.batch import Journal, sha256_file
 from aimark.labeller.image_io import write_atomic
 from aimark.labeller.workers import run
 
@@ -17,7 +17,7 @@ from ..report import is_ours, write_report
 from ..scan import ScanOptions
 from ..tasks import Item, ScanTask
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, Console, batch_options, console_options, discovery,
-                     discovery_options, limits, list_skipped, max_pixels_option, read_stdin, read_watermark_key,
+                     discovery_options, limits, list_skipped, max_pixels_option, read_only_items, read_watermark_key,
                      trust_anchors, trust_option, usage_errors, watermark_key_option)
 
 EXIT_CODES = """\b
@@ -59,14 +59,8 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
     console = Console(quiet, verbose)
     key = usage_errors(lambda: read_watermark_key(watermark_key))
     anchors = usage_errors(lambda: trust_anchors(trust_files))
-    if STDIO in inputs:
-        if len(inputs) != 1:
-            raise click.UsageError("'-' (standard input) works with exactly one input")
-        items, skipped, unmatched = [Item(0, "-", read_stdin())], [], []
-    else:
-        found = discover(inputs, discovery(recursive, include_hidden, follow_symlinks), exclude=[out_dir])
-        items = [Item(i, str(path)) for i, (path, _) in enumerate(found.files)]
-        skipped, unmatched = found.skipped, found.unmatched
+    items, skipped, unmatched = read_only_items(inputs, discovery(recursive, include_hidden, follow_symlinks),
+                                                exclude=[out_dir])
     report = out_dir / "report.html"
     if report.exists() and not force and not is_ours(report):
         raise click.UsageError(f"{report} exists and was not written by aimark; pass --force to replace it")

@@ -1,0 +1,146 @@
+"""The visible marks. With a placed original: was each of its marks cropped out, removed, replaced, or is it
+there? Without one: what the edge strips show, checked against the watermark's author."""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from aimark.labeller import visible, watermark
+from aimark.labeller.vocabulary import Box, Confidence, FindingKind, MarkKind, Outcome
+
+from .. import geometry
+from ..findings import Finding
+from ..readers import VisibleReader
+from .base import Case, Judge
+
+# A mapped mark box that keeps less than this share inside the frame was cropped out.
+CROPPED_BELOW = 0.5
+# Around a mapped box, how much context OCR reads (in box heights), to absorb geometry error.
+BOX_CONTEXT = 0.6
+# OCR confidence needed to say a mark is there, and to say a *different* ID replaced it: blurred text is
+# read with low confidence and often as near-miss digits, which must count as removed, not replaced.
+PRESENT_SCORE = 0.6
+REPLACED_SCORE = 0.9
+REPLACED_MAX_SIMILARITY = 0.5
+# A mark's region was edited when its likeness to the original's own pixels falls below ALTERED_BELOW
+# (measured on the corpus: intact reposts >= 0.85, erased or covered <= 0.14), or when it keeps less than
+# BLURRED_BELOW of the original's detail relative to its surroundings (intact >= 0.51, blurred <= 0.11).
+ALTERED_BELOW = 0.5
+BLURRED_BELOW = 0.3
+MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
+READER = VisibleReader()
+
+
+def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
+    """A clearly read ID that is not a misreading of ``expected``."""
+    if not mark.author_id or mark.score < REPLACED_SCORE or expected is None:
+        return False
+    return SequenceMatcher(None, mark.author_id, expected).ratio() < REPLACED_MAX_SIMILARITY
+
+
+class PlacedMarksJudge(Judge):
+    """With a confirmed original whose geometry maps its mark boxes into the repost."""
+
+    def judge(self, case: Case) -> list[Finding]:
+        match = case.match
+        if match is None or match.alignment is None or case.image.error:
+            return []
+        findings = []
+        size = case.image.size
+        rests = ("registry match by " + match.by, f"geometry: {match.alignment.inliers} feature inliers")
+        ocr = case.options.ocr
+        for kind in MARKS:
+            original_box = match.original.box(kind)
+            if original_box is None:
+                continue
+            words = match.original.words(kind)
+            mapped = Box.of(match.alignment.map_box(original_box))
+            inside = mapped.inside_fraction(size)
+            clipped = mapped.clipped(size)
+            if inside < CROPPED_BELOW:
+                findings.append(Finding(FindingKind.of(kind, Outcome.CROPPED), Confidence.HIGH,
+                                        f"the original's {kind.words} {words!r} lay where the repost was cut off "
+                                        f"({inside:.0%} of its box remains in the frame)", rests, clipped, original_box))
+                continue
+            if ocr is None:
+                continue  # fast mode: no OCR, so no claim about whether the mark is still there
+            pad = int(BOX_CONTEXT * mapped.height) + 4
+            read = READER.read_at(case.image, [mapped.padded(pad, size)], case.options,
+                                  [max(6.0, mapped.height * 0.55)])
+            case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
+            reference, to_original, box, _ = match.original.reference(kind, original_box)
+            compared = geometry.region_similarity(reference, to_original, match.alignment, case.image, box)
+            similarity = compared.similarity
+            altered = similarity < ALTERED_BELOW or compared.detail_kept < BLURRED_BELOW
+            evidence = rests + ("OCR", f"similarity to the original's pixels {similarity:.2f}, "
+                                       f"detail kept {compared.detail_kept:.2f}")
+            if kind == MarkKind.VISIBLE_LABEL:
+                present = [m for m in read if m.kind == MarkKind.VISIBLE_LABEL and m.score >= PRESENT_SCORE]
+            else:
+                expected = visible.looks_like_author_id(words)
+                present = [m for m in read if m.author_id == expected and m.score >= PRESENT_SCORE]
+                others = [m for m in read if different_id(m, expected)]
+                if not present and others:
+                    findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
+                                            f"where the original showed {words!r}, the repost shows {others[0].text!r}",
+                                            evidence, clipped, original_box))
+                    continue
+            if present and not altered:
+                findings.append(Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.HIGH,
+                                        f"the original's {kind.words} is still there: {present[0].text!r}", evidence,
+                                        Box.of(present[0].box), original_box))
+            elif not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse on that
+                findings.append(Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
+                                        f"the original's {kind.words} {words!r} looks untouched here (similarity "
+                                        f"{similarity:.2f}), though OCR could not read it whole", evidence, clipped,
+                                        original_box))
+            elif present:
+                findings.append(Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.MEDIUM,
+                                        f"the original's {kind.words} was blurred or painted over here (its pixels "
+                                        f"keep {compared.detail_kept:.0%} of the original's detail), though OCR still "
+                                        f"reads {present[0].text!r}", evidence, clipped, original_box))
+            else:
+                findings.append(Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.HIGH,
+                                        f"the original's {kind.words} {words!r} was inside the frame here, and OCR "
+                                        f"reads no such text: erased, blurred or covered (similarity to the original "
+                                        f"{similarity:.2f})", evidence, clipped, original_box))
+        return findings
+
+
+class EdgeMarksJudge(Judge):
+    """Without a placed original: the edge strips, against what the watermark says should be there."""
+
+    def judge(self, case: Case) -> list[Finding]:
+        if case.visible is None or (case.match is not None and case.match.alignment is not None):
+            return []
+        findings = []
+        payload = case.payload
+        labels = [m for m in case.visible if m.kind == MarkKind.VISIBLE_LABEL]
+        for mark in labels:
+            kind = FindingKind.VISIBLE_LABEL_PRESENT if mark.check.compliant else FindingKind.VISIBLE_LABEL_NONCOMPLIANT
+            detail = "complies" if mark.check.compliant else "does not comply: " + "; ".join(mark.check.problems)
+            findings.append(Finding(kind, Confidence.HIGH, f"visible AI label {mark.text!r} {detail}", ("OCR",),
+                                    Box.of(mark.box)))
+        authors = [m for m in case.visible if m.kind == MarkKind.AUTHOR_ID]
+        if payload is not None and payload.author_id != watermark.NO_AUTHOR:
+            shown = [m for m in authors if payload.matches_author(m.author_id or "") and m.score >= PRESENT_SCORE]
+            others = [m for m in authors if different_id(m, payload.author_id)]
+            if shown:
+                findings.append(Finding(FindingKind.AUTHOR_ID_PRESENT, Confidence.HIGH,
+                                        f"visible author ID {shown[0].text!r} matches the watermark's author",
+                                        ("OCR", "watermark payload"), Box.of(shown[0].box)))
+            elif others:
+                findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.MEDIUM,
+                                        f"the visible ID {others[0].text!r} is not the watermark's author "
+                                        f"{payload.author_id}", ("OCR", "watermark payload"), Box.of(others[0].box)))
+            else:
+                findings.append(Finding(FindingKind.AUTHOR_ID_REMOVED, Confidence.LOW,
+                                        f"the watermark names author {payload.author_id} but no author ID is visible "
+                                        "in the corners (cropped, erased, or never shown: no original to compare)",
+                                        ("watermark payload", "OCR")))
+        if payload is not None and not labels:
+            findings.append(Finding(FindingKind.VISIBLE_LABEL_REMOVED, Confidence.LOW,
+                                    "the image carries an aimark watermark but no visible AI label is in its corners "
+                                    "or edges (cropped or erased: no original to compare)",
+                                    ("watermark payload", "OCR")))
+        return findings

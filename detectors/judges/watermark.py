@@ -1,0 +1,24 @@
+"""Invisible marks: aimark's watermark payload, and generator watermarks."""
+
+from __future__ import annotations
+
+from aimark.labeller import watermark
+from aimark.labeller.vocabulary import Confidence, FindingKind
+
+from ..findings import Finding
+from .base import Case, Judge
+
+
+class WatermarkJudge(Judge):
+    def judge(self, case: Case) -> list[Finding]:
+        findings = []
+        payload = case.payload
+        if payload is not None:
+            findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
+                                    f"aimark watermark: author {payload.author_id}, content {payload.content_id}",
+                                    (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
+        for generator in (m for m in (case.inspection.generators or []) if m.reported):
+            findings.append(Finding(FindingKind.GENERATOR_WATERMARK, Confidence(generator.confidence),
+                                    f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"
+                                    f"{generator.total} bits, chance {generator.p_value:.0e})", ("generator watermark",)))
+        return findings

@@ -1,0 +1,26 @@
+"""aimark's invisible watermark, read blind from the pixels."""
+
+from __future__ import annotations
+
+from aimark.labeller import watermark
+from aimark.labeller.vocabulary import MarkKind
+
+from .base import Reader
+
+
+class WatermarkReader(Reader):
+    mark = MarkKind.WATERMARK
+    key = "watermark"
+    title = "watermark"
+
+    def read(self, image, context):
+        detection = watermark.detect_image(image, context.watermark_key)
+        return self.evidence(detection, detection.as_record())
+
+    @staticmethod
+    def lines(record):
+        if not record["found"]:
+            return ["no aimark watermark"]
+        payload = record["payload"]
+        return [f"aimark payload: author {payload['author_id']}, content {payload['content_id']} "
+                f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
