@@ -21,7 +21,7 @@ import piexif
 from PIL import Image, ImageCms
 
 from . import formats
-from .errors import BadImage, OutputError, one_line
+from .errors import BadImage, OutputError, input_guard, one_line
 
 try:  # HEIC/HEIF, what most phones write, through the maintained libheif plug-in
     import pillow_heif
@@ -148,7 +148,10 @@ def open_image(data: bytes) -> Image.Image:
 
 def decode_pixels(image: Image.Image) -> Image.Image:
     """Decode the pixel data, reporting truncation and corruption as ``BadImage``."""
-    frames = getattr(image, "n_frames", 1)
+    try:
+        frames = getattr(image, "n_frames", 1)
+    except Exception as exc:  # noqa: BLE001 - a plug-in walking a broken frame table
+        raise BadImage(one_line(f"damaged frame table ({type(exc).__name__}: {exc})")) from None
     if frames > 1 and image.format != "MPO":
         raise BadImage(
             f"animated {image.format} with {frames} frames: aimark handles still images only; "
@@ -230,11 +233,18 @@ def _orientation_from_pillow(image: Image.Image) -> int:
 
 
 def load_source(data: bytes) -> SourceImage:
-    """Decode ``data`` into a ``SourceImage`` upright as displayed, or raise ``BadImage``.
+    """Decode ``data`` into a ``SourceImage`` upright as displayed, or raise ``BadImage`` (an ``AimarkError``,
+    and nothing else, whatever the bytes).
 
     EXIF rotation is applied to the pixels and the Orientation tag reset to 1: every viewer, including
     those that ignore EXIF, then shows the label on the corner it was placed on.
     """
+    with input_guard("this image"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd tags: what matters is reported
+        return _load_source(data)
+
+
+def _load_source(data: bytes) -> SourceImage:
     image = open_image(data)
     encoding = formats.source_encoding(image, data)
     image = decode_pixels(image)
