@@ -76,17 +76,27 @@ def haar_approximation(plane: np.ndarray) -> np.ndarray:
     return _HAAR * rows[:, 0::2] + _HAAR * rows[:, 1::2]
 
 
+STRIP_ROWS = 512  # plane rows per strip: a multiple of 8 (a 2x2 Haar step, then 4x4 blocks)
+
+
 def block_scores(rgb: np.ndarray, reading: str) -> np.ndarray:
-    """Per 4x4 block of the U plane's DWT band, the library's bit (0/1) — whatever the payload length."""
+    """Per 4x4 block of the U plane's DWT band, the library's bit (0/1) — whatever the payload length.
+
+    Worked in strips of whole block rows, in block order: the same bits as the whole plane at once, with
+    memory that does not grow with the picture's height."""
     height, width = rgb.shape[:2]
-    plane = u_plane(rgb, reading)[: height // 4 * 4, : width // 4 * 4]
-    band = haar_approximation(plane)
-    block_rows, block_cols = band.shape[0] // BLOCK, band.shape[1] // BLOCK
-    blocks = (band[: block_rows * BLOCK, : block_cols * BLOCK]
-              .reshape(block_rows, BLOCK, block_cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK))
-    position = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
-    value = np.abs(blocks[np.arange(blocks.shape[0]), position])
-    return (np.mod(value, SCALE) > 0.5 * SCALE).astype(np.float64)
+    usable_rows, usable_cols = height // 8 * 8, width // 8 * 8
+    strips = []
+    for top in range(0, usable_rows, STRIP_ROWS):
+        strip = rgb[top:min(top + STRIP_ROWS, usable_rows)]
+        band = haar_approximation(u_plane(strip, reading)[:, :usable_cols])
+        block_rows, block_cols = band.shape[0] // BLOCK, band.shape[1] // BLOCK
+        blocks = (band[: block_rows * BLOCK, : block_cols * BLOCK]
+                  .reshape(block_rows, BLOCK, block_cols, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK * BLOCK))
+        position = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
+        value = np.abs(blocks[np.arange(blocks.shape[0]), position])
+        strips.append(np.mod(value, SCALE) > 0.5 * SCALE)
+    return np.concatenate(strips).astype(np.uint8) if strips else np.zeros(0, np.uint8)
 
 
 def read_bits(rgb: np.ndarray, length: int, reading: str = "bgr_uint8",

@@ -1,11 +1,19 @@
-"""Tying a repost to its registered original: the watermark payload first (it survives crops), then
-perceptual hashes; local-feature geometry confirms either and says where the original's pixels went."""
+"""Tying a repost to its registered original, with every piece of evidence that could contradict the tie.
+
+Candidates come from the strongest keys first: the ProduceID of the metadata label the file still carries,
+the watermark payload (it survives crops), then perceptual hashes. Every candidate must be confirmed by the
+picture itself — local-feature geometry that also registers the middle of the frame — and is checked
+against the other keys: a watermark or a label naming another original is a disagreement, said in the
+match and lowering everything that rests on it. A payload whose original the picture does not match (a
+copied or forged mark) gives an unconfirmed match: information only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aimark.labeller.source import DecodedImage
+from aimark.labeller.watermark import WatermarkPayload
 
 from . import geometry, signals
 from .registry import Original, Registry
@@ -13,12 +21,14 @@ from .registry import Original, Registry
 
 @dataclass
 class Match:
-    """The registered original a repost was matched to, how, and where its pixels went."""
+    """The registered original a repost was matched to, how, where its pixels went, and what disagrees."""
 
     original: Original
-    by: str  # "watermark" or "hash"
+    by: str  # "label", "watermark" or "hash"
     distances: dict[str, int] | None
     alignment: geometry.Alignment | None
+    disagreements: list[str] = field(default_factory=list)
+    agreements: list[str] = field(default_factory=list)  # the keys that name this original
 
     @property
     def placed(self) -> bool:
@@ -27,24 +37,60 @@ class Match:
     def as_record(self) -> dict:
         return {"original_id": self.original.id, "produce_id": self.original.produce_id,
                 "author_id": self.original.author_id, "path": self.original.path, "by": self.by,
-                "hash_distances": self.distances,
+                "hash_distances": self.distances, "agreements": self.agreements,
+                "disagreements": self.disagreements,
                 "alignment": self.alignment.as_record() if self.alignment else None}
 
 
-def find_original(image: DecodedImage, payload, registry: Registry) -> Match | None:
-    """The original ``image`` is a repost of, or None."""
-    candidates: list[tuple[Original, str, dict | None]] = []
+def _candidates(image: DecodedImage, payload, produce_id: str | None, registry: Registry):
+    seen = set()
+    if produce_id:
+        for original in registry.by_produce_id(produce_id):
+            seen.add(original.id)
+            yield original, "label", None
     if payload is not None:
-        candidates += [(o, "watermark", None) for o in registry.by_watermark(payload)]
-    if not candidates:
-        for id_, distances in registry.nearest(signals.hashes_of(image)):
-            candidates.append((registry.get(id_), "hash", distances))
-    for original, by, distances in candidates:
+        for original in registry.by_watermark(payload):
+            if original.id not in seen:
+                seen.add(original.id)
+                yield original, "watermark", None
+    for id_, distances in registry.nearest(signals.hashes_of(image)):
+        if id_ not in seen:
+            seen.add(id_)
+            yield registry.get(id_), "hash", distances
+
+
+def disagreements(original: Original, payload, produce_id: str | None) -> list[str]:
+    """The keys the image carries that name another original than ``original``."""
+    found = []
+    if payload is not None and original.payload is not None and original.payload != payload:
+        found.append(f"its watermark names another original (author {payload.author_id}, content "
+                     f"{payload.content_id}) than this one's (content {original.payload.content_id})")
+    if produce_id and produce_id != original.produce_id and original.watermarked:
+        content = WatermarkPayload.content_field(produce_id)
+        if original.payload is None or content != original.payload.content_id:
+            found.append(f"its metadata label names another ProduceID ({produce_id!r})")
+    return found
+
+
+def find_original(image: DecodedImage, payload, registry: Registry, produce_id: str | None = None) -> Match | None:
+    """The original ``image`` is a repost of: the first candidate the picture confirms and nothing
+    contradicts; else the best confirmed one, with its disagreements; else an unconfirmed watermark match."""
+    fallback = unplaced = None
+    for original, by, distances in _candidates(image, payload, produce_id, registry):
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
-        if alignment is not None and alignment.confirmed and (
-                geometry.registration(thumb, original.size, alignment, image) >= geometry.MIN_REGISTRATION):
-            return Match(original, by, distances, alignment)
-        if by == "watermark":  # an exact payload is a match even when geometry cannot place it
-            return Match(original, by, distances, None)
-    return None
+        placed = alignment is not None and alignment.confirmed and (
+            geometry.registration(thumb, original.size, alignment, image) >= geometry.MIN_REGISTRATION)
+        if placed:
+            agree = [key for key, same in (("label", produce_id == original.produce_id),
+                                           ("watermark", payload is not None and payload == original.payload),
+                                           ("geometry", True)) if same]
+            match = Match(original, by, distances, alignment, disagreements(original, payload, produce_id), agree)
+            if not match.disagreements:
+                return match
+            fallback = fallback or match
+        elif by in ("watermark", "label") and unplaced is None:
+            unplaced = Match(original, by, distances, None,
+                             [f"the picture does not match the original its {'watermark' if by == 'watermark' else 'label'} "
+                              "names (the mark may be copied or forged)"])
+    return fallback or unplaced

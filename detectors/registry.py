@@ -65,6 +65,7 @@ class Original:
     thumbnail: bytes | None
     watermarked: bool = False
     crops: dict[MarkKind, dict] | None = None  # mark -> {"origin": [x, y], "scale": s, "jpeg": base64}
+    payload: WatermarkPayload | None = None  # what its watermark carries
 
     def reference(self, kind: MarkKind, box: Box):
         """The best picture the registry keeps of a mark: (image, 3x3 image->original transform, ``box`` in the
@@ -220,18 +221,27 @@ class Registry:
     # --- reading ---
 
     def _original(self, row) -> Original:
-        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content, crops) = row
+        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content, crops, kind,
+         author) = row
         by_kind = lambda text: {mark_kind(name): value for name, value in json.loads(text).items()}  # noqa: E731
+        payload = None
+        if content is not None and kind is not None and author is not None:
+            payload = WatermarkPayload(author_id=str(author) if kind == 0 else f"hash:{author:09x}",
+                                       content_id=content)
         return Original(id_, produce_id, author_id, path, (width, height),
                         {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
-                        by_kind(marks), thumbnail, content is not None, by_kind(crops) if crops else None)
+                        by_kind(marks), thumbnail, content is not None, by_kind(crops) if crops else None, payload)
 
     _COLUMNS = ("id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content,"
-                " mark_crops")
+                " mark_crops, wm_author_kind, wm_author")
 
     def get(self, id_: int) -> Original | None:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,)).fetchone()
         return self._original(row) if row else None
+
+    def by_produce_id(self, produce_id: str) -> list[Original]:
+        rows = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE produce_id = ?", (produce_id,)).fetchall()
+        return [self._original(row) for row in rows]
 
     def by_watermark(self, payload: WatermarkPayload) -> list[Original]:
         """Originals whose watermark carried exactly this payload."""

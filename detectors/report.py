@@ -1,35 +1,35 @@
 """The moderator's HTML report: one self-contained file (images inlined) a browser opens offline.
 
-Per image: a thumbnail, the verdict and its reason, every finding with its confidence and evidence, and —
-for findings about a removed or cropped mark — the original's corner beside the repost's, so a person
-can see with their own eyes what the scan claims.
+At the top: when and how the scan ran, and a summary — images per verdict, findings per kind and confidence.
+Then filters and sorting (verdict, finding kind, confidence, only images with a mark removed; also from the
+URL, e.g. ``report.html?accused=1&sort=severity``). Per image, with its own anchor: a thumbnail, the verdict
+and its reason, every finding with its confidence and evidence, and — for a removed or cropped mark — the
+original's corner beside the repost's, so a person can see with their own eyes what the scan claims.
+Colours carry meaning: red only for a removal at medium or high confidence; grey for information; a
+"labelled AI" verdict is the label working, not an alarm. Rendered with Jinja2 templates
+(``detectors/templates``), each image's section where its pixels are (a worker process).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from pathlib import Path
 
+import datetime as dt
+from collections import Counter
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image, ImageDraw
 
+from aimark.labeller.vocabulary import Confidence
+
+from .findings import VERDICT_MEANINGS
 from .scan import ScanResult
 
 THUMB_SIDE = 360
 CROP_SIDE = 280
-STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d1d1f;background:#fafafa}
-h1{font-size:20px} .item{background:#fff;border:1px solid #ddd;border-radius:8px;padding:16px;margin:16px 0}
-.head{display:flex;gap:16px;align-items:flex-start} .head img{max-width:360px;border:1px solid #ccc}
-.v1,.v2,.v3{font-weight:600} .v1{color:#b00020} .v2{color:#b36b00} .v3{color:#8a5a00} .vnone{color:#2e7d32}
-table{border-collapse:collapse;margin-top:8px;width:100%} td,th{border-bottom:1px solid #eee;padding:4px 8px;
-text-align:left;vertical-align:top} .removal td:first-child{color:#b00020;font-weight:600}
-.pair{display:flex;gap:12px;margin:8px 0} .pair figure{margin:0} .pair img{border:1px solid #ccc;max-width:280px}
-figcaption{font-size:12px;color:#555} .err{color:#b00020}
-"""
-
-
 def _data_uri(image: Image.Image, side: int) -> str:
     view = image.convert("RGB")
     view.thumbnail((side, side))
@@ -53,53 +53,64 @@ def _crop_around(image: Image.Image, box, pad_fraction: float = 0.6) -> Image.Im
     return crop
 
 
-def _pair(result: ScanResult, finding, pixels: Image.Image | None) -> str:
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("aimark.detectors", "templates"), autoescape=select_autoescape(),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _figures(result: ScanResult, finding, pixels: Image.Image | None) -> list[dict]:
     """The original's mark beside the repost's same place."""
     match = result.match
     if match is None or finding.original_box is None:
-        return ""
+        return []
     figures = []
     reference = match.original.reference(finding.kind.mark, finding.original_box)
     if reference is not None:
         image, _, box, is_crop = reference
-        figures.append(("original (registry)" if is_crop else "original (registry thumbnail)", _crop_around(image, box)))
+        caption = "original (registry)" if is_crop else "original (registry thumbnail)"
+        figures.append({"caption": caption, "uri": _data_uri(_crop_around(image, box), CROP_SIDE)})
     if pixels is not None and finding.box is not None:
-        figures.append(("this image, same place", _crop_around(pixels, finding.box)))
-    cells = "".join(f'<figure><img src="{_data_uri(image, CROP_SIDE)}" alt="{html.escape(caption)}">'
-                    f"<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, image in figures)
-    return f'<div class="pair">{cells}</div>' if cells else ""
+        figures.append({"caption": "this image, same place", "uri": _data_uri(_crop_around(pixels, finding.box), CROP_SIDE)})
+    return figures
 
 
-def render_item(result: ScanResult) -> str:
+def _css(finding) -> str:
+    if finding.removal:
+        return f"removal-{finding.confidence.value}"
+    if finding.confidence == Confidence.LOW:
+        return "info"
+    return "holds" if finding.kind.outcome.value in ("present", "valid", "untrusted") else "note"
+
+
+def severity(findings) -> int:
+    """3: a removal at high confidence, 2: at medium, 1: removals as information only, 0: none."""
+    ranks = [f.confidence.rank + 1 for f in findings if f.removal]
+    return max(ranks, default=0)
+
+
+def render_item(result: ScanResult, index: int = 0) -> str:
     """One image's section of the report (thumbnail and crops inlined)."""
-    name = html.escape(result.path)
-    pixels = result.inspection.pixels
     if result.error:
-        return render_error(result.path, result.error)
-    verdict = result.verdict
-    thumb = f'<img src="{_data_uri(pixels, THUMB_SIDE)}" alt="{name}">' if pixels is not None else ""
-    rows, pairs = [], []
-    for finding in result.findings:
-        css = ' class="removal"' if finding.removal else ""
-        rows.append(f"<tr{css}><td>{html.escape(finding.kind)}</td><td>{html.escape(finding.confidence)}</td>"
-                    f"<td>{html.escape(finding.summary)}</td><td>{html.escape(', '.join(finding.rests_on))}</td></tr>")
-        if finding.removal and finding.original_box is not None:
-            pairs.append(f"<p><b>{html.escape(finding.kind)}</b></p>{_pair(result, finding, pixels)}")
-    match = ""
-    if result.match:
-        m = result.match
-        match = (f"<p>Original: #{m.original.id} {html.escape(m.original.produce_id)} "
-                 f"({html.escape(m.original.path or '')}), matched by {html.escape(m.by)}"
-                 + (f", {m.alignment.inliers} feature inliers" if m.alignment else "") + "</p>")
-    return (f'<div class="item"><div class="head">{thumb}<div><h2>{name}</h2>'
-            f'<p class="v{verdict.level}">Verdict: {html.escape(verdict.meaning)} ({html.escape(verdict.level)})</p>'
-            f"<p>{html.escape(verdict.reason)}</p>{match}</div></div>"
-            "<table><tr><th>finding</th><th>confidence</th><th>what</th><th>rests on</th></tr>"
-            + "".join(rows) + "</table>" + "".join(pairs) + "</div>")
+        return render_error(result.path, result.error, index)
+    pixels = result.inspection.pixels
+    findings = result.findings
+    accusations = sum(f.removal and f.confidence >= Confidence.MEDIUM for f in findings)
+    pairs = [{"kind": f.kind.value, "confidence": f.confidence.value, "figures": _figures(result, f, pixels)}
+             for f in findings if f.removal and f.original_box is not None]
+    return _templates().get_template("item.html.j2").render(
+        index=index, path=result.path, error=None, verdict=result.verdict, verdict_class=result.verdict.level,
+        verdict_key=result.verdict.level, severity=severity(findings), accusations=accusations,
+        kinds=sorted({f.kind.value for f in findings}), confidences=sorted({f.confidence.value for f in findings}),
+        thumbnail=_data_uri(pixels, THUMB_SIDE) if pixels is not None else None,
+        match=result.match.as_record() if result.match else None,
+        findings=[{**f.as_record(), "css": _css(f)} for f in findings], pairs=[p for p in pairs if p["figures"]])
 
 
-def render_error(path: str, reason: str) -> str:
-    return f'<div class="item"><h2>{html.escape(path)}</h2><p class="err">{html.escape(reason)}</p></div>'
+def render_error(path: str, reason: str, index: int = 0) -> str:
+    return _templates().get_template("item.html.j2").render(
+        index=index, path=path, error=reason, verdict_class="unreadable", verdict_key="unreadable", severity=0,
+        kinds=[], confidences=[], thumbnail=None, findings=[], pairs=[], accusations=0, match=None)
 
 
 GENERATOR_MARK = '<meta name="generator" content="aimark scan">'
@@ -114,12 +125,29 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def write_report(path: Path, sections: list[str], records: list[dict]) -> None:
-    """The whole report, written atomically: a heading, every image's section in input order, a total."""
-    from aimark.labeller.image_io import write_atomic
+def summarise(records: list[dict]) -> dict:
+    """Counts for the report's top: images per verdict, findings per kind and confidence."""
+    verdicts = Counter("unreadable" if r.get("error") else (r.get("verdict") or {}).get("level", "none")
+                       for r in records)
+    kinds: dict[str, Counter] = {}
+    for record in records:
+        for finding in record.get("findings") or []:
+            kinds.setdefault(finding["kind"], Counter())[finding["confidence"]] += 1
+    labels = {**VERDICT_MEANINGS, "unreadable": "could not be read"}
+    return {"images": len(records), "unreadable": verdicts.get("unreadable", 0),
+            "accused": sum(bool(r.get("removal_found")) for r in records),
+            "verdicts": [(key, labels[key], verdicts[key]) for key in ("1", "2", "3", "none", "unreadable")
+                         if verdicts.get(key)],
+            "kinds": sorted(kinds.items())}
 
-    removals = sum(bool(r.get("removal_found")) for r in records)
-    page = (f"<!doctype html><html lang=en><meta charset=utf-8>{GENERATOR_MARK}<title>aimark scan</title>"
-            f"<style>{STYLE}</style><h1>aimark scan</h1>" + "".join(sections)
-            + f"<p><b>{len(records)} images scanned, {removals} with a mark removed.</b></p></html>")
+
+def write_report(path: Path, sections: list[str], records: list[dict], options: str = "") -> None:
+    """The whole report, written atomically: when and how, the summary, every image's section in order."""
+    from aimark.labeller.image_io import write_atomic
+    from aimark.labeller.pipeline import VERSION
+
+    meta = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "version": VERSION,
+            "options": options}
+    page = _templates().get_template("report.html.j2").render(
+        generator_mark=GENERATOR_MARK, meta=meta, summary=summarise(records), sections=sections)
     write_atomic(path, page.encode("utf-8"))

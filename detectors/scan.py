@@ -18,6 +18,7 @@ from aimark.labeller.errors import AimarkError, input_guard
 from aimark.labeller.image_io import Source, read_source
 from aimark.labeller.source import DecodedImage
 from aimark.labeller.visible import FoundMark
+from aimark.labeller.vocabulary import Confidence
 
 from .findings import Finding, Verdict
 from .inspect import Inspection, inspect_image
@@ -45,7 +46,13 @@ class ScanResult:
 
     @property
     def removals(self) -> list[Finding]:
+        """Findings that say a label was taken away, at any confidence."""
         return [f for f in self.findings if f.removal]
+
+    @property
+    def accusations(self) -> list[Finding]:
+        """Removals at medium or high confidence: what a moderator acts on (low ones are information)."""
+        return [f for f in self.removals if f.confidence >= Confidence.MEDIUM]
 
     @property
     def error(self) -> str | None:
@@ -57,7 +64,7 @@ class ScanResult:
             "visible": [m.as_record() for m in self.visible] if self.visible is not None else None,
             "match": self.match.as_record() if self.match else None,
             "findings": [f.as_record() for f in self.findings],
-            "removal_found": bool(self.removals),
+            "removal_found": bool(self.accusations),
             "verdict": self.verdict.as_record(),
             "seconds": round(self.seconds, 4),
         })
@@ -88,7 +95,9 @@ def scan(image: Source, options: ScanOptions | None = None, name: str = "") -> S
         with input_guard("this image"):
             if not decoded.error:
                 if options.registry is not None:
-                    result.match = case.match = find_original(decoded, case.payload, options.registry)
+                    meta = inspection.metadata
+                    produce_id = meta.label.produce_id if meta is not None and meta.label is not None else None
+                    result.match = case.match = find_original(decoded, case.payload, options.registry, produce_id)
                 if options.ocr is not None and not (case.match and case.match.placed):
                     case.visible = EDGE_READER.read(decoded, options).reading
             findings = [finding for judge in JUDGES for finding in judge.judge(case)]

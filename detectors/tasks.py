@@ -116,13 +116,13 @@ class ScanTask:
         result = scan(data, self.options, name=item.path)
         record = result.as_record()
         record["input_sha256"] = sha256(data)
-        return ScanOutput(record, render_item(result))
+        return ScanOutput(record, render_item(result, item.index))
 
     def failed(self, item: Item, reason: str) -> ScanOutput:
         from .report import render_error
 
         record = {"path": item.path, "error": reason, "findings": [], "removal_found": False, "verdict": None}
-        return ScanOutput(record, render_error(item.path, reason))
+        return ScanOutput(record, render_error(item.path, reason, item.index))
 
 
 def _file_state(path: Path) -> list:

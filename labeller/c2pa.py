@@ -172,8 +172,13 @@ def propagation_manifest(title: str, label: AigcLabel, *, platform: str, source_
 class C2paReport:
     """What a file's Content Credentials say, and whether they hold.
 
-    ``state`` is ``Trusted`` / ``Valid`` / ``Invalid`` (c2pa's validation state), ``absent`` (no manifest)
-    or ``unreadable`` (a manifest is there but cannot be parsed: truncated or malformed).
+    ``state`` is the claim's own validity: ``Trusted`` / ``Valid`` / ``Invalid``, ``absent`` (no manifest),
+    ``remote`` (the file points to a manifest at ``remote_url``, which aimark never fetches) or
+    ``unreadable`` (a manifest is there but cannot be parsed). It rests on the claim's failure codes only:
+    CAWG identity assertions (``cawg.*``) are judged apart, in ``identity``, so a valid claim with a broken
+    creator identity reads Valid with an invalid identity — as c2pa-rs reports it — where c2pa-python's
+    own state (``sdk_state``) folds both into Invalid. ``failures`` holds every failure code of the active
+    manifest, from its own results and from the store's status (assertion-level ones included).
     """
 
     state: str
@@ -182,6 +187,12 @@ class C2paReport:
     manifest: dict | None = None
     ingredients: list[dict] = field(default_factory=list)
     error: str | None = None
+    sdk_state: str | None = None
+    identity: list[dict] = field(default_factory=list)
+    source_type_found_in: str | None = None
+    source_type_found: str | None = None
+    remote_url: str | None = None
+    informational: list[str] = field(default_factory=list)  # the active manifest's informational codes
 
     @property
     def aigc(self) -> dict | None:
@@ -189,11 +200,9 @@ class C2paReport:
 
     @property
     def digital_source_type(self) -> str | None:
-        actions = self.assertion("c2pa.actions.v2") or self.assertion("c2pa.actions") or {}
-        for action in actions.get("actions", []):
-            if action.get("digitalSourceType"):
-                return action["digitalSourceType"]
-        return None
+        """The IPTC source type the credentials declare: the active manifest's, else the nearest
+        ingredient's up the chain (``source_type_found_in`` says where)."""
+        return self.source_type_found or source_type_of(self.manifest)
 
     def assertion(self, label: str) -> dict | None:
         for assertion in (self.manifest or {}).get("assertions", []):
@@ -204,8 +213,26 @@ class C2paReport:
     def as_record(self) -> dict:
         return {"state": self.state, "failures": self.failures, "untrusted": self.untrusted,
                 "signer": (self.manifest or {}).get("signature_info", {}).get("issuer"),
-                "digital_source_type": self.digital_source_type, "aigc": self.aigc,
-                "ingredients": self.ingredients, "error": self.error}
+                "digital_source_type": self.digital_source_type, "source_type_found_in": self.source_type_found_in,
+                "aigc": self.aigc, "identity": self.identity, "ingredients": self.ingredients,
+                "informational": self.informational, "sdk_state": self.sdk_state, "remote_url": self.remote_url,
+                "error": self.error}
+
+    @property
+    def integrity_intact(self) -> bool:
+        """The claim and its bindings verify; at most the signing certificate is unknown or expired."""
+        return self.state in ("Trusted", "Valid") or (
+            self.state == "Invalid" and all(code in CREDENTIAL_ONLY for code in self.failures))
+
+
+def source_type_of(manifest: dict | None) -> str | None:
+    for label in ("c2pa.actions.v2", "c2pa.actions"):
+        for assertion in (manifest or {}).get("assertions", []):
+            if assertion.get("label") == label:
+                for action in (assertion.get("data") or {}).get("actions", []):
+                    if isinstance(action, dict) and action.get("digitalSourceType"):
+                        return action["digitalSourceType"]
+    return None
 
 
 # Trust anchors as the CLI takes them when none are named: your own ca.pem from 'aimark keys init', if any.
@@ -229,7 +256,17 @@ def read_context(trust_anchors: str | None = None) -> c2pa_sdk.Context:
 
 
 def _codes(results: dict | None, kind: str) -> list[str]:
-    return [entry.get("code", "") for entry in (results or {}).get(kind, [])]
+    return [entry.get("code", "") for entry in (results or {}).get(kind, []) if isinstance(entry, dict)]
+
+
+def _entries(results: dict | None, kind: str) -> list[dict]:
+    return [entry for entry in (results or {}).get(kind, []) if isinstance(entry, dict)]
+
+
+UNTRUSTED = "signingCredential.untrusted"
+# Failures about the signer's certificate alone: the signed claim itself is intact.
+CREDENTIAL_ONLY = ("signingCredential.expired", "signingCredential.revoked", "signingCredential.ocsp.unknown")
+MAX_CHAIN = 16  # ingredient manifests walked for a source type
 
 
 def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -> C2paReport:
@@ -245,16 +282,15 @@ def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -
         return C2paReport(state="absent")
     except c2pa_sdk.C2paError as exc:
         error = f"{type(exc).__name__}: {exc}"
+        if "must fetch remote manifests" in str(exc):  # the manifest lives at a URL: never fetched
+            return C2paReport(state="remote", error=error, remote_url=str(exc).rsplit(" ", 1)[-1])
         if MANIFEST_MARKER not in data:  # a broken image with no manifest in it: nothing was tampered with
             return C2paReport(state="absent", error=error)
         return C2paReport(state="unreadable", error=error)
     try:
         with reader:
-            state = str(reader.get_validation_state() or "Invalid")
+            sdk_state = str(reader.get_validation_state() or "Invalid")
             results = reader.get_validation_results() or {}
-            active = results.get("activeManifest", {})
-            failures = _codes(active, "failure")
-            untrusted = "signingCredential.untrusted" in failures + _codes(active, "informational")
             store = json.loads(reader.json())
             try:
                 manifest = reader.get_active_manifest()
@@ -262,16 +298,79 @@ def read_c2pa(data: bytes, mime: str, context: c2pa_sdk.Context | None = None) -
                 manifest = None
     except Exception as exc:  # noqa: BLE001 - a malformed store must be a result, never a crash
         return C2paReport(state="unreadable", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-    ingredients = []
-    for ingredient in (manifest or {}).get("ingredients", []):
-        codes = (_codes(ingredient.get("validation_results", {}).get("activeManifest"), "failure")
-                 or [s.get("code") for s in ingredient.get("validation_status", []) if s.get("code")])
-        ingredients.append({"title": ingredient.get("title"), "relationship": ingredient.get("relationship"),
-                            "failures": [c for c in codes if c != "signingCredential.untrusted"],
-                            "untrusted": "signingCredential.untrusted" in codes,
-                            "has_manifest": bool(ingredient.get("active_manifest"))})
-    failures = [code for code in failures if code != "signingCredential.untrusted"]
-    report = C2paReport(state=state, failures=failures, untrusted=untrusted, manifest=manifest,
-                        ingredients=ingredients)
-    report.manifest = report.manifest or store.get("manifests", {}).get(store.get("active_manifest"))
+    return _report(store, results, manifest, sdk_state)
+
+
+def _report(store: dict, results: dict, manifest: dict | None, sdk_state: str) -> C2paReport:
+    manifests = store.get("manifests") or {}
+    active_label = store.get("active_manifest")
+    manifest = manifest or manifests.get(active_label)
+    active = results.get("activeManifest") or {}
+    here = f"/c2pa/{active_label}/" if active_label else None
+    status = [entry for entry in store.get("validation_status") or [] if isinstance(entry, dict)]
+    failure_entries = _entries(active, "failure") + [e for e in status if here is None or here in e.get("url", "")
+                                                     or not e.get("url")]
+    codes = list(dict.fromkeys(e.get("code", "") for e in failure_entries))
+    identity_codes = [c for c in codes if c.startswith("cawg.")]
+    claim_failures = [c for c in codes if not c.startswith("cawg.") and c != UNTRUSTED]
+    untrusted = UNTRUSTED in codes + _codes(active, "informational")
+    if sdk_state == "Invalid" and not claim_failures and not identity_codes and not untrusted:
+        claim_failures = ["claim.invalid"]  # c2pa says Invalid without a code we could place
+    state = "Invalid" if claim_failures else "Valid" if untrusted else "Trusted"
+    report = C2paReport(state=state, failures=claim_failures, untrusted=untrusted, manifest=manifest,
+                        sdk_state=sdk_state, identity=_identity(active, identity_codes),
+                        ingredients=_ingredients(manifest, results, status),
+                        informational=list(dict.fromkeys(c for c in _codes(active, "informational")
+                                                         if not c.startswith("cawg."))))
+    if source_type_of(manifest) is None:
+        report.source_type_found, report.source_type_found_in = _source_type_up_the_chain(manifest, manifests)
+    elif source_type_of(manifest):
+        report.source_type_found_in = "the active manifest"
     return report
+
+
+def _identity(active: dict, failures: list[str]) -> list[dict]:
+    """CAWG identity assertions as their own evidence: valid unless a failure code says otherwise (a trust
+    code — an issuer or credential not in the trust list — leaves it valid but untrusted)."""
+    seen = {e.get("code") for kind in ("success", "informational", "failure") for e in _entries(active, kind)
+            if str(e.get("code", "")).startswith("cawg.")} | set(failures)
+    if not seen:
+        return []
+    broken = sorted(c for c in failures if "untrusted" not in c)
+    trust = sorted(c for c in seen if "untrusted" in c)
+    return [{"assertion": "cawg.identity", "valid": not broken, "trusted": not trust, "failures": broken,
+             "codes": sorted(seen)}]
+
+
+def _ingredients(manifest: dict | None, results: dict, status: list[dict]) -> list[dict]:
+    deltas = [d for d in results.get("ingredientDeltas") or [] if isinstance(d, dict)]
+    found = []
+    for index, ingredient in enumerate((manifest or {}).get("ingredients", [])):
+        own = _codes(ingredient.get("validation_results", {}).get("activeManifest"), "failure")
+        own += [s.get("code") for s in ingredient.get("validation_status", []) if isinstance(s, dict) and s.get("code")]
+        if index < len(deltas):
+            own += _codes(deltas[index].get("validationDeltas"), "failure")
+        label = ingredient.get("active_manifest")
+        if label:
+            own += [e.get("code") for e in status if f"/c2pa/{label}/" in e.get("url", "")]
+        codes = list(dict.fromkeys(c for c in own if c))
+        found.append({"title": ingredient.get("title"), "relationship": ingredient.get("relationship"),
+                      "failures": [c for c in codes if c != UNTRUSTED and not c.startswith("cawg.")],
+                      "untrusted": UNTRUSTED in codes, "has_manifest": bool(label), "manifest": label})
+    return found
+
+
+def _source_type_up_the_chain(manifest: dict | None, manifests: dict) -> tuple[str | None, str | None]:
+    """The nearest digital source type declared by an ingredient's manifest, and where (breadth first)."""
+    queue = [(ingredient, "") for ingredient in (manifest or {}).get("ingredients", [])]
+    for _ in range(MAX_CHAIN):
+        if not queue:
+            break
+        ingredient, path = queue.pop(0)
+        where = f"{path}ingredient {ingredient.get('title')!r} ({ingredient.get('relationship')})"
+        found = manifests.get(ingredient.get("active_manifest") or "")
+        declared = source_type_of(found)
+        if declared:
+            return declared, f"the manifest of {where}"
+        queue += [(inner, where + " > ") for inner in (found or {}).get("ingredients", [])]
+    return None, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import piexif
 from lxml import etree
@@ -238,13 +238,18 @@ def stamp_exif(exif: dict | None, *, artist: str | None, software: str) -> dict:
 
 
 # --- reading --------------------------------------------------------------------------------------------
+#
+# Where labels are found, as a reader of real downloads finds them (issue 12). The TC260 image guide's
+# carrier is XMP ``TC260:AIGC``; the others are carriers services and other tools use. Each found label says
+# where it was, in which form, and whether it conforms; a vendor's own disclosure (not TC260 JSON) is kept
+# apart as a disclosure, named after its vendor.
 
 @dataclass(frozen=True)
 class FoundLabel:
     """One AIGC label found in a file: where, in which form, what it says, and what is wrong with it."""
 
     carrier: str
-    form: str  # "inner", "wrapped" or "unparsed"
+    form: str  # "inner", "wrapped", "properties" or "unparsed"
     namespace: str | None
     raw: str
     values: dict
@@ -266,11 +271,26 @@ class FoundLabel:
                 "conforming": self.conforming, "values": self.values, "problems": list(self.problems)}
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """A service's own AI disclosure that is not a TC260 label (Tencent Cloud, Douyin): evidence of AI
+    generation in the vendor's words, never a conforming GB 45438 label."""
+
+    vendor: str
+    carrier: str
+    fields: dict
+    says: str  # what it discloses, in words
+
+    def as_record(self) -> dict:
+        return {"vendor": self.vendor, "carrier": self.carrier, "fields": self.fields, "says": self.says}
+
+
 @dataclass
 class MetadataReport:
-    """Every metadata label and related field found in a file."""
+    """Every metadata label, vendor disclosure and related field found in a file."""
 
     labels: list[FoundLabel] = field(default_factory=list)
+    disclosures: list[Disclosure] = field(default_factory=list)
     digital_source_type: str | None = None
     artist: str | None = None
     software: str | None = None
@@ -278,7 +298,7 @@ class MetadataReport:
 
     @property
     def status(self) -> str:
-        """``conforming`` (one good label), ``non-conforming`` (a label with problems) or ``none``."""
+        """``conforming`` (one good label), ``non-conforming`` (a label with problems, or several) or ``none``."""
         if not self.labels:
             return "none"
         if len(self.labels) == 1 and self.labels[0].conforming:
@@ -294,24 +314,42 @@ class MetadataReport:
 
     def as_record(self) -> dict:
         return {"status": self.status, "labels": [f.as_record() for f in self.labels],
+                "disclosures": [d.as_record() for d in self.disclosures],
                 "digital_source_type": self.digital_source_type, "artist": self.artist,
                 "software": self.software, "problems": self.problems}
 
 
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # ValueError: also a number of over 4,300 digits
+        return None
+
+
 def parse_label_json(raw: str) -> tuple[dict | None, str, list[str]]:
-    """Parse a label value: inner or wrapped JSON, possibly ``&quot;``-escaped. (values, form, problems)"""
+    """Parse a label value: inner or wrapped JSON, possibly ``&quot;``-escaped or behind an ``AIGC=`` or
+    ``AIGC`` prefix. (values, form, problems)"""
     text = raw.strip()
     if "&quot;" in text or "&amp;" in text:
         text = html.unescape(text)
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):  # ValueError: also a number of over 4,300 digits
+    for prefix in ("AIGC=", "AIGC:", "AIGC"):
+        if text.startswith(prefix) and text[len(prefix):].lstrip().startswith("{"):
+            text = text[len(prefix):].lstrip()
+            break
+    value = _json(text)
+    if value is None:
         return None, "unparsed", ["the label is not valid JSON"]
     if not isinstance(value, dict):
         return None, "unparsed", ["the label is JSON but not an object"]
     if set(value) == {"AIGC"} and isinstance(value["AIGC"], dict):
         return value["AIGC"], "wrapped", []
     return value, "inner", []
+
+
+def is_label_json(raw: str) -> bool:
+    """Whether ``raw`` is JSON holding a label (some of the seven keys): unrelated JSON is no label."""
+    values, _, _ = parse_label_json(raw)
+    return values is not None and any(key in values for key in KEYS)
 
 
 def judge_values(values: dict) -> list[str]:
@@ -331,8 +369,11 @@ def _found(carrier: str, raw: str, namespace: str | None, extra_problems: list[s
     values, form, problems = parse_label_json(raw)
     if values is not None:
         problems = judge_values(values)
-    return FoundLabel(carrier=carrier, form=form, namespace=namespace, raw=raw, values=values or {},
+    return FoundLabel(carrier=carrier, form=form, namespace=namespace, raw=raw[:4096], values=values or {},
                       problems=tuple(extra_problems + problems))
+
+
+XMPKV_NAME = "XmpKvBase64"  # Volcano Engine's base64 copy of the label, beside the per-key properties
 
 
 def _labels_in_xmp(root: etree._Element, carrier: str) -> tuple[list[FoundLabel], str | None]:
@@ -340,40 +381,87 @@ def _labels_in_xmp(root: etree._Element, carrier: str) -> tuple[list[FoundLabel]
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        candidates = [(element.tag, element.text or "")] if _local(element.tag) in ("AIGC", "DigitalSourceType") else []
+        candidates = [(element.tag, element.text or "")] if _local(element.tag) in ("AIGC", "DigitalSourceType",
+                                                                                    XMPKV_NAME) else []
         candidates += [(name, value) for name, value in element.attrib.items()
-                       if _local(name) in ("AIGC", "DigitalSourceType")]
+                       if _local(name) in ("AIGC", "DigitalSourceType", XMPKV_NAME)]
         for name, value in candidates:
             namespace = etree.QName(name).namespace
             if _local(name) == "DigitalSourceType":
                 source_type = value.strip() or source_type
-                continue
-            problems = [] if namespace == TC260_NS else [
-                f"label in namespace {namespace or '(none)'} instead of {TC260_NS}"]
-            labels.append(_found(carrier, value, namespace, problems))
+            elif _local(name) == XMPKV_NAME:
+                labels += _xmpkv_label(value, carrier)
+            else:
+                problems = [] if namespace == TC260_NS else [
+                    f"label in namespace {namespace or '(none)'} instead of {TC260_NS}"]
+                labels.append(_found(carrier, value, namespace, problems))
+        keyed = _keyed_label(element, carrier)
+        if keyed is not None:
+            labels.append(keyed)
     return labels, source_type
 
 
-def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], str | None, str | None]:
+def _keyed_label(element: etree._Element, carrier: str) -> FoundLabel | None:
+    """The seven keys as separate properties in the TC260 namespace (``AIGC:Label="1" ...``), as Volcano
+    Engine writes them: a label, but not in the one ``TC260:AIGC`` JSON value the guide asks for."""
+    values = {}
+    for name, value in element.attrib.items():
+        if etree.QName(name).namespace == TC260_NS and _local(name) in KEYS:
+            values[_local(name)] = value
+    for child in element:
+        if isinstance(child.tag, str) and etree.QName(child.tag).namespace == TC260_NS and _local(child.tag) in KEYS:
+            values[_local(child.tag)] = child.text or ""
+    if not values:
+        return None
+    problems = ("the keys are separate XMP properties (Volcano Engine's form), not the one TC260:AIGC JSON "
+                "value the TC260 guide asks for",) + tuple(judge_values(values))
+    return FoundLabel(carrier=f"{carrier} TC260 properties", form="properties", namespace=TC260_NS,
+                      raw=json.dumps(values), values=values, problems=problems)
+
+
+def _xmpkv_label(value: str, carrier: str) -> list[FoundLabel]:
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(value.strip(), validate=False).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return []
+    if not is_label_json(decoded):
+        return []
+    return [_found(f"{carrier} xmpKV:{XMPKV_NAME} (base64)", decoded, None,
+                   ["a base64 copy in a vendor property (Volcano Engine's xmpKV), not TC260:AIGC"])]
+
+
+# EXIF: UserComment and ImageDescription carry TC260 JSON for some services, and vendor disclosures for others.
+
+def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], list[Disclosure], str | None, str | None]:
     if carriers.exif_problem(exif_block):
-        return [], None, None
+        return [], [], None, None
     try:
         exif = piexif.load(b"Exif\x00\x00" + exif_block)
     except Exception:  # noqa: BLE001 - piexif raises many types on malformed data
-        return [], None, None
+        return [], [], None, None
     zeroth = exif.get("0th", {})
-    artist = zeroth.get(piexif.ImageIFD.Artist)
-    software = zeroth.get(piexif.ImageIFD.Software)
-    comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")
-    labels = []
-    text = _decode_user_comment(comment) if isinstance(comment, bytes) else ""
-    if "AIGC" in text or "ContentProducer" in text:
-        labels.append(_found("EXIF UserComment", text, None, []))
-    decode = lambda v: v.decode("utf-8", "replace").strip("\x00 ") if isinstance(v, bytes) else None  # noqa: E731
-    return labels, decode(artist), decode(software)
+    texts = {"EXIF UserComment": _decode_user_comment(exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")),
+             "EXIF ImageDescription": _text(zeroth.get(piexif.ImageIFD.ImageDescription))}
+    labels, disclosures = [], []
+    for carrier, text in texts.items():
+        if not text:
+            continue
+        if is_label_json(text):
+            labels.append(_found(carrier, text, None, []))
+        disclosures += vendor_disclosures(text, carrier)
+    return labels, disclosures, _text(zeroth.get(piexif.ImageIFD.Artist)), _text(zeroth.get(piexif.ImageIFD.Software))
 
 
-def _decode_user_comment(comment: bytes) -> str:
+def _text(value) -> str | None:
+    return value.decode("utf-8", "replace").strip("\x00 ") if isinstance(value, bytes) else None
+
+
+def _decode_user_comment(comment) -> str:
+    if not isinstance(comment, bytes):
+        return ""
     prefix, body = comment[:8], comment[8:]
     if prefix.startswith(b"UNICODE"):
         for codec in ("utf-16-be", "utf-16-le"):
@@ -383,33 +471,141 @@ def _decode_user_comment(comment: bytes) -> str:
     return (body if prefix.rstrip(b"\x00") in (b"ASCII", b"") else comment).decode("utf-8", "replace").strip("\x00 ")
 
 
+# Vendor disclosures (their own JSON, not TC260's).
+TENCENT_KEYS = ("ServiceProvider", "ServiceUser", "Time", "ContentId")
+DOUYIN_KEY = "aigc_info"
+
+
+def vendor_disclosures(text: str, carrier: str) -> list[Disclosure]:
+    """Tencent Cloud's ``ServiceProvider/ServiceUser/Time/ContentId`` JSON and Douyin's ``aigc_info``
+    (``aigc_type``, ``aigc_label_type``), directly or nested as a JSON string one level down."""
+    found = []
+    for value in _json_objects(text):
+        tencent = next((v for v in (value, value.get("AIGC")) if isinstance(v, dict)
+                        and "ServiceProvider" in v and ("ContentId" in v or "Time" in v)), None)
+        if tencent is not None:
+            fields = {k: tencent.get(k) for k in TENCENT_KEYS if k in tencent}
+            found.append(Disclosure("Tencent Cloud", carrier, fields,
+                                    f"generated by an AI service of {fields.get('ServiceProvider')!s}"))
+        info = value.get(DOUYIN_KEY)
+        if isinstance(info, str):
+            info = _json(info)
+        if isinstance(info, dict) and _positive(info.get("aigc_label_type", info.get("aigc_type"))):
+            fields = {k: info[k] for k in ("aigc_type", "aigc_label_type") if k in info}
+            found.append(Disclosure("Douyin", carrier, fields,
+                                    f"AI-generated content (aigc_label_type {fields.get('aigc_label_type')})"))
+    return found
+
+
+def _json_objects(text: str) -> list[dict]:
+    """``text`` as a JSON object, plus any JSON object held as a string value one level down."""
+    value = _json(text.strip())
+    if not isinstance(value, dict):
+        return []
+    nested = [inner for inner in (_json(v) for v in value.values() if isinstance(v, str) and v.strip()[:1] == "{")
+              if isinstance(inner, dict)]
+    return [value] + nested
+
+
+def _positive(value) -> bool:
+    try:
+        return int(str(value)) > 0
+    except ValueError:
+        return False
+
+
+# PNG text chunks, JPEG APP segments, and XMP outside the container.
+
+PNG_LABEL_KEYWORDS = {PNG_TEXT_KEYWORD: "", b"Description": "wrapped JSON in a PNG Description text chunk"}
+
+
+def _labels_in_png_text(data: bytes) -> tuple[list[FoundLabel], list[Disclosure]]:
+    try:
+        texts = carriers.png_text_chunks(data)
+    except MetadataError:
+        return [], []
+    labels, disclosures = [], []
+    for kind, keyword, text in texts:
+        carrier = f"PNG {kind.decode()} {keyword.decode('latin-1')}"
+        if keyword == PNG_TEXT_KEYWORD and (is_label_json(text) or _json(text.strip()) is None):
+            labels.append(_found(carrier, text, None, []))  # the keyword says label: broken JSON is a broken label
+        elif keyword == b"Description" and is_label_json(text):
+            labels.append(_found(carrier, text, None, []))
+        if keyword in (b"Description", b"Comment", PNG_TEXT_KEYWORD):
+            disclosures += vendor_disclosures(text, carrier)
+    return labels, disclosures
+
+
+def _labels_in_jpeg_app(data: bytes) -> list[FoundLabel]:
+    """Bare ``AIGC{...}`` or ``{"AIGC":{...}}`` JSON in an APP9 or APP11 segment (APP11 also holds C2PA
+    JUMBF, which starts otherwise)."""
+    labels = []
+    for segment in carriers.jpeg_segments(data, strict=False):
+        if segment.marker in (0xE9, 0xEB) and segment.payload[:5].lstrip()[:4] in (b"AIGC", b'{"AI', b"{ \"A"):
+            text = segment.payload.decode("utf-8", "replace").strip("\x00 ")
+            if is_label_json(text):
+                labels.append(_found(f"JPEG APP{segment.marker - 0xE0} segment", text, None,
+                                     ["in a JPEG APP segment, where the TC260 guide does not put labels (XMP)"]))
+    return labels
+
+
+def _xmp_after_the_end(data: bytes) -> list[bytes]:
+    """XMP packets appended after a PNG's IEND chunk or a JPEG's EOI marker: outside the image, where
+    readers that follow the format never look."""
+    fmt = carriers.sniff_format(data)
+    end = None
+    if fmt == "PNG":
+        try:
+            chunks = carriers.png_chunks(data)
+        except MetadataError:
+            chunks = []
+        end = chunks[-1].end if chunks and chunks[-1].kind == b"IEND" else None
+    elif fmt == "JPEG":
+        eoi = data.rfind(b"\xff\xd9")
+        end = eoi + 2 if eoi > 0 else None
+        if end is not None and carriers.scan_xmp(data[end:]) == []:
+            end = None
+    if end is None or end >= len(data):
+        return []
+    return carriers.scan_xmp(data[end:])
+
+
 def read_labels(data: bytes) -> MetadataReport:
-    """Every metadata label in ``data`` (any format), each judged, plus IPTC source type and EXIF fields."""
+    """Every metadata label in ``data`` (any format), each judged, plus IPTC source type, EXIF fields and
+    vendor disclosures."""
     report = MetadataReport()
     packets, carrier = carriers.read_xmp(data)
-    for packet in packets:
+    trailing = _xmp_after_the_end(data)
+    located = [(p, carrier, []) for p in packets]
+    located += [(p, f"XMP after the end of the {carriers.sniff_format(data)} image",
+                 ["the XMP packet sits after the end of the image, where the TC260 guide does not put it"])
+                for p in trailing if p not in packets]
+    for packet, where, where_problems in located:
         try:
             root = parse_xmp(packet)
         except MetadataError as exc:
             report.problems.append(str(exc))
-            report.labels += _labels_in_text(packet.decode("utf-8", "replace"), f"{carrier} (malformed)")
+            report.labels += _labels_in_text(packet.decode("utf-8", "replace"), f"{where} (malformed)")
             continue
-        labels, source_type = _labels_in_xmp(root, carrier)
-        report.labels += labels
+        labels, source_type = _labels_in_xmp(root, where)
+        report.labels += [replace(f, problems=tuple(where_problems) + f.problems) for f in labels]
         report.digital_source_type = source_type or report.digital_source_type
     exif_block = carriers.read_exif(data)
     if exif_block:
-        labels, report.artist, report.software = _labels_in_exif(exif_block)
+        labels, disclosures, report.artist, report.software = _labels_in_exif(exif_block)
         report.labels += labels
-    if carriers.sniff_format(data) == "PNG":
-        try:
-            texts = carriers.png_text_chunks(data)
-        except MetadataError:
-            texts = []
-        report.labels += [_found(f"PNG {kind.decode()} {keyword.decode()}", text, None, [])
-                          for kind, keyword, text in texts if keyword == PNG_TEXT_KEYWORD]
+        report.disclosures += disclosures
+    fmt = carriers.sniff_format(data)
+    if fmt == "PNG":
+        labels, disclosures = _labels_in_png_text(data)
+        report.labels += labels
+        report.disclosures += disclosures
+    elif fmt == "JPEG":
+        report.labels += _labels_in_jpeg_app(data)
     if len(report.labels) > 1:
-        report.problems.append(f"{len(report.labels)} labels in one file; GB 45438 §6.1 allows exactly one")
+        report.problems.append(f"{len(report.labels)} labels in one file ("
+                               + "; ".join(f.carrier for f in report.labels)
+                               + "); GB 45438 §6.1 allows exactly one")
     return report
 
 

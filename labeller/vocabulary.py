@@ -57,8 +57,15 @@ class Outcome(StrEnum):
     REPLACED = "replaced"
     STRIPPED = "stripped"
     ALTERED = "altered"
-    TAMPERED = "tampered"
+    INVALID = "invalid"  # C2PA: the signature or claim does not verify (not a removal)
+    MODIFIED = "modified"  # C2PA: pixels changed after signing, the manifest kept (not a removal)
+    PARENT_INVALID = "parent-invalid"
     PARENT_UNTRUSTED = "parent-untrusted"
+    UNCONFIRMED = "unconfirmed"  # a mark read, but nothing else agrees it belongs to this picture
+    REMOTE = "remote"  # C2PA: credentials referenced at a URL (never fetched)
+    IDENTITY_VALID = "identity-valid"  # C2PA: a CAWG creator identity assertion that verifies
+    IDENTITY_INVALID = "identity-invalid"  # ... or does not (the claim itself may still hold)
+    VENDOR = "vendor"  # a vendor's own AI disclosure, not a TC260 label
 
 
 class Confidence(StrEnum):
@@ -101,12 +108,19 @@ class FindingKind(StrEnum):
     METADATA_NONCONFORMING = "metadata-nonconforming"
     METADATA_STRIPPED = "metadata-stripped"
     METADATA_ALTERED = "metadata-altered"
+    METADATA_VENDOR = "metadata-vendor"
     C2PA_VALID = "c2pa-valid"
     C2PA_UNTRUSTED = "c2pa-untrusted"
     C2PA_PARENT_UNTRUSTED = "c2pa-parent-untrusted"
     C2PA_STRIPPED = "c2pa-stripped"
-    C2PA_TAMPERED = "c2pa-tampered"
+    C2PA_INVALID = "c2pa-invalid"
+    C2PA_MODIFIED = "c2pa-modified"
+    C2PA_PARENT_INVALID = "c2pa-parent-invalid"
+    C2PA_REMOTE = "c2pa-remote"
+    C2PA_IDENTITY_VALID = "c2pa-identity-valid"
+    C2PA_IDENTITY_INVALID = "c2pa-identity-invalid"
     WATERMARK_PRESENT = "watermark-present"
+    WATERMARK_UNCONFIRMED = "watermark-unconfirmed"
     GENERATOR_WATERMARK = "generator-watermark"  # spelled without an outcome before the vocabulary: kept
 
     @property
@@ -128,8 +142,10 @@ class FindingKind(StrEnum):
         return cls(f"{mark.value}-{outcome.value}")
 
 
+# What a moderator acts on: a label taken away or changed. A C2PA manifest that no longer verifies (pixels
+# edited after signing, a broken signature) is reported, but says nothing about a label being removed.
 REMOVAL_OUTCOMES = frozenset({Outcome.CROPPED, Outcome.REMOVED, Outcome.REPLACED, Outcome.STRIPPED,
-                              Outcome.ALTERED, Outcome.TAMPERED})
+                              Outcome.ALTERED})
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ MIN_PSNR = 38.5
 ISS_MARGIN = 1.5  # informed embedding: target soft value, in units of a bit's own response
 
 WORK_SHORT_MAX = 768  # decoder working view
+WORK_LONG_MAX = 2048  # and its long side, whatever the aspect ratio
 ACF_WINDOW = 512  # autocorrelation is computed on a central window at most this big
 PERIOD_RANGE = (44.0, 230.0)  # tile period searched in the working view, pixels
 ANGLE_RANGE_DEG = 4.0
@@ -524,8 +525,22 @@ def detect_image(image, key: bytes | None = None) -> Detection:
     return _detect_work(working_view(image), key)
 
 
+def bounded(work: np.ndarray) -> np.ndarray:
+    """The centre of a working view at most WORK_LONG_MAX long: tiles repeat, so the middle carries the mark,
+    and a 120 x 63,754 px frame (a 990-byte GIF) must not cost gigabytes (found by ``bench/fuzz.py``)."""
+    height, width = work.shape
+    if height > WORK_LONG_MAX:
+        top = (height - WORK_LONG_MAX) // 2
+        work = work[top:top + WORK_LONG_MAX]
+    if width > WORK_LONG_MAX:
+        left = (width - WORK_LONG_MAX) // 2
+        work = work[:, left:left + WORK_LONG_MAX]
+    return work
+
+
 def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
     layout = layout_for(key)
+    work = bounded(work)
     if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)

@@ -70,7 +70,8 @@ def shared_corpus() -> list[Path]:
 @pytest.fixture(scope="session")
 def peers() -> Path:
     """Other projects' C2PA test files (conformance tests only)."""
-    return require(PEERS / "EXPECTED.csv", "the peers' C2PA conformance files")
+    require(PEERS / "EXPECTED.csv", "the peers' C2PA conformance files")
+    return PEERS
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, Console, batch_optio
 
 EXIT_CODES = """\b
 Exit codes:
-  0  no image had a mark removed
-  1  at least one image had a mark removed
+  0  no image had a mark removed (findings at low confidence are information, not removals)
+  1  at least one image had a mark removed, at medium or high confidence
   2  the command line is wrong
   3  nothing was removed, but some input could not be read
 """
@@ -104,7 +104,11 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
     finally:
         journal.close()
     ordered = [records[i] for i in sorted(records)]
-    write_report(report, [sections[i] for i in sorted(sections)], ordered)
+    described = ", ".join(filter(None, [f"registry {registry_path}" if registry_path else "no registry",
+                                        "no OCR (--fast)" if fast else "OCR", "declared AI" if declared_ai else "",
+                                        f"{len(trust_files)} trust file(s)" if trust_files else "own ca.pem trusted",
+                                        "private watermark key" if watermark_key else ""]))
+    write_report(report, [sections[i] for i in sorted(sections)], ordered, described)
     list_skipped(console, skipped, unmatched)
     removals = sum(bool(r.get("removal_found")) for r in ordered)
     errors = sum(r.get("error") is not None for r in ordered) + len(unmatched)

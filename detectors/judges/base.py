@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aimark.labeller.source import DecodedImage
 from aimark.labeller.visible import FoundMark
+from aimark.labeller.vocabulary import Confidence
 
 from ..findings import Finding
 from ..inspect import Inspection
@@ -31,14 +32,36 @@ class Case:
         return detection.payload if detection is not None else None
 
     @property
-    def labelled(self) -> tuple[str, str] | None:
-        """What says this image was once labelled (aimark labels always write every layer), and on what
-        grounds: the registered original, or the aimark watermark's payload."""
+    def confirmed(self) -> bool:
+        """A registered original that the picture itself confirms (geometry) and no evidence contradicts."""
+        return self.match is not None and self.match.placed and not self.match.disagreements
+
+    @property
+    def labelled(self) -> Labelled | None:
+        """What says this image was once labelled (aimark labels always write every layer), on what grounds,
+        and how far that can be trusted: a registered original the picture confirms is strong; a watermark
+        payload alone is not (anyone can write an open-key mark, and a mark can be copied from another
+        picture), so what rests on it alone stays information."""
+        if self.confirmed:
+            return Labelled("the registered original carried one", ("registry", "geometry"), Confidence.HIGH)
         if self.match is not None:
-            return "the registered original carried one", "registry"
+            return Labelled(f"the registered original #{self.match.original.id} carried one (but "
+                            + "; ".join(self.match.disagreements or ["the picture could not be matched to it"]) + ")",
+                            ("registry",), Confidence.LOW)
         if self.payload is not None:
-            return "the aimark watermark shows it was labelled, and aimark labels carry one", "watermark payload"
+            return Labelled("the aimark watermark shows it was labelled, and aimark labels carry one (a watermark "
+                            "alone can be copied or forged: information only)", ("watermark payload",),
+                            Confidence.LOW)
         return None
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Why the image is believed to have been labelled once."""
+
+    reason: str
+    rests_on: tuple[str, ...]
+    confidence: Confidence
 
 
 class Judge(ABC):

@@ -1,4 +1,5 @@
-"""The metadata label: present (and conforming), non-conforming, altered, or stripped."""
+"""The metadata label: present (a producer's or, on republishing, a platform's), non-conforming, altered, or
+stripped. Only a confirmed original can say it was altered or stripped with confidence."""
 
 from __future__ import annotations
 
@@ -9,28 +10,52 @@ from ..findings import Finding
 from .base import Case, Judge
 
 
+def platform_label(label) -> bool:
+    """A label a platform created on republishing (CAC Measures Art. 6: Label 2 or 3, no producer fields)."""
+    return not label.content_producer and not label.produce_id and bool(label.content_propagator)
+
+
 class MetadataJudge(Judge):
     def judge(self, case: Case) -> list[Finding]:
-        meta, match, payload, labelled = case.inspection.metadata, case.match, case.payload, case.labelled
+        meta, labelled = case.inspection.metadata, case.labelled
         if meta is None:
             return []
+        vendors = [Finding(FindingKind.METADATA_VENDOR, Confidence.HIGH,
+                           f"an AI disclosure by {d.vendor} in its own form ({d.carrier}): {d.says} — not a GB 45438 "
+                           "label", (d.carrier,)) for d in meta.disclosures]
+        return vendors + self._labels(case, meta, labelled)
+
+    def _labels(self, case: Case, meta, labelled) -> list[Finding]:
         if meta.status == "conforming":
-            label = meta.label
-            altered = match is not None and label.produce_id != match.original.produce_id
-            altered = altered or (payload is not None
-                                  and watermark.WatermarkPayload.content_field(label.produce_id) != payload.content_id)
-            if altered:
-                return [Finding(FindingKind.METADATA_ALTERED, Confidence.HIGH if match else Confidence.MEDIUM,
-                                f"the metadata label's ProduceID {label.produce_id!r} is not the original's",
-                                ("metadata label", "registry" if match else "watermark content ID"))]
-            return [Finding(FindingKind.METADATA_PRESENT, Confidence.HIGH, f"metadata label: {label.meaning} "
-                            f"(Label={label.label}, producer {label.content_producer})", ("XMP TC260:AIGC",))]
+            return [self._conforming(case, meta.label)]
         if meta.status == "non-conforming":
             problems = "; ".join(p for found in meta.labels for p in found.problems) or "; ".join(meta.problems)
             return [Finding(FindingKind.METADATA_NONCONFORMING, Confidence.HIGH,
                             f"a metadata label is there but does not conform: {problems}",
                             tuple(f.carrier for f in meta.labels))]
         if labelled:
-            return [Finding(FindingKind.METADATA_STRIPPED, Confidence.HIGH if match else Confidence.MEDIUM,
-                            f"no metadata label, though {labelled[0]}", (labelled[1],))]
+            return [Finding(FindingKind.METADATA_STRIPPED, labelled.confidence,
+                            f"no metadata label, though {labelled.reason}", labelled.rests_on)]
         return []
+
+    @staticmethod
+    def _conforming(case: Case, label) -> Finding:
+        present = Finding(FindingKind.METADATA_PRESENT, Confidence.HIGH,
+                          f"metadata label: {label.meaning} (Label={label.label}, producer "
+                          f"{label.content_producer or '-'}, propagator {label.content_propagator or '-'})",
+                          ("XMP TC260:AIGC",))
+        if platform_label(label):
+            return Finding(FindingKind.METADATA_PRESENT, Confidence.HIGH,
+                           f"metadata label created by the platform {label.content_propagator} on republishing: "
+                           f"{label.meaning} (Label={label.label})", ("XMP TC260:AIGC",))
+        if case.confirmed and label.produce_id != case.match.original.produce_id:
+            return Finding(FindingKind.METADATA_ALTERED, Confidence.HIGH,
+                           f"the metadata label's ProduceID {label.produce_id!r} is not the original's "
+                           f"{case.match.original.produce_id!r}", ("metadata label", "registry", "geometry"))
+        payload = case.payload
+        if payload is not None and watermark.WatermarkPayload.content_field(label.produce_id) != payload.content_id:
+            return Finding(FindingKind.METADATA_ALTERED, Confidence.LOW,
+                           f"the metadata label's ProduceID {label.produce_id!r} is not the one the watermark names "
+                           "(a watermark alone can be copied or forged: information only)",
+                           ("metadata label", "watermark content ID"))
+        return present

@@ -1,4 +1,4 @@
-"""The verdict in GB 45438 terms, and the doubt that lowers removals when the match may be the source."""
+"""The verdict in GB 45438 terms, and the doubts that lower removal findings to information."""
 
 from __future__ import annotations
 
@@ -9,24 +9,53 @@ from aimark.labeller.vocabulary import Confidence, FindingKind
 
 from ..findings import Finding, Verdict
 from .base import Case
+from .c2pa import modified_only
 
 
-def source_copy_doubt(case: Case) -> str | None:
-    """Why a hash-only match may be the unlabelled source picture rather than a stripped repost: the
-    original was watermarked, and a repost keeps the watermark, but none was found here."""
+def doubts(case: Case) -> list[str]:
+    """Why removal findings resting on the match cannot be trusted: evidence that disagrees with it, or a
+    match by appearance alone to a watermarked original with no watermark here (this may be the unlabelled
+    source picture rather than a stripped repost)."""
     match = case.match
+    found = list(match.disagreements) if match is not None else []
     if match is not None and match.by == "hash" and match.original.watermarked and case.payload is None:
-        return ("matched by appearance only and no watermark was found, though the original carried one: this may "
-                "be the unlabelled source picture rather than a repost")
-    return None
+        found.append("matched by appearance only and no watermark was found, though the original carried one: this "
+                     "may be the unlabelled source picture rather than a repost")
+    return found
 
 
 def with_doubts(case: Case, findings: list[Finding]) -> list[Finding]:
-    doubt = source_copy_doubt(case)
-    if not doubt:
+    found = doubts(case)
+    if not found:
         return findings
-    return [replace(f, confidence=Confidence.LOW, summary=f"{f.summary} ({doubt})") if f.removal else f
-            for f in findings]
+    reason = "; ".join(found)
+    return [replace(f, confidence=Confidence.LOW, summary=f"{f.summary} ({reason})")
+            if f.removal and f.confidence > Confidence.LOW else f for f in findings]
+
+
+def watermark_corroborated(case: Case) -> bool:
+    """Whether the aimark watermark may count as a trace of AI generation on its own: its original is
+    confirmed by the picture, or it was read with a private key (forging it needs the key). An open-key
+    mark nothing else confirms can be written by anyone onto any picture."""
+    return case.payload is not None and (case.confirmed or bool(case.options.watermark_key))
+
+
+def modified_lineage(case: Case) -> bool:
+    """A manifest whose pixels changed after signing counts for this picture only when the picture's own
+    watermark is the one the manifest's soft binding names; otherwise it may be a manifest lifted from
+    another image."""
+    credentials = case.inspection.c2pa
+    if credentials is None or credentials.state != "Invalid" or not modified_only(credentials.failures):
+        return False
+    binding = credentials.assertion("c2pa.soft-binding") or {}
+    values = [block.get("value") for block in binding.get("blocks", []) if isinstance(block, dict)]
+    return case.payload is not None and soft_binding_value(case.payload) in values
+
+
+def soft_binding_value(payload) -> str:
+    from aimark.labeller import ecc
+
+    return ecc.bits_to_bytes(payload.to_bits()).hex()
 
 
 def decide(case: Case, findings: list[Finding]) -> Verdict:
@@ -36,21 +65,32 @@ def decide(case: Case, findings: list[Finding]) -> Verdict:
         label = meta.label
         return Verdict(label.label, f"the metadata label says {label.meaning} (Label={label.label})")
     credentials = inspection.c2pa
-    if credentials and credentials.state in ("Trusted", "Valid") and credentials.digital_source_type in (
-            metadata.TRAINED, metadata.COMPOSITE):
-        return Verdict("1", "its C2PA credentials declare AI generation")
+    ai_credentials = credentials is not None and credentials.digital_source_type in (metadata.TRAINED, metadata.COMPOSITE)
+    if ai_credentials and credentials.state in ("Trusted", "Valid") and not credentials.failures:
+        where = credentials.source_type_found_in
+        return Verdict("1", "its C2PA credentials declare AI generation"
+                       + (f" (in {where})" if where and where != "the active manifest" else ""))
     traces = []
-    if case.payload is not None:
+    if ai_credentials and credentials.state == "Invalid" and credentials.integrity_intact:
+        traces.append("C2PA credentials declaring AI generation, intact but signed with a certificate that does not "
+                      "hold (" + ", ".join(credentials.failures) + ")")
+    traces += [f"an AI disclosure by {d.vendor} ({d.says})" for d in (meta.disclosures if meta is not None else [])]
+    if watermark_corroborated(case):
         traces.append("an aimark watermark")
+    if ai_credentials and modified_lineage(case):
+        traces.append("C2PA credentials declaring AI generation (for the picture before an edit)")
     if any(f.kind in (FindingKind.VISIBLE_LABEL_PRESENT, FindingKind.VISIBLE_LABEL_NONCOMPLIANT) for f in findings):
         traces.append("a visible AI label")
     if meta is not None and meta.status == "non-conforming":
         traces.append("a non-conforming metadata label")
     traces += [f"a {m.generator} watermark" for m in (inspection.generators or [])
                if m.reported and m.confidence == "high"]
+    unconfirmed = ("; an open-key aimark watermark was read, but nothing confirms it belongs to this picture"
+                   if case.payload is not None and not watermark_corroborated(case) else "")
     if case.options.declared_ai:
         return Verdict("2", "the uploader declares it AI-generated" + (f"; it also carries {', '.join(traces)}"
-                                                                        if traces else ""))
+                                                                        if traces else "") + unconfirmed)
     if traces:
-        return Verdict("3", "no valid label, but it carries " + ", ".join(traces))
-    return Verdict("none", "no label, watermark or visible AI mark was found")
+        return Verdict("3", "no valid label, but it carries " + ", ".join(traces) + unconfirmed)
+    return Verdict("none", "no label, watermark or visible AI mark was found" if not unconfirmed
+                   else "no label or visible AI mark was found" + unconfirmed)

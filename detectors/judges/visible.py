@@ -13,8 +13,10 @@ from ..findings import Finding
 from ..readers import VisibleReader
 from .base import Case, Judge
 
-# A mapped mark box that keeps less than this share inside the frame was cropped out.
+# A mapped mark box that keeps less than this share inside the frame was cropped out; one that keeps
+# less than WHOLE_INSIDE is cut by the frame, which alone is no evidence of a removal.
 CROPPED_BELOW = 0.5
+WHOLE_INSIDE = 0.98
 # Around a mapped box, how much context OCR reads (in box heights), to absorb geometry error.
 BOX_CONTEXT = 0.6
 # OCR confidence needed to say a mark is there, and to say a *different* ID replaced it: blurred text is
@@ -39,7 +41,13 @@ def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
 
 
 class PlacedMarksJudge(Judge):
-    """With a confirmed original whose geometry maps its mark boxes into the repost."""
+    """With a confirmed original whose geometry maps its mark boxes into the repost.
+
+    A mark is *removed* only when three things agree: its box lies whole inside the frame, OCR reads no such
+    text there, and the pixels there are no longer the original's. OCR reading the expected words where the
+    mark should be is a mark that is there, whatever the pixels' likeness says (an edit beside it, a
+    re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a removal unless the
+    frame cut most of it away."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -64,47 +72,50 @@ class PlacedMarksJudge(Judge):
                 continue
             if ocr is None:
                 continue  # fast mode: no OCR, so no claim about whether the mark is still there
-            pad = int(BOX_CONTEXT * mapped.height) + 4
-            read = READER.read_at(case.image, [mapped.padded(pad, size)], case.options,
-                                  [max(6.0, mapped.height * 0.55)])
-            case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
-            reference, to_original, box, _ = match.original.reference(kind, original_box)
-            compared = geometry.region_similarity(reference, to_original, match.alignment, case.image, box)
-            similarity = compared.similarity
-            altered = similarity < ALTERED_BELOW or compared.detail_kept < BLURRED_BELOW
-            evidence = rests + ("OCR", f"similarity to the original's pixels {similarity:.2f}, "
-                                       f"detail kept {compared.detail_kept:.2f}")
-            if kind == MarkKind.VISIBLE_LABEL:
-                present = [m for m in read if m.kind == MarkKind.VISIBLE_LABEL and m.score >= PRESENT_SCORE]
-            else:
-                expected = visible.looks_like_author_id(words)
-                present = [m for m in read if m.author_id == expected and m.score >= PRESENT_SCORE]
-                others = [m for m in read if different_id(m, expected)]
-                if not present and others:
-                    findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
-                                            f"where the original showed {words!r}, the repost shows {others[0].text!r}",
-                                            evidence, clipped, original_box))
-                    continue
-            if present and not altered:
-                findings.append(Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.HIGH,
-                                        f"the original's {kind.words} is still there: {present[0].text!r}", evidence,
-                                        Box.of(present[0].box), original_box))
-            elif not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse on that
-                findings.append(Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
-                                        f"the original's {kind.words} {words!r} looks untouched here (similarity "
-                                        f"{similarity:.2f}), though OCR could not read it whole", evidence, clipped,
-                                        original_box))
-            elif present:
-                findings.append(Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.MEDIUM,
-                                        f"the original's {kind.words} was blurred or painted over here (its pixels "
-                                        f"keep {compared.detail_kept:.0%} of the original's detail), though OCR still "
-                                        f"reads {present[0].text!r}", evidence, clipped, original_box))
-            else:
-                findings.append(Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.HIGH,
-                                        f"the original's {kind.words} {words!r} was inside the frame here, and OCR "
-                                        f"reads no such text: erased, blurred or covered (similarity to the original "
-                                        f"{similarity:.2f})", evidence, clipped, original_box))
+            findings.append(self._judge_mark(case, kind, words, mapped, clipped, inside, original_box, rests))
         return findings
+
+    def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
+        size, match = case.image.size, case.match
+        pad = int(BOX_CONTEXT * mapped.height) + 4
+        read = READER.read_at(case.image, [mapped.padded(pad, size)], case.options, [max(6.0, mapped.height * 0.55)])
+        case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
+        if kind == MarkKind.VISIBLE_LABEL:
+            present = [m for m in read if m.kind == MarkKind.VISIBLE_LABEL and m.score >= PRESENT_SCORE]
+            others = []
+        else:
+            expected = visible.looks_like_author_id(words)
+            present = [m for m in read if m.author_id == expected and m.score >= PRESENT_SCORE]
+            others = [m for m in read if different_id(m, expected)]
+        reference, to_original, box, _ = match.original.reference(kind, original_box)
+        compared = geometry.region_similarity(reference, to_original, match.alignment, case.image, box)
+        likeness = (f"similarity to the original's pixels {compared.similarity:.2f}, "
+                    f"detail kept {compared.detail_kept:.2f}")
+        evidence = rests + ("OCR", likeness)
+        altered = compared.similarity < ALTERED_BELOW or compared.detail_kept < BLURRED_BELOW
+        if present:
+            note = (f" (the pixels around it differ from the original's — {likeness} — an edit near the mark, "
+                    "not its removal)") if altered else ""
+            return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.HIGH,
+                           f"the original's {kind.words} is still there: {present[0].text!r}{note}", evidence,
+                           Box.of(present[0].box), original_box)
+        if inside < WHOLE_INSIDE:
+            return Finding(FindingKind.of(kind, Outcome.CROPPED), Confidence.LOW,
+                           f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
+                           "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
+                           evidence, clipped, original_box)
+        if others:
+            return Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
+                           f"where the original showed {words!r}, the repost shows {others[0].text!r}",
+                           evidence, clipped, original_box)
+        if not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse on that
+            return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
+                           f"the original's {kind.words} {words!r} looks untouched here ({likeness}), though OCR "
+                           "could not read it whole", evidence, clipped, original_box)
+        return Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.HIGH,
+                       f"the original's {kind.words} {words!r} was inside the frame here, OCR reads no such text, "
+                       f"and the pixels there are no longer the original's ({likeness}): erased, blurred or covered",
+                       evidence, clipped, original_box)
 
 
 class EdgeMarksJudge(Judge):
@@ -129,8 +140,8 @@ class EdgeMarksJudge(Judge):
                 findings.append(Finding(FindingKind.AUTHOR_ID_PRESENT, Confidence.HIGH,
                                         f"visible author ID {shown[0].text!r} matches the watermark's author",
                                         ("OCR", "watermark payload"), Box.of(shown[0].box)))
-            elif others:
-                findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.MEDIUM,
+            elif others:  # the watermark alone names the author: information only
+                findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.LOW,
                                         f"the visible ID {others[0].text!r} is not the watermark's author "
                                         f"{payload.author_id}", ("OCR", "watermark payload"), Box.of(others[0].box)))
             else:

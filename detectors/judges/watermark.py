@@ -14,9 +14,15 @@ class WatermarkJudge(Judge):
         findings = []
         payload = case.payload
         if payload is not None:
+            key = "private key" if case.options.watermark_key else "open key"
             findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
-                                    f"aimark watermark: author {payload.author_id}, content {payload.content_id}",
+                                    f"aimark watermark ({key}): author {payload.author_id}, content {payload.content_id}",
                                     (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
+            match = case.match
+            if match is not None and match.disagreements:
+                findings.append(Finding(FindingKind.WATERMARK_UNCONFIRMED, Confidence.LOW,
+                                        "the watermark and the registry disagree: " + "; ".join(match.disagreements),
+                                        ("watermark payload", "registry")))
         for generator in (m for m in (case.inspection.generators or []) if m.reported):
             findings.append(Finding(FindingKind.GENERATOR_WATERMARK, Confidence(generator.confidence),
                                     f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"

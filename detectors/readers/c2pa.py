@@ -25,5 +25,15 @@ class C2paReader(Reader):
     def lines(record):
         detail = ", ".join(record["failures"]) or ("untrusted signer" if record["untrusted"] else "")
         detail = detail or record["error"] or ""
-        return [record["state"] + (f" ({detail})" if detail else "")
-                + (f", signed by {record['signer']}" if record["signer"] else "")]
+        lines = [record["state"] + (f" ({detail})" if detail else "")
+                 + (f", signed by {record['signer']}" if record["signer"] else "")]
+        if record.get("digital_source_type"):
+            lines.append(f"source type {record['digital_source_type'].rsplit('/', 1)[-1]}"
+                         + (f" (in {record['source_type_found_in']})" if record.get("source_type_found_in") else ""))
+        for identity in record.get("identity") or []:
+            lines.append("creator identity " + ("verifies" if identity["valid"] else
+                                                "does NOT verify: " + ", ".join(identity["failures"])))
+        for ingredient in record.get("ingredients") or []:
+            if ingredient["failures"]:
+                lines.append(f"ingredient {ingredient['title']!r}: " + ", ".join(ingredient["failures"]))
+        return lines

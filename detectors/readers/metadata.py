@@ -27,6 +27,8 @@ class MetadataReader(Reader):
             state = "conforming" if found["conforming"] else "NON-CONFORMING: " + "; ".join(found["problems"])
             lines.append(f"{found['carrier']}: {json.dumps(found['values'], ensure_ascii=False)} ({state})")
         lines += [f"problem: {problem}" for problem in record["problems"]]
+        lines += [f"AI disclosure by {d['vendor']} ({d['carrier']}): {d['says']} {json.dumps(d['fields'], ensure_ascii=False)}"
+                  for d in record.get("disclosures", [])]
         lines.append(f"IPTC DigitalSourceType: {record['digital_source_type'] or 'none'}")
         if record["artist"] or record["software"]:
             lines.append(f"EXIF Artist: {record['artist'] or '-'}  Software: {record['software'] or '-'}")

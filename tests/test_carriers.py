@@ -1,0 +1,158 @@
+"""Every label carrier real services write, each fixture written here with the project's own code (the
+carriers module and Pillow), read back with where it was found, its form, its conformance and its fields;
+vendor disclosures named; and the negatives that are no label."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+
+import piexif
+import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from aimark.detectors import scan
+from aimark.labeller import carriers, metadata
+from aimark.labeller.metadata import AigcLabel
+
+from .conftest import PRODUCER, SMALL_PHOTO, encode
+
+LABEL = AigcLabel.for_producer(PRODUCER, "vendor-0001")
+TC = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+
+
+def photo(fmt: str = "JPEG", **params) -> bytes:
+    return encode(Image.open(SMALL_PHOTO).convert("RGB").resize((200, 133)), fmt, **params)
+
+
+def jpeg_with_segment(marker: int, payload: bytes) -> bytes:
+    data = photo()
+    return data[:2] + bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload + data[2:]
+
+
+def xmp(description: str, namespaces: str = "") -> bytes:
+    return (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="" {namespaces} {description}/></rdf:RDF></x:xmpmeta>').encode()
+
+
+def exif_jpeg(description: str | None = None, comment: bytes | None = None) -> bytes:
+    exif = {"0th": {}, "Exif": {}}
+    if description is not None:
+        exif["0th"][piexif.ImageIFD.ImageDescription] = description.encode()
+    if comment is not None:
+        exif["Exif"][piexif.ExifIFD.UserComment] = comment
+    return photo("JPEG", exif=piexif.dump(exif))
+
+
+def only(report) -> metadata.FoundLabel:
+    assert len(report.labels) == 1, report.as_record()
+    return report.labels[0]
+
+
+@pytest.mark.parametrize("marker, text, form", [
+    (0xE9, "AIGC" + LABEL.to_json(), "inner"),
+    (0xEB, LABEL.to_json(wrapped=True), "wrapped"),
+    (0xE9, LABEL.to_json(wrapped=True), "wrapped"),
+])
+def test_bare_json_in_a_jpeg_app9_or_app11_segment(marker, text, form):
+    found = only(metadata.read_labels(jpeg_with_segment(marker, text.encode())))
+    assert found.carrier == f"JPEG APP{marker - 0xE0} segment" and found.form == form
+    assert found.values == LABEL.to_dict() and not found.conforming
+    assert any("APP segment" in p for p in found.problems)
+
+
+def test_wrapped_json_in_a_png_description_chunk():
+    info = PngInfo()
+    info.add_text("Description", LABEL.to_json(wrapped=True))
+    found = only(metadata.read_labels(photo("PNG", pnginfo=info)))
+    assert found.carrier == "PNG tEXt Description" and found.conforming and found.label == LABEL
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_xmp_appended_after_the_end_of_the_image(fmt):
+    packet, _ = metadata.merged_xmp(None, LABEL)
+    found = only(metadata.read_labels(photo(fmt) + packet))
+    assert found.carrier == f"XMP after the end of the {fmt} image" and found.values == LABEL.to_dict()
+    assert any("after the end of the image" in p for p in found.problems)
+
+
+def test_the_attribute_form_with_escaped_quotes():
+    """PicWish: TC260:AIGC="{&quot;Label&quot;:...}" as an attribute of the description."""
+    value = LABEL.to_json().replace('"', "&quot;")
+    found = only(metadata.read_labels(carriers.jpeg_set_xmp(photo(), xmp(f'TC260:AIGC="{value}"',
+                                                                       f'xmlns:TC260="{TC}"'))))
+    assert found.conforming and found.label == LABEL
+
+
+def test_volcano_engine_properties_and_their_base64_copy():
+    keys = " ".join(f'AIGC:{k}="{v}"' for k, v in LABEL.to_dict().items())
+    copy = base64.b64encode(LABEL.to_json(wrapped=True).encode()).decode()
+    packet = xmp(f'{keys} xmpKV:XmpKvBase64="{copy}"',
+                 f'xmlns:AIGC="{TC}" xmlns:xmpKV="http://www.volcengine.com/ns/xmpKV/1.0/"')
+    report = metadata.read_labels(carriers.jpeg_set_xmp(photo(), packet))
+    carriers_found = {f.carrier: f for f in report.labels}
+    properties = carriers_found["JPEG XMP TC260 properties"]
+    assert properties.form == "properties" and properties.values == LABEL.to_dict()
+    assert any("Volcano Engine" in p for p in properties.problems)
+    copied = carriers_found["JPEG XMP xmpKV:XmpKvBase64 (base64)"]
+    assert copied.values == LABEL.to_dict() and copied.form == "wrapped"
+    assert report.status == "non-conforming" and any("2 labels in one file" in p for p in report.problems)
+
+
+def test_an_aigc_prefixed_base64_copy_is_read_too():
+    copy = base64.b64encode(("AIGC=" + LABEL.to_json()).encode()).decode()
+    packet = xmp(f'xmpKV:XmpKvBase64="{copy}"', 'xmlns:xmpKV="http://www.volcengine.com/ns/xmpKV/1.0/"')
+    found = only(metadata.read_labels(carriers.png_set_xmp(photo("PNG"), packet)))
+    assert found.values == LABEL.to_dict()
+
+
+def test_tencent_cloud_json_in_exif_image_description_is_a_vendor_disclosure():
+    tencent = {"ServiceProvider": "Tencent Hunyuan", "ServiceUser": "user-1", "Time": "2025-09-01T10:00:00+08:00",
+               "ContentId": "abc-123"}
+    report = metadata.read_labels(exif_jpeg(description=json.dumps(tencent)))
+    assert report.labels == [] and report.status == "none"
+    [disclosure] = report.disclosures
+    assert disclosure.vendor == "Tencent Cloud" and disclosure.carrier == "EXIF ImageDescription"
+    assert disclosure.fields["ContentId"] == "abc-123"
+    scanned = scan(exif_jpeg(description=json.dumps(tencent)))
+    assert scanned.verdict.level == "3" and "Tencent Cloud" in scanned.verdict.reason
+    assert "metadata-vendor" in {f.kind for f in scanned.findings}
+
+
+@pytest.mark.parametrize("where", ["description", "comment"])
+def test_douyin_aigc_info_in_image_description_or_nested_in_user_comment(where):
+    info = {"aigc_info": {"aigc_type": "ai_generated", "aigc_label_type": 1}}
+    if where == "description":
+        data = exif_jpeg(description=json.dumps(info))
+    else:
+        nested = {"source": "douyin", "extra": json.dumps(info)}  # the disclosure as a JSON string inside
+        data = exif_jpeg(comment=b"ASCII\x00\x00\x00" + json.dumps(nested).encode())
+    [disclosure] = metadata.read_labels(data).disclosures
+    assert disclosure.vendor == "Douyin" and disclosure.fields["aigc_label_type"] == 1
+
+
+def test_a_douyin_label_type_of_zero_discloses_nothing():
+    data = exif_jpeg(description=json.dumps({"aigc_info": {"aigc_label_type": 0}}))
+    assert metadata.read_labels(data).disclosures == []
+
+
+def test_unrelated_json_in_a_png_aigc_chunk_or_an_exif_comment_is_no_label():
+    info = PngInfo()
+    info.add_text("AIGC", json.dumps({"model": "sd-xl", "steps": 30}))
+    assert metadata.read_labels(photo("PNG", pnginfo=info)).labels == []
+    comment = b"ASCII\x00\x00\x00" + json.dumps({"AIGC_workflow": "upscale", "seed": 42}).encode()
+    assert metadata.read_labels(exif_jpeg(comment=comment)).labels == []
+    described = exif_jpeg(description=json.dumps({"title": "AIGC art show", "year": 2025}))
+    report = metadata.read_labels(described)
+    assert report.labels == [] and report.disclosures == []
+
+
+def test_several_labels_in_one_file_are_reported_as_such():
+    info = PngInfo()
+    info.add_text("AIGC", LABEL.to_json(wrapped=True))
+    labelled, _ = metadata.write_label(photo("PNG", pnginfo=info), LABEL)
+    report = metadata.read_labels(labelled)
+    assert {f.carrier for f in report.labels} == {"PNG XMP", "PNG tEXt AIGC"}
+    assert report.status == "non-conforming" and "GB 45438 §6.1 allows exactly one" in report.problems[-1]
