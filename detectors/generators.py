@@ -1,4 +1,4 @@
-"""Recognising the invisible watermarks that common generators leave (Stable Diffusion 1.x/2.x, SDXL).
+"""Recognising the invisible watermarks that common generators leave (Stable Diffusion 1.x/2.x, SDXL, FLUX).
 
 They all use invisible-watermark's ``dwtDct``: one Haar DWT level of the U plane, 4x4 blocks of the
 approximation band, and in each block the largest coefficient after the first quantised with step 36
@@ -10,7 +10,10 @@ Two readings exist because of how the marks were made:
 - the SD reference scripts mark a BGR 8-bit image; reading our RGB pixels as BGR matches them;
 - diffusers' SDXL watermarker hands the library an RGB *float* array (taken for BGR, chroma offset 0.5
   instead of 128), so an 8-bit copy is read in the float domain too; and where the picture's chroma lies
-  below that offset (dark or cold scenes) the 8-bit reading comes out inverted, so its complement counts.
+  below that offset (dark or cold scenes) the 8-bit reading comes out inverted, so its complement counts;
+- Black Forest Labs' FLUX reference code flips a float array to BGR before marking, so it is read as BGR
+  in both domains, with the same inversion of the 8-bit reading. Its "48-bit" message goes through
+  ``bin()[2:]``, which drops the two leading zeros: the payload really written is 46 bits long.
 
 These marks rarely survive a single JPEG re-encode: a match is cheap evidence on pristine files, never a
 repost detector, and no match means nothing.
@@ -31,6 +34,12 @@ BLOCK = 4
 _HAAR = np.float64(0.7071067811865476)  # pywt's Haar filter tap; reproduce its rounding exactly
 
 SDXL_MESSAGE = 0b101100111110110010010000011110111011000110011110
+FLUX_MESSAGE = 0b001010101111111010000111100111001111010100101110  # black-forest-labs/flux watermark.py
+
+
+def _bits_as_written(message: int) -> np.ndarray:
+    """The bits the generators' code passes to the library: ``bin(message)[2:]``, leading zeros dropped."""
+    return np.array([int(b) for b in bin(message)[2:]], dtype=np.int8)
 
 
 def _bits_of(data: bytes) -> np.ndarray:
@@ -50,8 +59,10 @@ class GeneratorPayload:
 PAYLOADS = (
     GeneratorPayload("Stable Diffusion 1.x", _bits_of(b"StableDiffusionV1"), ("bgr_uint8",)),
     GeneratorPayload("Stable Diffusion 2.x", _bits_of(b"SDV2"), ("bgr_uint8",)),
-    GeneratorPayload("SDXL", np.array([int(b) for b in bin(SDXL_MESSAGE)[2:]], dtype=np.int8),
-                     ("rgb_uint8", "rgb_float"), inverted_readings=("rgb_uint8",)),
+    GeneratorPayload("SDXL", _bits_as_written(SDXL_MESSAGE), ("rgb_uint8", "rgb_float"),
+                     inverted_readings=("rgb_uint8",)),
+    GeneratorPayload("FLUX", _bits_as_written(FLUX_MESSAGE), ("bgr_uint8", "bgr_float"),
+                     inverted_readings=("bgr_uint8",)),
 )
 
 # Stability AI's own thresholds for the 48-bit SDXL mark, as shares of the payload length.
