@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
@@ -26,7 +27,8 @@ from .errors import one_line
 
 DEFAULT_TIMEOUT = 300.0  # seconds per input: a 50-MP photo labels in a few seconds, scans in under a minute
 DEFAULT_MEMORY = 4 << 30  # address space per worker; a worker with OCR loaded maps ~0.8 GB
-IN_FLIGHT_PER_WORKER = 2  # inputs queued ahead per worker: keeps workers busy, bounds results held
+IN_FLIGHT_PER_WORKER = 2  # unfinished inputs per worker: one running, one queued so no worker waits
+HELD_PER_WORKER = 8  # finished results held per worker while an earlier input is still running (memory bound)
 PRELOAD = ["aimark.labeller.pipeline", "aimark.labeller.watermark", "aimark.labeller.c2pa"]
 
 
@@ -75,9 +77,19 @@ def _limit_memory(limit: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
 
 
-def _start_worker(task: Task, memory: int | None, max_pixels: int | None) -> None:
+def _share_cores(jobs: int) -> None:
+    """Give each worker its share of the cores for OpenCV's own thread pool: with one worker per core, a
+    worker that also spreads a resize over every core only oversubscribes (measured: 14.1 CPU-s for 13.3
+    of work at ``-j 2``); a single worker keeps them all."""
+    import cv2
+
+    cv2.setNumThreads(max(1, default_jobs() // max(1, jobs)))
+
+
+def _start_worker(task: Task, memory: int | None, max_pixels: int | None, jobs: int = 1) -> None:
     global _TASK
     _limit_memory(memory)
+    _share_cores(jobs)
     if max_pixels is not None:
         from .image_io import set_pixel_limit
 
@@ -104,24 +116,35 @@ def run(task: Task, items: Iterable[Any], limits: Limits) -> Iterator[tuple[Any,
         return
     from pebble import ProcessExpired, ProcessPool
 
-    pending: deque = deque()
+    pending: deque = deque()  # [item, future or None] in input order: results are yielded in this order
     source = iter(items)
-    window = max(1, limits.jobs) * IN_FLIGHT_PER_WORKER
+    running = max(1, limits.jobs) * IN_FLIGHT_PER_WORKER
+    held = max(running, limits.jobs * HELD_PER_WORKER)
     with ProcessPool(max_workers=limits.jobs, initializer=_start_worker,
-                     initargs=(task, limits.memory, limits.max_pixels),
+                     initargs=(task, limits.memory, limits.max_pixels, limits.jobs),
                      context=_context()) as pool:
-        def submit() -> bool:
-            item = next(source, _END)
-            if item is _END:
-                return False
-            pending.append((item, pool.schedule(_run_one, (item,), timeout=limits.timeout)))
-            return True
+        def top_up() -> None:
+            """Keep every worker fed. Up to ``held`` inputs are taken ahead of the oldest unfinished one; of
+            those not yet started, the largest file starts first, and a new one starts as soon as any input
+            finishes. Otherwise a large image at the head of the batch, or the last large one, leaves the
+            other workers idle (measured on the corpus: 1.47x at ``-j 2`` in input order)."""
+            while len(pending) < held:
+                item = next(source, _END)
+                if item is _END:
+                    break
+                pending.append([item, None, _cost(item)])
+            waiting = [entry for entry in pending if entry[1] is None]
+            busy = sum(1 for entry in pending if entry[1] is not None and not entry[1].done())
+            for entry in sorted(waiting, key=lambda e: -e[2])[:max(0, running - busy)]:
+                entry[1] = pool.schedule(_run_one, (entry[0],), timeout=limits.timeout)
 
-        while len(pending) < window and submit():
-            pass
+        top_up()
         try:
             while pending:
-                item, future = pending.popleft()
+                while pending[0][1] is None or not pending[0][1].done():
+                    wait([e[1] for e in pending if e[1] is not None and not e[1].done()], return_when=FIRST_COMPLETED)
+                    top_up()
+                item, future, _ = pending.popleft()
                 try:
                     result = future.result()
                 except FutureTimeout:
@@ -133,14 +156,28 @@ def run(task: Task, items: Iterable[Any], limits: Limits) -> Iterator[tuple[Any,
                     result = task.failed(item, "needs more memory than the worker may use (--max-memory)")
                 except Exception as exc:  # noqa: BLE001 - a bug in one input's handling must not stop the batch
                     result = task.failed(item, one_line(f"could not be processed ({type(exc).__name__}: {exc})"))
-                submit()
+                top_up()
                 yield item, result
         finally:
-            for _, future in pending:
-                future.cancel()
+            for _, future, _ in pending:
+                if future is not None:
+                    future.cancel()
 
 
 _END = object()
+
+
+def _cost(item: Any) -> int:
+    """How long an input will take, as far as can be told cheaply: its file's size (0 when unknown)."""
+    path = getattr(item, "source", item)
+    if isinstance(path, tuple):
+        path = next((p for p in path if isinstance(p, (str, os.PathLike))), None)
+    if isinstance(path, (str, os.PathLike)):
+        try:
+            return os.stat(path).st_size
+        except (OSError, ValueError):
+            return 0
+    return 0
 
 
 def _death(exitcode: int | None, limits: Limits) -> str:
