@@ -448,11 +448,11 @@ def _a_crop_corner(im, frac, rng, box):
 
 
 BENIGN: tuple[Attack, ...] = (
-    Attack("jpeg", "compression", (50, 60, 70, 80, 90, 95), _a_jpeg),
+    Attack("jpeg", "compression", (30, 50, 60, 70, 80, 90, 95), _a_jpeg),
     Attack("webp", "compression", (50, 70, 90), _a_webp),
     Attack("avif", "compression", (50, 75), _a_avif),
     Attack("scale", "resize", (0.3, 0.5, 0.75, 1.25, 1.5), _a_scale),
-    Attack("long_side", "resize", (1080, 720, 512), _a_long_side),
+    Attack("long_side", "resize", (1080, 720, 512, 384, 320, 256), _a_long_side),
     Attack("pad", "frame", (0.05, 0.1), _a_pad),
     Attack("caption_bar", "frame", (0.08, 0.12, 0.2), _a_caption),
     Attack("letterbox", "frame", (16 / 9, 9 / 16, 1.0), _a_letterbox),
@@ -465,12 +465,12 @@ BENIGN: tuple[Attack, ...] = (
     Attack("blur", "filter", (0.5, 1.0), _a_blur),
     Attack("noise", "noise", (2, 5, 8), _a_noise),
     Attack("screenshot", "screenshot", (0.8, 1.0), _a_screenshot),
-    Attack("phone_screenshot", "screenshot", (0.5, 1.0), _a_phone_screenshot),
+    Attack("phone_screenshot", "screenshot", (0.3, 0.5, 1.0), _a_phone_screenshot),
 )
 GEOMETRY: tuple[Attack, ...] = (
-    Attack("rotate", "geometry", (1, 2, 5, 10, 45, 90, 180), _a_rotate),
+    Attack("rotate", "geometry", (1, 2, 3, 5, 10, 30, 45, 90, 135, 180, 270), _a_rotate),
     Attack("flip", "geometry", ("horizontal", "vertical"), _a_flip),
-    Attack("aspect", "geometry", (0.9, 1.1), _a_aspect),
+    Attack("aspect", "geometry", (0.9, 0.95, 1.05, 1.1), _a_aspect),
     Attack("keystone", "geometry", (0.02, 0.05), _a_keystone),
     Attack("crop_area", "crop", (0.5, 0.25, 0.1), _a_crop_area),
     Attack("denoise", "filter", (5, 10), _a_denoise),

@@ -1,11 +1,15 @@
-"""Watermark robustness over the whole repost suite, on the real corpus, with false positives and cost.
+"""Watermark robustness over every attack and strength, on photos and drawn pictures, with false positives
+and cost.
 
-For every corpus photo: embed a random payload, apply each case of ``bench/reposts.py``, decode blind.
-Per case it prints payload bit accuracy and the share of exact payloads; then the false positives over
-thousands of decodes of unmarked photos, crops and rescales; PSNR; CPU seconds per megapixel. Open codecs
-(imwatermark dwtDctSvd, blind-watermark) run in the same table when they are installed.
+For every picture (``../shared/corpus``, ``tests/corpus`` and the kinds ``bench/pictures.py`` draws: flat
+illustration, stripes, pixel art, near-white, near-black, tiles, a bare gradient): embed a random payload,
+apply each attack of ``bench/reposts.py`` at each of its strengths (``BENIGN`` and ``GEOMETRY``), decode
+blind. Per attack and strength it prints the share of exact payloads and the mean bit accuracy; then the
+false positives and wrong payloads over decodes of unmarked pictures and their crops, rescales and
+re-encodes; PSNR; CPU seconds per megapixel. Open codecs (imwatermark dwtDctSvd, blind-watermark) run in the
+same table when they are installed.
 
-    python bench/robustness.py [--jobs 2] [--fp-per-image 250] [--codecs aimark,dwtDctSvd,blind]
+    python bench/robustness.py [--jobs 2] [--cases rotate,jpeg@30] [--fp-per-image 250] [--seeds 0]
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aimark.labeller.codec import WatermarkCodec  # noqa: E402
-from bench.reposts import SUITE, jpeg, scale  # noqa: E402
+from bench.pictures import pictures  # noqa: E402
+from bench.reposts import ATTACKS, BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
 
 
 # --- codecs under test ----------------------------------------------------------------------------------
@@ -176,29 +182,28 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 
 
 def robustness_of(args):
-    path, codec_names, cases, seed, trials = args
-    image = Image.open(path).convert("RGB")
+    (name, image), codec_names, cases, seed, trials = args
     megapixels = image.width * image.height / 1e6
     rng = np.random.default_rng(seed)
     rows = []
-    for name in [n for n in codec_names for _ in range(trials)]:
-        codec = CODECS[name]()
+    for codec_name in [n for n in codec_names for _ in range(trials)]:
+        codec = CODECS[codec_name]()
         truth = codec.random_payload(rng)
         start = time.process_time()
         marked = codec.embed(image, truth)
         embed_s = time.process_time() - start
         box = author_box(image.size)
-        for case in cases:
-            attacked = SUITE[case].apply(marked, box=box, seed=seed)
+        for case, (attack, strength) in cases:
+            attacked = ATTACKS[attack].apply(marked, strength, box=box, seed=seed).image
             start = time.process_time()
             try:
                 accuracy, exact = score(codec, codec.read(attacked), truth)
             except Exception:  # e.g. imwatermark refuses images under 256x256 pixels: counts as not decoded
                 accuracy, exact = 0.5, False
             decode_s = time.process_time() - start
-            rows.append({"codec": name, "image": path.name, "case": case, "accuracy": accuracy, "exact": exact,
+            rows.append({"codec": codec_name, "image": name, "case": case, "accuracy": accuracy, "exact": exact,
                          "decode_s": decode_s, "decode_mp": attacked.width * attacked.height / 1e6})
-        rows.append({"codec": name, "image": path.name, "case": None, "psnr": psnr(image, marked),
+        rows.append({"codec": codec_name, "image": name, "case": None, "psnr": psnr(image, marked),
                      "embed_s": embed_s, "mp": megapixels})
     return rows
 
@@ -220,11 +225,10 @@ def unmarked_variants(image: Image.Image, count: int, rng):
 
 
 def false_positives_of(args):
-    path, count, seed = args
+    (name, image), count, seed = args
     from aimark.labeller import watermark
 
     rng = np.random.default_rng(seed)
-    image = Image.open(path).convert("RGB")
     decodes = claimed = 0
     for variant in unmarked_variants(image, count, rng):
         decodes += 1
@@ -234,51 +238,71 @@ def false_positives_of(args):
 
 # --- report ---------------------------------------------------------------------------------------------
 
+def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
+    """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
+    allowed: a new point to try)."""
+    cases = []
+    for token in (t for t in spec.split(",") if t):
+        name, _, strength = token.partition("@")
+        attack = ATTACKS[name]
+        if not strength:
+            cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]
+            continue
+        value = next((s for s in attack.strengths if str(s) == strength), None)
+        if value is None:
+            value = strength if isinstance(attack.strengths[0], str) else float(strength)
+        cases.append((f"{name}@{strength}", (name, value)))
+    return cases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--folders", type=Path, nargs="*", default=FOLDERS)
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="seeds of the drawn pictures (none: no drawn pictures)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--codecs", default="aimark,dwtDctSvd,blind")
-    parser.add_argument("--cases", default=",".join(SUITE), help="comma-separated cases; empty: none")
-    parser.add_argument("--images", default="", help="comma-separated file names (default: the whole corpus)")
-    parser.add_argument("--trials", type=int, default=1, help="payloads embedded per photo and codec")
-    parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per photo (0: skip)")
+    parser.add_argument("--cases", default=",".join(a.name for a in BENIGN + GEOMETRY),
+                        help="comma-separated attacks, each optionally @strength; empty: none")
+    parser.add_argument("--images", default="", help="comma-separated picture names (default: all)")
+    parser.add_argument("--trials", type=int, default=1, help="payloads embedded per picture and codec")
+    parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
     args = parser.parse_args()
 
-    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    images = pictures(args.folders, args.seeds)
     if args.images:
-        files = [p for p in files if p.name in args.images.split(",")]
+        images = [p for p in images if p[0] in args.images.split(",")]
     codecs = available(args.codecs.split(","))
-    cases = [c for c in args.cases.split(",") if c]
+    cases = parse_cases(args.cases)
     started = time.time()
     with Pool(args.jobs) as pool:
-        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials) for i, p in enumerate(files)])
+        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials)
+                                                                  for i, p in enumerate(images)])
                 for r in batch]
-        fp = pool.map(false_positives_of, [(p, args.fp_per_image, 1000 + i) for i, p in enumerate(files)]) \
+        fp = pool.map(false_positives_of, [(p, args.fp_per_image, 1000 + i) for i, p in enumerate(images)]) \
             if args.fp_per_image else []
-    print(f"{len(files)} corpus photos x {args.trials} payloads, {len(cases)} repost cases, codecs: {', '.join(codecs)} "
+    print(f"{len(images)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
           f"(payload bits: {', '.join(f'{c} {CODECS[c].message_bits}' for c in codecs)}); "
           f"{time.time() - started:.0f} s wall\n")
     if cases:
-        report_cases(rows, codecs, cases)
+        report_cases(rows, codecs, [c for c, _ in cases])
     if fp:
         decodes, claimed = (sum(x) for x in zip(*fp))
         from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
 
-        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked photos, crops "
+        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, crops "
               f"and rescales (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
     return 0
 
 
 def report_cases(rows, codecs, cases):
     print("cells: mean payload bit accuracy / exact-payload rate")
-    print(f"{'case':20}" + "".join(f"{c:>20}" for c in codecs))
+    print(f"{'case':22}" + "".join(f"{c:>20}" for c in codecs))
     for case in cases:
         cells = []
         for codec in codecs:
             hits = [r for r in rows if r["codec"] == codec and r["case"] == case]
             cells.append(f"{np.mean([r['accuracy'] for r in hits]):.3f} / {np.mean([r['exact'] for r in hits]):6.1%}")
-        print(f"{case:20}" + "".join(f"{c:>20}" for c in cells))
+        print(f"{case:22}" + "".join(f"{c:>20}" for c in cells))
     misses = [f"{r['case']}: {r['image']}" for r in rows if r["codec"] == "aimark" and r["case"] and not r["exact"]]
     print("\naimark misses: " + ("; ".join(misses) if misses else "none"))
     print()

@@ -4,9 +4,10 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 
 - **Luminance only.** Every repost re-encodes JPEG 4:2:0, which halves chroma resolution.
 - **A tile repeated over the image** in a *canonical frame* whose size follows the image's short side.
-  Cropping only shifts the tiles (a cyclic shift of one tile), resizing only changes their period, a small
-  rotation turns their lattice. The decoder finds the lattice from the image's own autocorrelation,
-  undoes scale and rotation, folds every tile onto one, and finds the shift with a keyed pilot pattern.
+  Cropping only shifts the tiles (a cyclic shift of one tile); resizing, rotating by any angle, mirroring,
+  stretching one side or a gentle perspective only move their lattice. The decoder measures the lattice in
+  two independent directions from the image's own autocorrelation (``lattice``), folds every tile onto
+  one, and finds the tile's orientation (the square's eight symmetries) and shift with a keyed pilot.
   Codec block grids (JPEG 8x8, WebP 4x4) are removed first: they would line the autocorrelation up too.
 - **Chips big enough to survive a repost**: at least 4.5 px of the original, still ~2 px after a 50%
   downscale; big photos get a larger canonical frame (more tiles, more evidence), capped so a repost at
@@ -37,6 +38,9 @@ from PIL import Image
 
 from . import ecc
 from .codec import WatermarkCodec
+from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
+from .lattice import candidates as lattice_candidates
+from .lattice import fold
 
 FORMAT_VERSION = 1
 VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS = 3, 1, 34, 26
@@ -64,9 +68,7 @@ WORK_SHORT_MAX = 768  # decoder working view
 WORK_LONG_MAX = 2048  # and its long side, whatever the aspect ratio
 ACF_WINDOW = 512  # autocorrelation is computed on a central window at most this big
 PERIOD_RANGE = (44.0, 230.0)  # tile period searched in the working view, pixels
-ANGLE_RANGE_DEG = 4.0
-LATTICE_POINTS = ((1, 0), (0, 1), (1, 1), (1, -1), (2, 0), (0, 2), (2, 1), (1, 2), (2, -1), (1, -2))
-SYNC_CANDIDATES = 6
+SYNC_CANDIDATES = 12
 MAX_DECODES = 4
 PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = MAX_DECODES * 2.0 ** -ecc.CRC_BITS
@@ -159,6 +161,10 @@ class Layout:
         pilot_chips[self.pilot] = self.signs[self.pilot]
         self.pilot_tile = expand(pilot_chips.reshape(TILE, TILE))
         self.pilot_spectrum = np.conj(np.fft.rfft2(self.pilot_tile))
+        # The pilot as each symmetry of the square would show it, undone: correlating a folded tile with
+        # these finds its orientation with one transform of the tile instead of eight.
+        self.turned_pilot_spectra = np.stack([np.conj(np.fft.rfft2(np.ascontiguousarray(undo(self.pilot_tile))))
+                                              for undo in DIHEDRAL_INVERSE])
 
     def chip_values(self, coded: np.ndarray, amplitudes: np.ndarray | None = None) -> np.ndarray:
         """Tile chip values: pilot chips +sign, data chips ±sign scaled by their bit's amplitude."""
@@ -313,112 +319,38 @@ def _working_view_of_image(image: Image.Image) -> np.ndarray:
     return np.asarray(grey, dtype=np.float32)
 
 
-def _fold(residual: np.ndarray, period: float, angle: float) -> np.ndarray:
-    """Warp so the lattice is upright with period PERIOD, then average every tile onto one."""
-    zoom = PERIOD / period
-    cos, sin = np.cos(-angle) * zoom, np.sin(-angle) * zoom
-    height, width = residual.shape
-    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=np.float64)
-    rotated = corners @ np.array([[cos, sin], [-sin, cos]])
-    offset = -rotated.min(axis=0)
-    out_w, out_h = (np.ceil(rotated.max(axis=0) + offset)).astype(int)
-    matrix = np.float32([[cos, -sin, offset[0]], [sin, cos, offset[1]]])
-    warped = cv2.warpAffine(residual, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    weight = cv2.warpAffine(np.ones_like(residual), matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    rows, cols = -(-out_h // PERIOD) * PERIOD, -(-out_w // PERIOD) * PERIOD
-    padded = np.zeros((rows, cols), np.float32)
-    counts = np.zeros((rows, cols), np.float32)
-    padded[:out_h, :out_w] = warped
-    counts[:out_h, :out_w] = weight
-    total = padded.reshape(rows // PERIOD, PERIOD, cols // PERIOD, PERIOD).sum(axis=(0, 2))
-    count = counts.reshape(rows // PERIOD, PERIOD, cols // PERIOD, PERIOD).sum(axis=(0, 2))
-    return total / np.maximum(count, 1e-6)
+@dataclass(frozen=True)
+class Alignment:
+    """How a folded tile lines up with the pilot: which of the square's symmetries turns it upright
+    (``lattice.DIHEDRAL``), the cyclic shift after that, and how far the correlation peak stands out."""
+
+    orientation: int
+    dy: int
+    dx: int
+    z: float
 
 
-def _align(layout: Layout, tile: np.ndarray) -> tuple[int, int, float]:
-    """The cyclic shift that lines the folded tile up with the pilot, and how far the peak stands out."""
-    correlation = np.fft.irfft2(np.fft.rfft2(tile) * layout.pilot_spectrum, s=tile.shape)
-    peak = int(np.argmax(correlation))
-    dy, dx = divmod(peak, tile.shape[1])
-    spread = correlation.std()
-    z = float((correlation.flat[peak] - correlation.mean()) / spread) if spread > 0 else 0.0
-    return dy, dx, z
+def _align(layout: Layout, tile: np.ndarray, orientations=range(len(DIHEDRAL))) -> Alignment:
+    """The symmetry and cyclic shift that line the folded tile up with the pilot. A folded tile is the
+    embedded one up to the eight symmetries of a square (a lattice basis does not say which vector was
+    which, nor their signs: rotations by quarter turns, mirrors); each is tried."""
+    orientations = list(orientations)
+    correlations = np.fft.irfft2(np.fft.rfft2(tile)[None] * layout.turned_pilot_spectra[orientations], s=tile.shape)
+    flat = correlations.reshape(len(orientations), -1)
+    spread = flat.std(axis=1)
+    z = np.where(spread > 0, (flat.max(axis=1) - flat.mean(axis=1)) / np.maximum(spread, 1e-30), 0.0)
+    index = orientations[int(np.argmax(z))]
+    # the shift, in the upright frame
+    upright = np.ascontiguousarray(DIHEDRAL[index][1](tile))
+    correlation = np.fft.irfft2(np.fft.rfft2(upright) * layout.pilot_spectrum, s=upright.shape)
+    dy, dx = divmod(int(np.argmax(correlation)), upright.shape[1])
+    return Alignment(index, dy, dx, float(z.max()))
 
 
-def _chips(tile: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    aligned = np.roll(tile, (-dy, -dx), axis=(0, 1))
+def _chips(tile: np.ndarray, alignment: Alignment) -> np.ndarray:
+    upright = DIHEDRAL[alignment.orientation][1](tile)
+    aligned = np.roll(upright, (-alignment.dy, -alignment.dx), axis=(0, 1))
     return aligned.reshape(TILE, CHIP, TILE, CHIP).mean(axis=(1, 3))
-
-
-# --- synchronisation ------------------------------------------------------------------------------------
-
-def _autocorrelation(residual: np.ndarray, max_lag: int) -> np.ndarray:
-    """Unbiased autocorrelation of a central window, for lags up to ``max_lag`` (no wrap-around)."""
-    height, width = residual.shape
-    h, w = min(height, ACF_WINDOW), min(width, ACF_WINDOW)
-    top, left = (height - h) // 2, (width - w) // 2
-    window = residual[top:top + h, left:left + w]
-    rows, cols = h + max_lag + 1, w + max_lag + 1
-    spectrum = np.fft.rfft2(window, s=(rows, cols))
-    acf = np.fft.irfft2(spectrum.real ** 2 + spectrum.imag ** 2, s=(rows, cols))
-    lag_y = np.minimum(np.arange(rows), rows - np.arange(rows))[:, None]
-    lag_x = np.minimum(np.arange(cols), cols - np.arange(cols))[None, :]
-    overlap = np.maximum((h - lag_y) * (w - lag_x), 0.25 * h * w)
-    acf = acf / overlap
-    acf = (acf / acf[0, 0]).astype(np.float32)
-    # Peaks of a whitened residual are a pixel wide; widen them so sub-pixel lattice sampling is smooth.
-    return cv2.GaussianBlur(acf, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
-
-
-def _sample(acf: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    rows, cols = acf.shape
-    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-    fx, fy = x - x0, y - y0
-    at = lambda yy, xx: acf[yy % rows, xx % cols]  # noqa: E731
-    return (at(y0, x0) * (1 - fx) * (1 - fy) + at(y0, x0 + 1) * fx * (1 - fy)
-            + at(y0 + 1, x0) * (1 - fx) * fy + at(y0 + 1, x0 + 1) * fx * fy)
-
-
-def _lattice_score(acf: np.ndarray, period: np.ndarray, angle: np.ndarray, max_lag: float) -> np.ndarray:
-    """Mean autocorrelation over the lattice points a tile of this period and angle would create."""
-    cos, sin = np.cos(angle), np.sin(angle)
-    total = np.zeros_like(period)
-    count = np.zeros_like(period)
-    for n1, n2 in LATTICE_POINTS:
-        x, y = period * (n1 * cos - n2 * sin), period * (n1 * sin + n2 * cos)
-        inside = np.hypot(x, y) < max_lag
-        total += np.where(inside, _sample(acf, x, y), 0.0)
-        count += inside
-    return total / np.maximum(count, 1)
-
-
-def lattice_candidates(residual: np.ndarray, count: int = SYNC_CANDIDATES) -> list[tuple[float, float]]:
-    """(period, angle) hypotheses for the tile lattice, best first."""
-    max_lag = 0.9 * min(residual.shape[0], residual.shape[1], ACF_WINDOW)
-    acf = _autocorrelation(residual, int(max_lag) + 2)
-    high = min(PERIOD_RANGE[1], max_lag / 1.2)
-    if high <= PERIOD_RANGE[0]:
-        return []
-    periods = np.arange(PERIOD_RANGE[0], high, 0.5)
-    angles = np.deg2rad(np.arange(-ANGLE_RANGE_DEG, ANGLE_RANGE_DEG + 1e-9, 0.5))
-    grid_p, grid_a = (g.ravel() for g in np.meshgrid(periods, angles, indexing="ij"))
-    scores = _lattice_score(acf, grid_p, grid_a, max_lag)
-    picks: list[tuple[float, float]] = []
-    for index in np.argsort(scores)[::-1]:
-        p, a = grid_p[index], grid_a[index]
-        if all(abs(p - q) > 0.04 * q for q, _ in picks):
-            picks.append((p, a))
-        if len(picks) == count:
-            break
-    refined = []
-    for p, a in picks:
-        fine_p, fine_a = (g.ravel() for g in np.meshgrid(np.arange(p - 1.5, p + 1.51, 0.1),
-                                                          a + np.deg2rad(np.arange(-0.6, 0.61, 0.1)), indexing="ij"))
-        best = int(np.argmax(_lattice_score(acf, fine_p, fine_a, max_lag)))
-        refined.append((float(fine_p[best]), float(fine_a[best])))
-    return refined
 
 
 # --- embedding and detection ----------------------------------------------------------------------------
@@ -432,6 +364,7 @@ class Detection:
     period: float | None = None
     angle_deg: float | None = None
     candidates_decoded: int = 0
+    mirrored: bool | None = None  # the picture is a mirror image of the one marked
     data_bits: np.ndarray | None = None  # the best candidate's 64 bits, for measuring bit accuracy
 
     @property
@@ -446,18 +379,15 @@ class Detection:
     def as_record(self) -> dict:
         return {"found": self.found, "payload": self.payload.as_record() if self.payload else None,
                 "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
-                "angle_deg": self.angle_deg and round(self.angle_deg, 2),
+                "angle_deg": self.angle_deg and round(self.angle_deg, 2), "mirrored": self.mirrored,
                 "false_positive_bound": FALSE_POSITIVE_BOUND}
 
 
-def _soft_for_sync(layout: Layout, residual: np.ndarray, period: float, angle: float,
-                   shift: tuple[int, int] | None = None):
-    """Soft coded bits read at one synchronisation; the shift comes from the pilot unless given."""
-    tile = _fold(residual, period, angle)
-    dy, dx, z = _align(layout, tile)
-    if shift is not None:
-        dy, dx = shift
-    return layout.soft_bits(_chips(tile, dy, dx)), z
+def _soft_for_sync(layout: Layout, residual: np.ndarray, lattice: Lattice, alignment: Alignment | None = None):
+    """Soft coded bits read at one synchronisation; the alignment comes from the pilot unless given."""
+    tile = fold(residual, lattice, PERIOD)
+    alignment = alignment or _align(layout, tile)
+    return layout.soft_bits(_chips(tile, alignment)), alignment
 
 
 def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None) -> Image.Image:
@@ -491,9 +421,10 @@ def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = No
     chip = period / TILE
     marked_band = band(work_mark, chip)
     host_band = band(work_host, chip)
-    dy, dx, _ = _align(layout, _fold(weigh(marked_band, marked_band, chip), period, 0.0))
-    host_soft, _ = _soft_for_sync(layout, weigh(host_band, marked_band, chip), period, 0.0, (dy, dx))
-    mark_soft, _ = _soft_for_sync(layout, weigh(marked_band - host_band, marked_band, chip), period, 0.0, (dy, dx))
+    upright = Lattice.square(period)
+    alignment = _align(layout, fold(weigh(marked_band, marked_band, chip), upright, PERIOD), orientations=(0,))
+    host_soft, _ = _soft_for_sync(layout, weigh(host_band, marked_band, chip), upright, alignment)
+    mark_soft, _ = _soft_for_sync(layout, weigh(marked_band - host_band, marked_band, chip), upright, alignment)
     sign = 2.0 * coded - 1.0
     gain = np.maximum(mark_soft * sign, 1e-6)
     needed = (ISS_MARGIN * np.median(gain) - host_soft * sign) / gain
@@ -545,29 +476,40 @@ def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
     synced = []
-    for period, angle in lattice_candidates(residual):
-        _, _, z = _align(layout, _fold(residual, period, angle))
-        synced.append((z, period, angle))
-    synced.sort(reverse=True)
+    for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW):
+        synced.append((_align(layout, fold(residual, lattice, PERIOD)).z, lattice))
+    synced.sort(key=lambda pair: -pair[0])
     if not synced:
         return Detection(payload=None, pilot_z=0.0)
     best_z, best_bits, decoded = synced[0][0], None, 0
     views: dict[float, np.ndarray] = {}
-    for z, period, angle in synced[:MAX_DECODES]:
+    for z, lattice in synced[:MAX_DECODES]:
         if z < PILOT_MIN_Z:
             break
-        chip = round(period / TILE, 1)
+        chip = round(lattice.period / TILE, 1)
         if chip not in views:
             views[chip] = decoder_view(work, chip)
-        soft, _ = _soft_for_sync(layout, views[chip], period, angle)
+        soft, alignment = _soft_for_sync(layout, views[chip], lattice)
         info = layout.info_bits(soft)
         decoded += 1
         best_bits = info[:DATA_BITS] if best_bits is None else best_bits
         data = ecc.check_crc(info)
         if data is not None:
-            return Detection(WatermarkPayload.from_bits(data), z, period, float(np.rad2deg(angle)), decoded,
-                             data_bits=data)
+            angle, mirrored = _geometry(lattice, alignment)
+            return Detection(WatermarkPayload.from_bits(data), z, lattice.period, angle, decoded,
+                             data_bits=data, mirrored=mirrored)
     return Detection(None, best_z, candidates_decoded=decoded, data_bits=best_bits)
+
+
+def _geometry(lattice: Lattice, alignment: Alignment) -> tuple[float, bool]:
+    """How the picture was turned (degrees, counter-clockwise as seen) and whether it was mirrored, from
+    the map that takes its pixels onto the upright tile (the embedder's map is a plain scale)."""
+    to_tile = DIHEDRAL_MATRICES[alignment.orientation] @ lattice.to_tile(PERIOD)
+    mirrored = bool(np.linalg.det(to_tile) < 0)
+    if mirrored:
+        to_tile = to_tile @ np.diag([-1.0, 1.0])
+    # the picture's pixels were turned by the inverse of this rotation; image y points down
+    return round(float(np.rad2deg(np.arctan2(to_tile[1, 0], to_tile[0, 0]))), 2) % 360, mirrored
 
 
 def soft_binding(algorithm: str, payload: WatermarkPayload) -> dict:

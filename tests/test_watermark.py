@@ -11,7 +11,7 @@ from aimark.labeller import c2pa, ecc, watermark
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import WatermarkPayload
-from bench.reposts import SUITE
+from bench.reposts import ATTACKS, SUITE
 
 from .conftest import CORPUS, PHOTO, PRODUCER, SMALL_PHOTO, corpus_files
 
@@ -67,6 +67,20 @@ def test_round_trip_at_the_stated_quality(photo, marked):
                                   "caption_bar", "bright_contrast15", "chain_social", "chain_heavy"])
 def test_survives_reposts(marked, case):
     assert watermark.detect(SUITE[case].apply(marked)).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("attack, strength", [
+    ("rotate", 7), ("rotate", 30), ("rotate", 45), ("rotate", 90), ("rotate", 135), ("rotate", 180),
+    ("rotate", 270), ("flip", "horizontal"), ("flip", "vertical"), ("aspect", 0.9), ("aspect", 1.1),
+    ("keystone", 0.02),
+])
+def test_survives_any_rotation_mirror_and_aspect(marked, attack, strength):
+    """The lattice is measured in two directions and the tile tried in the square's eight symmetries."""
+    found = watermark.detect(ATTACKS[attack].apply(marked, strength).image)
+    assert found.payload == PAYLOAD, found
+    assert found.mirrored == (attack == "flip")
+    if attack == "rotate":  # the turn the decoder measured, counter-clockwise as Pillow turns
+        assert abs((found.angle_deg - strength + 180) % 360 - 180) < 1.0, found
 
 
 def test_flat_photo_gets_a_fainter_mark_than_a_busy_one():
