@@ -25,6 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+DEAD_LEVEL = 0.1  # of the residual's 90th percentile: below it a pixel has no detail (a flat synthetic area;
+# measured on a phone screenshot: bars 0.002-0.007, the picture 0.008-0.22)
+SQUARE_FROM = 12  # strongest peaks also completed to a square lattice on their own
 PEAKS = 16  # autocorrelation maxima kept as basis vector candidates, whatever their direction
 SECTOR_DEG, PER_SECTOR = 15, 2  # and the strongest in every 15-degree direction
 SPECTRUM_CLIP = 4.0  # a spectral bin may exceed its neighbourhood's median power by this factor at most
@@ -76,21 +79,25 @@ class Lattice:
 # --- autocorrelation ------------------------------------------------------------------------------------
 
 def busiest_window(residual: np.ndarray, window: int) -> tuple[int, int, int, int]:
-    """(top, left, h, w) of the ``window``-square part of ``residual`` with the most detail: a picture
-    pasted into a phone screenshot, or framed by bars, is not always in the middle."""
+    """(top, left, h, w) of the ``window``-square part of ``residual`` to measure the lattice in: the most
+    central one among those with the least dead area (pixels without any detail: the bars of a phone
+    screenshot, a letterbox, padding), since a picture pasted into a screenshot is not always in the middle.
+    Not the one with the most detail: where texture is strongest, the mark is weakest against it."""
     height, width = residual.shape
     h, w = min(height, window), min(width, window)
     if (h, w) == (height, width):
         return 0, 0, h, w
     step = max(8, window // 16)
-    energy = cv2.integral(np.abs(residual).astype(np.float64))
+    magnitude = np.abs(residual)
+    level = DEAD_LEVEL * float(np.percentile(magnitude[::4, ::4], 90))
+    dead = cv2.integral((magnitude < level).astype(np.float64))
     tops = np.arange(0, height - h + 1, step)
     lefts = np.arange(0, width - w + 1, step)
     t, l = np.meshgrid(tops, lefts, indexing="ij")
-    sums = energy[t + h, l + w] - energy[t, l + w] - energy[t + h, l] + energy[t, l]
-    # prefer the centre among near-equals, so a uniformly textured picture keeps its central window
+    share = (dead[t + h, l + w] - dead[t, l + w] - dead[t + h, l] + dead[t, l]) / (h * w)
     centre = np.hypot((t + h / 2 - height / 2) / height, (l + w / 2 - width / 2) / width)
-    best = np.unravel_index(int(np.argmax(sums * (1 - 0.05 * centre))), sums.shape)
+    eligible = share <= share.min() + 0.05
+    best = np.unravel_index(int(np.argmin(np.where(eligible, centre, np.inf))), share.shape)
     return int(t[best]), int(l[best]), h, w
 
 
@@ -238,6 +245,19 @@ def candidates(residual: np.ndarray, period_range: tuple[float, float], count: i
         return []
     i, j = np.triu_indices(len(found), 1)
     u, v = found[i], found[j]
+    # The second vector of a weak lattice may not stand out among the picture's own peaks: each strong peak
+    # is also completed by the best vector near its quarter turn (a square after +-12% aspect, +-8 deg shear).
+    lead = found[:SQUARE_FROM]
+    stretch, skew = np.meshgrid(np.linspace(0.88, 1.12, 9), np.deg2rad(np.linspace(-8, 8, 9)))
+    stretch, skew = stretch.ravel(), skew.ravel()
+    turned = np.stack([-lead[:, 1], lead[:, 0]], axis=1)
+    cos, sin = np.cos(skew), np.sin(skew)
+    guesses = np.stack([(turned[:, None, 0] * cos - turned[:, None, 1] * sin) * stretch,
+                        (turned[:, None, 0] * sin + turned[:, None, 1] * cos) * stretch], axis=2)
+    lead_u = np.repeat(lead, guesses.shape[1], axis=0)
+    guess_scores = score(acf, lead_u, guesses.reshape(-1, 2), max_lag, NEAR_POINTS).reshape(len(lead), -1)
+    best_v = guesses[np.arange(len(lead)), np.argmax(guess_scores, axis=1)]
+    u, v = np.concatenate([u, lead]), np.concatenate([v, best_v])
     lu, lv = np.hypot(u[:, 0], u[:, 1]), np.hypot(v[:, 0], v[:, 1])
     sine = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]) / (lu * lv)
     ratio = np.maximum(lu, lv) / np.minimum(lu, lv)
@@ -259,7 +279,11 @@ def candidates(residual: np.ndarray, period_range: tuple[float, float], count: i
             picks.append(candidate)
         if len(picks) == count:
             break
-    return sorted((refine(acf, p, max_lag) for p in picks), key=lambda lat: -lat.score)
+    unique: list[Lattice] = []
+    for lattice in (refine(acf, p, max_lag) for p in picks):  # refined bases may meet on one lattice
+        if not any(_same_lattice(lattice, q) for q in unique):
+            unique.append(lattice)
+    return unique
 
 
 

@@ -168,6 +168,13 @@ class Labeller:
             raise AlreadyLabelled(f"not labelled again: {reason}; a second label would stack on the first")
         source = image_io.load_source(data)
         pixels = source.pixels
+        if self.watermark is not None and hasattr(self.watermark, "existing"):
+            found = self.watermark.existing(pixels)
+            if found is not None:
+                who = found.payload
+                raise AlreadyLabelled(
+                    f"not labelled again: it already carries an aimark watermark (author {who.author_id}, "
+                    f"content {who.content_id}); a second mark would credit another author over the first")
         before = pixels.copy() if source.deep is not None else None
         label_mark = visible.place_label(pixels.size, opts.label_text, opts.label_position, font_path=opts.font_path)
         marks = [label_mark]
@@ -179,11 +186,15 @@ class Labeller:
             visible.draw_mark(pixels, mark)
 
         produce_id = uuid.uuid4().hex
-        payload, watermark_notes = None, []
+        payload, watermark_notes, check = None, [], None
         if self.watermark is not None:
             payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id)
             try:
-                pixels = self.watermark.embed(pixels, payload)
+                if hasattr(self.watermark, "embed_checked"):
+                    pixels, check = self.watermark.embed_checked(pixels, payload)
+                    watermark_notes += [check.note()] if check.note() else []
+                else:
+                    pixels = self.watermark.embed(pixels, payload)
             except WatermarkTooSmall as exc:
                 payload, watermark_notes = None, [f"no watermark: {exc}"]
 
@@ -208,7 +219,8 @@ class Labeller:
                 MarkKind.VISIBLE_LABEL: label_mark.as_record(),
                 MarkKind.AUTHOR_ID: marks[1].as_record() if len(marks) > 1 else None,
                 MarkKind.WATERMARK: ({"step": self.watermark.name, "payload": payload.as_record(),
-                                      "key": "private" if getattr(self.watermark, "keyed", False) else "open"}
+                                      "key": "private" if getattr(self.watermark, "keyed", False) else "open",
+                                      **({"self_check": check.as_record()} if check else {})}
                                      if payload else None),
                 MarkKind.METADATA: {"xmp": {"namespace": metadata.TC260_NS, "property": "TC260:AIGC",
                                             "value": label.to_dict()}, "digital_source_type": source_type},

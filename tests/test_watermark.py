@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from aimark.labeller import c2pa, ecc, watermark
+from aimark.labeller.errors import AlreadyLabelled
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import WatermarkPayload
@@ -96,11 +97,11 @@ def test_unmarked_photos_and_crops_have_no_watermark(path):
     w, h = image.size
     for view in (image, image.crop((w // 5, h // 6, w, h)), image.resize((w // 2, h // 2))):
         found = watermark.detect(view)
-        assert found.payload is None and found.candidates_decoded <= watermark.MAX_DECODES
+        assert found.payload is None and found.candidates_decoded <= watermark.DECODES_PER_IMAGE
 
 
 def test_false_positive_bound_is_stated():
-    assert watermark.FALSE_POSITIVE_BOUND == watermark.MAX_DECODES * 2.0 ** -32 <= 1e-9
+    assert watermark.FALSE_POSITIVE_BOUND == watermark.DECODES_PER_IMAGE * 2.0 ** -32 <= 2e-9
 
 
 def test_a_private_key_makes_the_mark_unreadable_without_it(photo):
@@ -128,6 +129,7 @@ def test_pipeline_embeds_records_and_binds_the_payload(signer, keys, small_photo
     result = labeller.label_bytes(small_photo.read_bytes(), small_photo.name)
     record = result.record.mark(MarkKind.WATERMARK)
     assert record["payload"]["author_id"] == "1234567890" and record["key"] == "open"
+    assert record["self_check"]["survives_repost"] and record["self_check"]["gain"] == 1.0
     assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record.produce_id)
     found = watermark.detect(Image.open(io.BytesIO(result.data)))
     assert found.payload.as_record() == record["payload"]
@@ -145,3 +147,42 @@ def test_pipeline_labels_small_images_without_a_watermark_and_says_so(signer):
     result = labeller.label_bytes(buffer.getvalue())
     assert result.record.mark(MarkKind.WATERMARK) is None
     assert any("no watermark" in note for note in result.record.notes)
+
+
+def test_a_picture_marked_twice_reports_both_authors(photo):
+    """Re-marking must never hide the first author: both payloads come back, whichever is stronger."""
+    first, second = WatermarkPayload("1111111111", 1), WatermarkPayload("2222222222", 2)
+    twice = watermark.embed(watermark.embed(photo, first), second)
+    found = watermark.detect(SUITE["jpeg75"].apply(twice))
+    assert {found.payload, *found.others} == {first, second}
+    assert watermark.detect(watermark.embed(photo, first)).others == ()
+
+
+def test_the_labeller_refuses_to_mark_a_marked_picture_and_says_whose(signer, small_photo):
+    """A labelled picture stripped of its metadata still carries the mark: labelling it again is refused."""
+    marked = Labeller(LabelOptions(producer=PRODUCER, author_id="1234567890"),
+                      watermark=watermark.TiledSpreadSpectrum()).label_bytes(small_photo.read_bytes())
+    stripped = io.BytesIO()
+    Image.open(io.BytesIO(marked.data)).convert("RGB").save(stripped, "JPEG", quality=90)
+    second = Labeller(LabelOptions(producer=PRODUCER, author_id="5550001111"), signer=signer,
+                      watermark=watermark.TiledSpreadSpectrum(key=b"the second studio's private key!"))
+    with pytest.raises(AlreadyLabelled, match="author 1234567890"):
+        second.label_bytes(stripped.getvalue())
+
+
+def test_the_embedder_checks_its_own_output_and_records_it(photo):
+    marked, check = watermark.embed_checked(photo, PAYLOAD)
+    assert check.passed and check.gain == 1.0 and check.note() is None
+    assert watermark.detect(watermark.social_repost(marked)).payload == PAYLOAD
+
+
+def test_a_picture_the_mark_cannot_survive_on_is_said_so_never_silently():
+    """A close-up of gravel drowns the mark at any allowed strength (measured): the check strengthens it,
+    then says so; whatever the outcome, the record carries it."""
+    gravel = Image.open(CORPUS / "gravel.png").convert("RGB")
+    marked, check = watermark.embed_checked(gravel, PAYLOAD)
+    read = watermark.detect(watermark.social_repost(marked)).payload == PAYLOAD
+    assert check.survives_repost == read
+    if not check.passed:
+        assert check.gain == max(watermark.SELF_CHECK_GAINS) and "watermark" in check.note()
+        assert check.psnr >= watermark.MIN_ADAPTED_PSNR - 0.1

@@ -18,6 +18,13 @@ class WatermarkJudge(Judge):
             findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
                                     f"aimark watermark ({key}): author {payload.author_id}, content {payload.content_id}",
                                     (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
+            others = case.inspection.watermark.others if case.inspection.watermark is not None else ()
+            if others:
+                authors = ", ".join(f"author {p.author_id} (content {p.content_id})" for p in (payload, *others))
+                findings.append(Finding(FindingKind.WATERMARK_UNCONFIRMED, Confidence.LOW,
+                                        f"the picture carries more than one aimark watermark: {authors}; it was "
+                                        "marked twice, and the marks cannot tell which came first",
+                                        ("watermark payloads",)))
             match = case.match
             if match is not None and match.disagreements:
                 findings.append(Finding(FindingKind.WATERMARK_UNCONFIRMED, Confidence.LOW,

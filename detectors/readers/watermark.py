@@ -22,5 +22,8 @@ class WatermarkReader(Reader):
         if not record["found"]:
             return ["no aimark watermark"]
         payload = record["payload"]
-        return [f"aimark payload: author {payload['author_id']}, content {payload['content_id']} "
-                f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
+        lines = [f"aimark payload: author {payload['author_id']}, content {payload['content_id']} "
+                 f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
+        lines += [f"a second aimark payload under it: author {other['author_id']}, content {other['content_id']} "
+                  "(the picture was marked twice)" for other in record.get("other_payloads") or []]
+        return lines
