@@ -121,3 +121,58 @@ HOSTILE = {  # file name -> maker
     "text.jpg": lambda: b"not a picture\n" * 100,
     "truncated.png": lambda: encode(_photo(), "PNG")[:3000],
 }
+
+
+def honest_photo(megapixels: float = 50.0) -> bytes:
+    """An honest, very large photo (the corpus photo resampled up, JPEG 90): a batch must still label it."""
+    base = Image.open(PICTURE).convert("RGB") if PICTURE.is_file() else _photo()
+    factor = (megapixels * 1e6 / (base.width * base.height)) ** 0.5
+    return encode(base.resize((round(base.width * factor), round(base.height * factor)), Image.Resampling.BICUBIC),
+                  "JPEG", quality=90)
+
+
+def main() -> int:
+    """Each hostile file (and the fuzzer's regression fixtures, and a 50-MP honest photo) through the real
+    commands, in this process (``-j 0``) so that ``/usr/bin/time`` sees the peak memory: wall seconds, peak
+    RSS, exit code, and the one-line answer. Targets (issue 9): every hostile file <= 10 s and <= 1 GB."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    aimark = str(Path(sys.executable).with_name("aimark"))
+    work = Path(tempfile.mkdtemp())
+    env = {**os.environ, "AIMARK_KEYS": str(work / "keys")}
+    subprocess.run([aimark, "keys", "init", "--org", "Bench"], env=env, check=True, capture_output=True)
+    files = {name: make() for name, make in HOSTILE.items()}
+    files.update({p.name: p.read_bytes() for p in sorted((root / "tests" / "fixtures" / "fuzz").glob("*"))
+                  if p.suffix != ".md"})
+    files["honest-50mp.jpg"] = honest_photo()
+    commands = {"inspect": ["inspect", "--json"], "label": ["label", "-p", "BENCH", "-a", "1234567890", "-o"],
+                "scan": ["scan", "-o"]}
+    print(f"{'file':34} {'KB':>7} {'command':8} {'seconds':>8} {'peak MB':>8} {'exit':>4}  answer")
+    worst_s = worst_mb = 0.0
+    for name, data in files.items():
+        path = work / "in" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        for command, args in commands.items():
+            out = [str(work / f"{command}-{name}")] if args[-1] == "-o" else []
+            cli = ["/usr/bin/time", "-f", "%e %M", aimark, *args, *out, str(path), "-j", "0", "-q"]
+            run = subprocess.run(cli, env=env, capture_output=True, text=True)
+            seconds, kb = run.stderr.strip().splitlines()[-1].split()
+            answer = next((line for line in run.stderr.splitlines()[:-1] if line.strip()), "ok")[:60]
+            seconds, mb = float(seconds), int(kb) / 1024
+            if not name.startswith("honest"):
+                worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, mb)
+            print(f"{name:34} {len(data) // 1024:>7} {command:8} {seconds:>8.2f} {mb:>8.0f} {run.returncode:>4}  {answer}")
+    print(f"\nworst hostile file: {worst_s:.2f} s, {worst_mb:.0f} MB peak (targets: <= 10 s, <= 1024 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    raise SystemExit(main())

@@ -22,6 +22,16 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A key**: chip signs, chip roles, the pilot and a payload scramble all derive from a secret; without it
   the pilot does not correlate and nothing decodes. The default key is public, for interoperability.
 
+- **A self-check**: before a labelled file is written, the payload is read back from a social repost of it
+  (``embed_checked``); a mark that does not come back is embedded again stronger, and the record says what
+  it took, or that the picture leaves the mark no room.
+
+Threat model. With the open key anyone can read the payload (its purpose), and anyone can also write a mark
+naming any author or rebuild the pattern and subtract it: an unconfirmed open-key mark is evidence that
+needs corroboration, never proof of authorship. With a private key, reading, forging and subtracting all
+need the key. The mark does not yet carry a check of the picture it was embedded in, so a mark copied onto
+another picture still reads as its author's.
+
 Payload (64 bits): format version (3), author kind (1: decimal ID, or a hash of a non-numeric ID),
 author ID (34 bits: every 10-digit ID), content ID (26 bits).
 """

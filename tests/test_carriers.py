@@ -156,3 +156,63 @@ def test_several_labels_in_one_file_are_reported_as_such():
     report = metadata.read_labels(labelled)
     assert {f.carrier for f in report.labels} == {"PNG XMP", "PNG tEXt AIGC"}
     assert report.status == "non-conforming" and "GB 45438 §6.1 allows exactly one" in report.problems[-1]
+
+
+# --- the same forms written by a tool the project does not contain (exiftool) ------------------------------
+
+EXIFTOOL_TC260 = """%Image::ExifTool::UserDefined = (
+    'Image::ExifTool::XMP::Main' => { TC260 => { SubDirectory => { TagTable => 'Image::ExifTool::UserDefined::TC260' } } },
+);
+%Image::ExifTool::UserDefined::TC260 = (
+    GROUPS => { 0 => 'XMP', 1 => 'XMP-TC260', 2 => 'Image' },
+    NAMESPACE => { 'TC260' => 'http://www.tc260.org.cn/ns/AIGC/1.0/' },
+    AIGC => { Name => 'AIGC', Writable => 'string' },
+);
+1;
+"""
+
+
+def exiftool_writes(tmp_path, source: bytes, suffix: str, *assignments: str, config: str | None = None) -> bytes:
+    import subprocess
+
+    from .conftest import require_tool
+
+    exiftool = require_tool("exiftool")
+    runs = len(list(tmp_path.glob("in*")))  # exiftool, like aimark, never overwrites: one name per call
+    src, out = tmp_path / f"in{runs}{suffix}", tmp_path / f"out{runs}{suffix}"
+    src.write_bytes(source)
+    command = [exiftool]
+    if config:
+        (tmp_path / "tc260.cfg").write_text(config)
+        command += ["-config", str(tmp_path / "tc260.cfg")]
+    done = subprocess.run(command + list(assignments) + ["-o", str(out), str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes()
+
+
+def test_exiftool_written_tc260_xmp_label_is_read_as_conforming(tmp_path):
+    data = exiftool_writes(tmp_path, photo(), ".jpg", f"-XMP-TC260:AIGC={LABEL.to_json()}", config=EXIFTOOL_TC260)
+    [found] = metadata.read_labels(data).labels
+    assert found.conforming and found.values["ContentProducer"] == PRODUCER and found.namespace == TC
+
+
+def test_exiftool_written_png_description_and_exif_vendor_forms(tmp_path):
+    wrapped = json.dumps({"AIGC": LABEL.to_dict()})
+    png = exiftool_writes(tmp_path, photo("PNG"), ".png", f"-PNG:Description={wrapped}")
+    [found] = metadata.read_labels(png).labels
+    assert found.values["ProduceID"] == "vendor-0001" and "Description" in found.carrier
+    tencent = json.dumps({"ServiceProvider": "Tencent Cloud", "ServiceUser": "u-1", "Time": "1756684800",
+                          "ContentId": "c-9"})
+    jpeg = exiftool_writes(tmp_path, photo(), ".jpg", f"-EXIF:ImageDescription={tencent}")
+    report = metadata.read_labels(jpeg)
+    assert not report.labels and [d.vendor for d in report.disclosures] == ["Tencent Cloud"]
+    douyin = json.dumps({"aigc_info": json.dumps({"aigc_type": 1, "aigc_label_type": 1})})
+    jpeg = exiftool_writes(tmp_path, photo(), ".jpg", f"-EXIF:UserComment={douyin}")
+    assert [d.vendor for d in metadata.read_labels(jpeg).disclosures] == ["Douyin"]
+
+
+def test_exiftool_written_unrelated_json_is_no_label(tmp_path):
+    other = json.dumps({"camera": "X100", "settings": {"iso": 200, "Label": "1"}})
+    jpeg = exiftool_writes(tmp_path, photo(), ".jpg", f"-EXIF:ImageDescription={other}", f"-EXIF:UserComment={other}")
+    report = metadata.read_labels(jpeg)
+    assert not report.labels and not report.disclosures
