@@ -198,11 +198,14 @@ def robustness_of(args):
             attacked = ATTACKS[attack].apply(marked, strength, box=box, seed=seed).image
             start = time.process_time()
             try:
-                accuracy, exact = score(codec, codec.read(attacked), truth)
+                reading = codec.read(attacked)
+                accuracy, exact = score(codec, reading, truth)
+                wrong = reading.payload is not None and not exact
             except Exception:  # e.g. imwatermark refuses images under 256x256 pixels: counts as not decoded
-                accuracy, exact = 0.5, False
+                accuracy, exact, wrong = 0.5, False, False
             decode_s = time.process_time() - start
             rows.append({"codec": codec_name, "image": name, "case": case, "accuracy": accuracy, "exact": exact,
+                         "wrong": wrong,
                          "decode_s": decode_s, "decode_mp": attacked.width * attacked.height / 1e6})
         rows.append({"codec": codec_name, "image": name, "case": None, "psnr": psnr(image, marked),
                      "embed_s": embed_s, "mp": megapixels})
@@ -304,6 +307,10 @@ def report_cases(rows, codecs, cases):
             hits = [r for r in rows if r["codec"] == codec and r["case"] == case]
             cells.append(f"{np.mean([r['accuracy'] for r in hits]):.3f} / {np.mean([r['exact'] for r in hits]):6.1%}")
         print(f"{case:22}" + "".join(f"{c:>20}" for c in cells))
+    wrong = [f"{r['case']}: {r['image']}" for r in rows if r["codec"] == "aimark" and r["case"] and r.get("wrong")]
+    decoded = sum(1 for r in rows if r["codec"] == "aimark" and r["case"])
+    print(f"\naimark wrong payloads (a payload that is not the embedded one): {len(wrong)} in {decoded} decodes"
+          + (": " + "; ".join(wrong) if wrong else ""))
     misses = [f"{r['case']}: {r['image']}" for r in rows if r["codec"] == "aimark" and r["case"] and not r["exact"]]
     print("\naimark misses: " + ("; ".join(misses) if misses else "none"))
     print()
