@@ -510,6 +510,20 @@ class SelfCheck:
                 "but cannot be relied on. The other labels do not depend on it")
 
 
+def _psnr(before: Image.Image, after: Image.Image) -> float:
+    """PSNR of the mark, from the green channel (the mark adds the same luminance step to all three, so one
+    channel measures it) in bands of rows, so it costs a few bytes per pixel, not a float copy of the image."""
+    green_before = before.getchannel("G") if before.mode in ("RGB", "RGBA") else before.convert("L")
+    green_after = after.getchannel("G") if after.mode in ("RGB", "RGBA") else after.convert("L")
+    a, b = np.asarray(green_before), np.asarray(green_after)
+    total = 0
+    for top in range(0, a.shape[0], 1024):
+        d = b[top:top + 1024].astype(np.int32) - a[top:top + 1024].astype(np.int32)
+        total += int(np.sum(d * d))
+    mean = total / max(1, a.size)
+    return float(10 * np.log10(255 ** 2 / max(mean, 1e-12)))
+
+
 def social_repost(image: Image.Image) -> Image.Image:
     """What a platform typically makes of an upload: long side at most 1080 px, JPEG quality 75."""
     import io
@@ -529,14 +543,11 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
     """Embed, then read the payload back from a social repost of the result; where it does not come back,
     embed again stronger (each gain in turn, PSNR never below MIN_ADAPTED_PSNR). Returns the first marked
     picture that passes, or the strongest one, with what the check found."""
-    original = np.asarray(pixels.convert("RGB"), dtype=np.float64)
     for gain in gains:
         marked = embed(pixels, payload, key, gain=gain)
         repost = detect(social_repost(marked), key).payload == payload
         readable = repost or detect(marked, key).payload == payload
-        diff = np.asarray(marked.convert("RGB"), dtype=np.float64) - original
-        psnr = float(10 * np.log10(255 ** 2 / max(float(np.mean(diff * diff)), 1e-12)))
-        check = SelfCheck(repost, readable, gain, psnr)
+        check = SelfCheck(repost, readable, gain, _psnr(pixels, marked))
         if check.passed:
             break
     return marked, check
