@@ -147,8 +147,9 @@ def registry_at_scale(size: int) -> tuple[float, float, float]:
             count = min(step, size - start)
             dh = rng.integers(-2 ** 63, 2 ** 63 - 1, count, dtype=np.int64)
             ph = rng.integers(-2 ** 63, 2 ** 63 - 1, count, dtype=np.int64)
-            registry.add_many([(f"p{start + i}", None, 0, start + i, (start + i) % (1 << 26), None, 1000, 750,
-                                int(dh[i]), int(ph[i]), "{}", None) for i in range(count)])
+            registry.add_many([{"produce_id": f"p{start + i}", "wm_author_kind": 0, "wm_author": start + i,
+                                "wm_content": (start + i) % (1 << 26), "width": 1000, "height": 750,
+                                "dhash": int(dh[i]), "phash": int(ph[i]), "marks": "{}"} for i in range(count)])
         began = time.perf_counter()
         registry.nearest({"dhash": 1, "phash": 2})
         load = time.perf_counter() - began

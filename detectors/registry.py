@@ -1,12 +1,15 @@
 """The registry of originals: what was labelled, by whom, where its marks were, and how to find it again.
 
-SQLite, embedded, no server. One row per labelled image: its ids (ProduceID, watermark author and content
-fields), size, perceptual hashes, the boxes and words of its visible marks, and a small JPEG thumbnail from
-which local features are computed at match time and the moderator's side-by-side crops are cut.
+Chosen by location: a path is an embedded SQLite file (the default, no server); a ``postgresql://`` URL is
+a database many machines share (``registry_store``). One row per labelled image: its ids (ProduceID,
+watermark author and content fields), size, perceptual hashes (dHash, pHash, PDQ), the boxes and words of
+its visible marks; apart from it, a small JPEG thumbnail from which local features are computed at match
+time and the crops of its marks for the moderator's side-by-side view, read only when a match needs them.
 
 Lookup order (``toolbox.md``): the watermark payload is an exact key that survives crops; perceptual
-hashes find uncropped reposts; both only propose — local-feature geometry confirms.
-Hash search runs in memory over numpy arrays (one XOR and popcount per entry), loaded once per process.
+hashes find uncropped reposts; both only propose — local-feature geometry confirms. Hash search runs in
+memory, one multi-index per signal (``hash_index``), loaded once per process and topped up with the rows
+added since, so a long scan sees originals a label batch registers meanwhile.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import sqlite3
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -25,30 +29,13 @@ from aimark.labeller.vocabulary import Box, LabelRecord, MarkKind, mark_kind
 from aimark.labeller.watermark import WatermarkPayload
 
 from . import signals
+from .hash_index import HashIndex
+from .registry_store import HOT_COLUMNS, RegistryError, Store, is_url, open_store, redact
 
 VISIBLE_MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 THUMBNAIL_SIDE = 512
 CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
 CROP_PAD = 0.6  # context kept around a mark, in box heights
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS originals (
-    id INTEGER PRIMARY KEY,
-    produce_id TEXT UNIQUE NOT NULL,
-    author_id TEXT,
-    wm_author_kind INTEGER,
-    wm_author INTEGER,
-    wm_content INTEGER,
-    path TEXT,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    dhash INTEGER NOT NULL,
-    phash INTEGER NOT NULL,
-    marks TEXT NOT NULL,
-    thumbnail BLOB,
-    mark_crops TEXT
-);
-CREATE INDEX IF NOT EXISTS originals_by_watermark ON originals (wm_author_kind, wm_author, wm_content);
-"""
 
 
 @dataclass(frozen=True)
@@ -62,10 +49,27 @@ class Original:
     size: tuple[int, int]
     hashes: dict[str, int]
     marks: dict[MarkKind, dict]  # visible marks: {"text", "box"} in original pixels
-    thumbnail: bytes | None
     watermarked: bool = False
-    crops: dict[MarkKind, dict] | None = None  # mark -> {"origin": [x, y], "scale": s, "jpeg": base64}
     payload: WatermarkPayload | None = None  # what its watermark carries
+    pdq_quality: int | None = None
+    media: Callable[[], tuple[bytes | None, str | None]] | None = field(default=None, compare=False, repr=False)
+    _loaded: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _media(self) -> tuple[bytes | None, dict | None]:
+        """The thumbnail and the marks' crops, read from the registry on first use."""
+        if "media" not in self._loaded:
+            thumbnail, crops = self.media() if self.media else (None, None)
+            by_kind = {mark_kind(name): value for name, value in json.loads(crops).items()} if crops else None
+            self._loaded["media"] = (thumbnail, by_kind)
+        return self._loaded["media"]
+
+    @property
+    def thumbnail(self) -> bytes | None:
+        return self._media()[0]
+
+    @property
+    def crops(self) -> dict[MarkKind, dict] | None:  # mark -> {"origin": [x, y], "scale": s, "jpeg": base64}
+        return self._media()[1]
 
     def reference(self, kind: MarkKind, box: Box):
         """The best picture the registry keeps of a mark: (image, 3x3 image->original transform, ``box`` in the
@@ -130,6 +134,14 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def pdq_of_thumbnail(thumbnail: bytes | None) -> tuple[str | None, int | None]:
+    """PDQ (hex) and its quality from a kept thumbnail (upgrading a registry written before PDQ)."""
+    if not thumbnail:
+        return None, None
+    value, quality = signals.PdqHash().compute_with_quality(Image.open(io.BytesIO(thumbnail)))
+    return signals.to_hex(value, 256), quality
+
+
 def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
                 path: str | None = None) -> dict:
     """A registry row for a labelled image, from its labelling record and its final pixels. Pure: it runs in
@@ -142,33 +154,44 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
     kept = {mark.value: {"text": record.mark(mark)["text"], "box": record.mark(mark)["box"]}
             for mark in VISIBLE_MARKS if record.mark(mark)}
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
-    hashes = signals.hashes(pixels)
+    grey = pixels.convert("L")
+    pdq, quality = signals.PdqHash().compute_with_quality(grey)
     return {"produce_id": record.produce_id, "author_id": author_id, "wm_author_kind": kind, "wm_author": value,
             "wm_content": content, "path": path, "width": pixels.width, "height": pixels.height,
-            "dhash": signals.to_signed(hashes["dhash"]), "phash": signals.to_signed(hashes["phash"]),
-            "marks": json.dumps(kept, ensure_ascii=False), "thumbnail": thumbnail_bytes(pixels),
-            "mark_crops": json.dumps(crops)}
+            "dhash": signals.to_signed(signals.DifferenceHash().compute(grey)),
+            "phash": signals.to_signed(signals.DctHash().compute(grey)), "pdq": signals.to_hex(pdq, 256),
+            "pdq_quality": quality, "marks": json.dumps(kept, ensure_ascii=False),
+            "thumbnail": thumbnail_bytes(pixels), "mark_crops": json.dumps(crops)}
 
 
 class Registry:
-    """A registry file. Use as a context manager; safe to reopen and append to.
+    """A registry of originals at ``location`` (a SQLite path or a ``postgresql://`` URL). Use as a context
+    manager; safe to reopen and append to, from many processes at once.
 
-    ``read_only`` opens it for lookups only (scan workers): many processes may read while one writes."""
+    ``read_only`` opens it for lookups only (scan workers): they never write, and never create a registry."""
 
-    def __init__(self, path: Path | str, read_only: bool = False):
-        self.path = Path(path)
+    # PostgreSQL hands out ids when a row is inserted, so concurrent writers may commit a lower id after a
+    # higher one: a lookup re-reads this many ids below the highest seen. SQLite has one writer at a time.
+    REFRESH_OVERLAP = {"sqlite": 0, "postgresql": 256}
+    REFRESH_EVERY = 1.0  # seconds between top-ups of the index (a scan takes longer than that per image)
+
+    def __init__(self, location: Path | str, read_only: bool = False):
+        self.location = location if is_url(location) else Path(location)
         self.read_only = read_only
-        if read_only:
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
-        else:
-            self._db = sqlite3.connect(str(self.path), timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-        self._index = None
+        self._store: Store = open_store(self.location, read_only)
+        self._indexes: dict[str, HashIndex] | None = None
+        self._seen_max = 0
+        self._recent: set[int] = set()
+        self._overlap = self.REFRESH_OVERLAP["postgresql" if is_url(location) else "sqlite"]
+        self._refreshed = float("-inf")
+
+    @property
+    def path(self) -> Path | str:  # the name earlier versions used
+        return self.location
 
     def __reduce__(self):
-        """Pickled as its path: each worker process opens its own connection."""
-        return (type(self), (str(self.path), self.read_only))
+        """Pickled as its location: each worker process opens its own connection."""
+        return (type(self), (str(self.location), self.read_only))
 
     def __enter__(self) -> Registry:
         return self
@@ -177,105 +200,192 @@ class Registry:
         self.close()
 
     def close(self) -> None:
-        if not self.read_only:
-            self._db.commit()
-        self._db.close()
+        self._store.close()
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM originals").fetchone()[0]
+        return self._store.fetchone("SELECT COUNT(*) FROM originals")[0]
+
+    def describe(self) -> str:
+        """The location as a message may show it (no password)."""
+        return redact(self.location)
+
+    def state(self) -> list:
+        """Changes whenever originals are added: part of what a scan's resumable records depend on."""
+        return self._store.state()
 
     # --- writing ---
 
-    _ROW = ("produce_id", "author_id", "wm_author_kind", "wm_author", "wm_content", "path", "width", "height",
-            "dhash", "phash", "marks", "thumbnail", "mark_crops")
-
-    def insert(self, row: dict) -> None:
-        """Insert a prepared row in its own transaction; a row already there (same ProduceID) is kept."""
-        with self._db:
-            self._db.execute(f"INSERT OR IGNORE INTO originals ({', '.join(self._ROW)}) VALUES "
-                             f"({', '.join('?' * len(self._ROW))})", [row[name] for name in self._ROW])
-        self._index = None
+    def insert(self, row: dict) -> bool:
+        """Insert a prepared row (hot columns and media) in its own transaction; a row already there (same
+        ProduceID) is kept and False returned."""
+        if self.read_only:
+            raise RegistryError(f"the registry {self.describe()} was opened read-only")
+        self._refreshed = float("-inf")
+        return self._store.insert({name: row.get(name) for name in HOT_COLUMNS},
+                                  {"thumbnail": row.get("thumbnail"), "mark_crops": row.get("mark_crops")})
 
     def add(self, record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
-            path: str | None = None) -> None:
+            path: str | None = None) -> bool:
         """Register a labelled image from its labelling record and its final pixels."""
-        self.insert(prepare_row(record, pixels, author_id, path))
+        return self.insert(prepare_row(record, pixels, author_id, path))
 
     def has_produce_id(self, produce_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM originals WHERE produce_id = ?", (produce_id,)).fetchone() is not None
+        return self._store.fetchone("SELECT 1 FROM originals WHERE produce_id = ?", (produce_id,)) is not None
 
     @staticmethod
     def prepare(record: LabelRecord, pixels: Image.Image, author_id: str | None = None,
                 path: str | None = None) -> dict:
         return prepare_row(record, pixels, author_id, path)
 
-    def add_many(self, rows: list[tuple]) -> None:
-        """Bulk insert of raw rows (benchmarks): (produce_id, author_id, kind, author, content, path, width,
-        height, dhash, phash, marks_json, thumbnail)."""
-        self._db.executemany(
-            "INSERT INTO originals (produce_id, author_id, wm_author_kind, wm_author, wm_content, path, width,"
-            " height, dhash, phash, marks, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        self._db.commit()
-        self._index = None
+    def add_many(self, rows: list[dict]) -> None:
+        """Bulk insert of hot rows without media, in one transaction (benchmarks, migrations of hashes)."""
+        columns = [name for name in HOT_COLUMNS]
+        statement = (f"INSERT INTO originals ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
+        db = self._store._db
+        if is_url(self.location):
+            with db.cursor() as cursor, db.transaction():
+                cursor.executemany(self._store.sql(statement), [[row.get(c) for c in columns] for row in rows])
+        else:
+            with db:
+                db.executemany(statement, [[row.get(c) for c in columns] for row in rows])
+        self._refreshed = float("-inf")
+
+    def rows(self, batch: int = 1000):
+        """Every original's full row (hot columns and media), oldest first: what a migration copies."""
+        last = 0
+        while True:
+            chunk = self._store.fetchall(
+                f"SELECT o.id, {', '.join('o.' + c for c in HOT_COLUMNS)}, m.thumbnail, m.mark_crops FROM originals o "
+                "LEFT JOIN original_media m ON m.original_id = o.id WHERE o.id > ? ORDER BY o.id LIMIT ?",
+                (last, batch))
+            if not chunk:
+                return
+            for row in chunk:
+                yield dict(zip(("id", *HOT_COLUMNS, "thumbnail", "mark_crops"), row))
+            last = chunk[-1][0]
 
     # --- reading ---
 
+    _COLUMNS = ("id, produce_id, author_id, path, width, height, dhash, phash, pdq, marks, wm_content, "
+                "wm_author_kind, wm_author, pdq_quality")
+
     def _original(self, row) -> Original:
-        (id_, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, content, crops, kind,
-         author) = row
-        by_kind = lambda text: {mark_kind(name): value for name, value in json.loads(text).items()}  # noqa: E731
+        (id_, produce_id, author_id, path, width, height, dhash, phash, pdq, marks, content, kind, author,
+         quality) = row
         payload = None
         if content is not None and kind is not None and author is not None:
             payload = WatermarkPayload(author_id=str(author) if kind == 0 else f"hash:{author:09x}",
                                        content_id=content)
-        return Original(id_, produce_id, author_id, path, (width, height),
-                        {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)},
-                        by_kind(marks), thumbnail, content is not None, by_kind(crops) if crops else None, payload)
+        hashes = {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)}
+        if pdq:
+            hashes["pdq"] = int(pdq, 16)
+        return Original(id_, produce_id, author_id, path, (width, height), hashes,
+                        {mark_kind(name): value for name, value in json.loads(marks).items()},
+                        content is not None, payload, quality, media=lambda: self._media_of(id_))
 
-    _COLUMNS = ("id, produce_id, author_id, path, width, height, dhash, phash, marks, thumbnail, wm_content,"
-                " mark_crops, wm_author_kind, wm_author")
+    def _media_of(self, id_: int) -> tuple[bytes | None, str | None]:
+        row = self._store.fetchone("SELECT thumbnail, mark_crops FROM original_media WHERE original_id = ?", (id_,))
+        if row is None:
+            return None, None
+        return (bytes(row[0]) if row[0] is not None else None), row[1]
 
     def get(self, id_: int) -> Original | None:
-        row = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,)).fetchone()
+        row = self._store.fetchone(f"SELECT {self._COLUMNS} FROM originals WHERE id = ?", (id_,))
         return self._original(row) if row else None
 
     def by_produce_id(self, produce_id: str) -> list[Original]:
-        rows = self._db.execute(f"SELECT {self._COLUMNS} FROM originals WHERE produce_id = ?", (produce_id,)).fetchall()
+        rows = self._store.fetchall(f"SELECT {self._COLUMNS} FROM originals WHERE produce_id = ?", (produce_id,))
         return [self._original(row) for row in rows]
 
     def by_watermark(self, payload: WatermarkPayload) -> list[Original]:
         """Originals whose watermark carried exactly this payload."""
         kind, value = WatermarkPayload.author_field(payload.author_id)
-        rows = self._db.execute(
+        rows = self._store.fetchall(
             f"SELECT {self._COLUMNS} FROM originals WHERE wm_author_kind = ? AND wm_author = ? AND wm_content = ?",
-            (kind, value, payload.content_id)).fetchall()
+            (kind, value, payload.content_id))
         return [self._original(row) for row in rows]
 
-    def _hash_index(self) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-        """(ids, one contiguous uint64 array per signal, scratch buffer), loaded once."""
-        if self._index is None:
-            rows = self._db.execute("SELECT id, dhash, phash FROM originals").fetchall()
-            table = np.array(rows, dtype=np.int64).reshape(-1, 3)
-            columns = [np.ascontiguousarray(table[:, k + 1]).view(np.uint64) for k in range(len(signals.SIGNALS))]
-            self._index = (table[:, 0].copy(), columns, np.empty(len(rows), dtype=np.uint64))
-        return self._index
+    def _refresh(self) -> dict[str, HashIndex]:
+        """The hash indexes, topped up with the rows added since the last lookup (one indexed range query)."""
+        if self._indexes is None:
+            self._indexes = {signal.name: HashIndex(signal.bits, 21 if signal.bits == 64 else 16)
+                             for signal in signals.SIGNALS}
+        if time.monotonic() - self._refreshed < self.REFRESH_EVERY:
+            return self._indexes
+        self._refreshed = time.monotonic()
+        floor = max(0, self._seen_max - self._overlap)
+        rows = self._store.fetchall("SELECT id, dhash, phash, pdq FROM originals WHERE id > ? ORDER BY id", (floor,))
+        fresh = [row for row in rows if row[0] > self._seen_max or row[0] not in self._recent]
+        if fresh:
+            ids = [row[0] for row in fresh]
+            self._indexes["dhash"].add(ids, (signals.to_unsigned(row[1]) for row in fresh))
+            self._indexes["phash"].add(ids, (signals.to_unsigned(row[2]) for row in fresh))
+            with_pdq = [row for row in fresh if row[3]]
+            self._indexes["pdq"].add([row[0] for row in with_pdq], (int(row[3], 16) for row in with_pdq))
+            self._seen_max = max(self._seen_max, max(ids))
+            self._recent.update(ids)
+            self._recent = {i for i in self._recent if i > self._seen_max - self._overlap}
+        return self._indexes
+
+    def load_index(self) -> None:
+        """Load the hash indexes now (a scan worker does it once at start, not on its first image)."""
+        for index in self._refresh().values():
+            index._merge()
+
+    def index_bytes(self) -> int:
+        """Memory the hash indexes hold."""
+        return sum(index.nbytes for index in self._refresh().values())
 
     def nearest(self, hashes: dict[str, int], limit: int = 3) -> list[tuple[int, dict[str, int]]]:
-        """(id, distances) of registered originals within any signal's threshold, closest first.
-
-        One XOR and popcount per entry and signal, into preallocated buffers: ~2 ms at a million entries."""
-        ids, columns, scratch = self._hash_index()
-        if ids.size == 0:
+        """(id, distances) of registered originals within any signal's threshold, closest first (by the
+        distance relative to each signal's threshold)."""
+        indexes = self._refresh()
+        found: dict[int, dict[str, int]] = {}
+        for signal in signals.SIGNALS:
+            if signal.name not in hashes:
+                continue
+            ids, distances = indexes[signal.name].within(hashes[signal.name], signal.threshold)
+            for id_, distance in zip(ids.tolist(), distances.tolist()):
+                found.setdefault(id_, {})[signal.name] = distance
+        if not found:
             return []
-        within = np.zeros(ids.size, dtype=bool)
-        for signal, column in zip(signals.SIGNALS, columns):
-            np.bitwise_xor(column, np.uint64(hashes[signal.name]), out=scratch)
-            np.logical_or(within, np.bitwise_count(scratch) <= signal.threshold, out=within)
-        hits = np.flatnonzero(within)
-        found = []
-        for index in hits:
-            distances = {s.name: signals.HashSignal.distance(int(column[index]), hashes[s.name])
-                         for s, column in zip(signals.SIGNALS, columns)}
-            found.append((min(distances[s.name] / s.threshold for s in signals.SIGNALS), int(ids[index]), distances))
-        found.sort(key=lambda item: item[0])
-        return [(id_, distances) for _, id_, distances in found[:limit]]
+        ranked = []
+        for id_, known in found.items():
+            original = None
+            for signal in signals.SIGNALS:  # a candidate one signal found: its distance in the others too
+                if signal.name in hashes and signal.name not in known:
+                    original = original or self.get(id_)
+                    if original is not None and signal.name in original.hashes:
+                        known[signal.name] = signal.distance(original.hashes[signal.name], hashes[signal.name])
+            ranked.append((min(known[s.name] / s.threshold for s in signals.SIGNALS if s.name in known), id_, known))
+        ranked.sort(key=lambda item: (item[0], item[1]))
+        return [(id_, distances) for _, id_, distances in ranked[:limit]]
+
+
+def copy_registry(source: Registry, destination: Registry, batch: int = 500,
+                  progress: Callable[[int], None] = lambda done: None) -> tuple[int, int]:
+    """Copy every original of ``source`` into ``destination`` (SQLite -> PostgreSQL, or the reverse), media
+    included; originals already there (same ProduceID) are kept as they are, so a copy that was interrupted
+    is finished by running it again. Returns (copied, already there). Rows written before PDQ get it from
+    their thumbnail on the way."""
+    copied = kept = 0
+    for row in source.rows(batch):
+        if row.get("pdq") is None:
+            row["pdq"], row["pdq_quality"] = pdq_of_thumbnail(row.get("thumbnail"))
+        if row.get("thumbnail") is not None:
+            row["thumbnail"] = bytes(row["thumbnail"])
+        if destination.insert(row):
+            copied += 1
+        else:
+            kept += 1
+        progress(copied + kept)
+    return copied, kept
+
+
+def exported_signals(registry: Registry, min_quality: int = 50):
+    """(signal type, hash, produce_id, quality) of every original's PDQ, oldest first: what a platform
+    shares with hash-exchange tools. PDQ below ``min_quality`` (a picture with too little structure, e.g.
+    flat colour) is left out, as Meta's Hasher-Matcher-Actioner does by default."""
+    for row in registry.rows():
+        if row.get("pdq") and (row.get("pdq_quality") or 0) >= min_quality:
+            yield "pdq", row["pdq"], row["produce_id"], row["pdq_quality"]

@@ -93,17 +93,19 @@ class ScanTask:
 
             ocr = OcrEngine()
         registry = Registry(self.registry_path, read_only=True) if self.registry_path else None
+        if registry is not None:
+            registry.load_index()
         self.options = replace(self.options, ocr=ocr, registry=registry)
 
-    def fingerprint(self) -> str:
-        """What decides a scan's findings: a re-run resumes only records made with the same."""
+    def fingerprint(self, registry_state: list | None = None) -> str:
+        """What decides a scan's findings: a re-run resumes only records made with the same options and
+        registry contents (``Registry.state()``)."""
         import hashlib
         import json
 
-        registry = Path(self.registry_path) if self.registry_path else None
         parts = {"ocr": self.use_ocr, "trust": self.options.trust_anchors, "declared": self.options.declared_ai,
                  "key": hashlib.sha256(self.options.watermark_key or b"").hexdigest(),
-                 "registry": _file_state(registry) if registry else None}
+                 "registry": registry_state}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
     def __call__(self, item: Item) -> ScanOutput:
@@ -123,13 +125,6 @@ class ScanTask:
 
         record = {"path": item.path, "error": reason, "findings": [], "removal_found": False, "verdict": None}
         return ScanOutput(record, render_error(item.path, reason, item.index))
-
-
-def _file_state(path: Path) -> list:
-    """Where a registry is and when it (or its write-ahead log) last changed: new originals mean new matches."""
-    wal = path.with_name(path.name + "-wal")
-    return [str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0,
-            wal.stat().st_mtime_ns if wal.exists() else 0]
 
 
 @dataclass

@@ -193,7 +193,7 @@ def consistent(out: Path, report: Path, registry_path: Path, inputs: int) -> lis
         record = by_output[str(path)]
         assert batch.sha256_file(path) == record["output_sha256"]
     with Registry(registry_path) as registry:
-        rows = registry._db.execute("SELECT produce_id, path FROM originals").fetchall()
+        rows = [(row["produce_id"], row["path"]) for row in registry.rows()]
     assert sorted(r[0] for r in rows) == sorted(r["produce_id"] for r in by_output.values())
     assert all(Path(path).exists() for _, path in rows)
     return lines

@@ -14,6 +14,7 @@ from .inspect import inspect
 from .keys import keys
 from .label import label
 from .propagate import propagate
+from .registry import registry
 from .scan import scan
 
 
@@ -28,6 +29,7 @@ def main():
     Check:       aimark inspect labelled/images/photo.jpg
     Reposts:     aimark scan downloads/ --registry originals.sqlite -o scan/
     Platforms:   aimark propagate uploads/ -o published/ --platform YOUR_PLATFORM
+    Share:       aimark registry export originals.sqlite -o originals.pdq.txt
 
     \b
     Every command: -h for help, -q quiet, -v verbose, '-' for standard input/output where one image
@@ -35,7 +37,7 @@ def main():
     """
 
 
-for command in (label, inspect, scan, propagate, keys):
+for command in (label, inspect, scan, propagate, keys, registry):
     main.add_command(command)
 
 

@@ -172,17 +172,42 @@ def trust_anchors(trust_files) -> str | None:
     return keys_module.trust_anchors(trust_files)
 
 
-def open_registry(path: Path | None, *, read_only: bool = False):
-    if path is None:
+def registry_location(value: str | None, *, must_exist: bool) -> str | Path | None:
+    """A ``--registry`` value: a ``postgresql://`` URL as given, else a path (which must exist for lookups)."""
+    from ..registry_store import is_url
+
+    if value is None or is_url(value):
+        return value
+    path = Path(value)
+    if must_exist and not path.is_file():
+        raise click.UsageError(f"no registry at {path}: make one with 'aimark label --registry {path}'")
+    if path.is_dir():
+        raise click.UsageError(f"--registry {path} is a folder; give a file (or a postgresql:// URL)")
+    return path
+
+
+def open_registry(location: str | Path | None, *, read_only: bool = False, console: "Console | None" = None):
+    """The registry at ``location``, or a one-line usage error. A registry file in aimark 0.1's layout is
+    upgraded in place first (one transaction), with a note."""
+    if location is None:
         return None
     from ..registry import Registry
+    from ..registry_store import RegistryError, RegistryNeedsUpgrade
 
     try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        return Registry(path, read_only=read_only)
-    except Exception as exc:  # sqlite3 raises several types for a bad path or a non-database file
-        raise click.UsageError(f"cannot open the registry {path}: {exc}") from None
+        if not read_only and isinstance(location, Path):
+            location.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return Registry(location, read_only=read_only)
+        except RegistryNeedsUpgrade:
+            Registry(location).close()
+            if console is not None:
+                console.info(f"upgraded the registry {location} to the current layout (thumbnails apart, PDQ added)")
+            return Registry(location, read_only=read_only)
+    except RegistryError as exc:
+        raise click.UsageError(str(exc)) from None
+    except Exception as exc:  # sqlite3 and psycopg raise several types for a bad path or a non-database file
+        raise click.UsageError(f"cannot open the registry {location}: {exc}") from None
 
 
 def read_stdin() -> bytes:

@@ -17,7 +17,7 @@ from aimark.labeller.watermark import TiledSpreadSpectrum
 
 from .common import (BATCH_EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_STOPPED, Console, batch_options,
                      console_options, discovery, discovery_options, limits, list_skipped, max_pixels_option,
-                     open_registry, read_stdin, read_watermark_key, refuse_report_on_input, signing_options,
+                     open_registry, read_stdin, registry_location, read_watermark_key, refuse_report_on_input, signing_options,
                      usage_errors, watermark_key_option, write_stdout)
 
 FORMAT_CHOICES = ["jpeg", "png", "webp", "avif", "heic", "tiff", "gif"]
@@ -57,8 +57,9 @@ FORMAT_CHOICES = ["jpeg", "png", "webp", "avif", "heic", "tiff", "gif"]
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON Lines record per image, appended to (default: FOLDER/aimark-label.jsonl). It is also the "
                    "journal a re-run resumes from.")
-@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Record each labelled image in this registry of originals (SQLite file, created if missing), "
+@click.option("--registry", "registry_path", metavar="FILE|URL",
+              help="Record each labelled image in this registry of originals (a SQLite file, created if missing, "
+                   "or a shared postgresql:// database), "
                    "so 'aimark scan --registry' can match reposts to it.")
 @discovery_options
 @click.option("-f", "--force", is_flag=True, help="Replace output files that already exist.")
@@ -111,7 +112,7 @@ def label(inputs, out, producer, generator, label_text, label_position, author_i
         console.info(f"{len(plan.jobs)} to label, {len(plan.skipped)} skipped, {len(plan.unmatched)} not found "
                      "(dry run: nothing written)")
         sys.exit(EXIT_OK)
-    registry = open_registry(registry_path)
+    registry = open_registry(registry_location(registry_path, must_exist=False), console=console)
     from ..registry import prepare_row
 
     task = LabelTask(labeller, registry_row=prepare_row if registry is not None else None)

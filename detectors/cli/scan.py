@@ -17,8 +17,8 @@ from ..report import is_ours, write_report
 from ..scan import ScanOptions
 from ..tasks import Item, ScanTask
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, Console, batch_options, console_options, discovery,
-                     discovery_options, limits, list_skipped, max_pixels_option, read_only_items, read_watermark_key,
-                     trust_anchors, trust_option, usage_errors, watermark_key_option)
+                     discovery_options, limits, list_skipped, max_pixels_option, open_registry, read_only_items,
+                     read_watermark_key, registry_location, trust_anchors, trust_option, usage_errors, watermark_key_option)
 
 EXIT_CODES = """\b
 Exit codes:
@@ -32,8 +32,9 @@ SECTIONS = ".aimark-report"  # one HTML section per scanned image, kept so a re-
 
 @click.command(epilog=EXIT_CODES)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-R", "--registry", "registry_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Registry of originals from 'aimark label --registry': matches reposts to their originals, so "
+@click.option("-R", "--registry", "registry_path", metavar="FILE|URL",
+              help="Registry of originals from 'aimark label --registry' (a SQLite file or a postgresql:// URL): "
+                   "matches reposts to their originals, so "
                    "cropped, erased, blurred or covered marks can be told apart from marks never there.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("aimark-scan"),
               show_default=True, help="Folder for scan.jsonl (one record per image, appended to) and report.html.")
@@ -68,9 +69,14 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
         (out_dir / SECTIONS).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.UsageError(f"cannot write into {out_dir}: {exc.strerror}") from None
+    location = registry_location(registry_path, must_exist=True)
+    registry = open_registry(location, read_only=True, console=console)
     task = ScanTask(ScanOptions(trust_anchors=anchors, watermark_key=key, declared_ai=declared_ai),
-                    use_ocr=not fast, registry_path=str(registry_path) if registry_path else None)
-    fingerprint = task.fingerprint()
+                    use_ocr=not fast, registry_path=str(location) if location else None)
+    fingerprint = task.fingerprint(registry.state() if registry is not None else None)
+    described_registry = registry.describe() if registry is not None else None
+    if registry is not None:
+        registry.close()
     journal = Journal(out_dir / "scan.jsonl")
     earlier = journal.last(key="path")
     records: dict[int, dict] = {}
@@ -104,7 +110,7 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
     finally:
         journal.close()
     ordered = [records[i] for i in sorted(records)]
-    described = ", ".join(filter(None, [f"registry {registry_path}" if registry_path else "no registry",
+    described = ", ".join(filter(None, [f"registry {described_registry}" if registry_path else "no registry",
                                         "no OCR (--fast)" if fast else "OCR", "declared AI" if declared_ai else "",
                                         f"{len(trust_files)} trust file(s)" if trust_files else "own ca.pem trusted",
                                         "private watermark key" if watermark_key else ""]))
