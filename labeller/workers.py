@@ -50,6 +50,7 @@ class Limits:
     timeout: float | None = DEFAULT_TIMEOUT
     memory: int | None = DEFAULT_MEMORY
     max_pixels: int | None = None  # the pixel budget to set in each worker (None: the library default)
+    ray: str | None = None  # a Ray cluster's address ('local' starts one here): run there (``cluster``)
 
 
 class Task(Protocol):
@@ -111,6 +112,11 @@ def _context():
 
 def run(task: Task, items: Iterable[Any], limits: Limits) -> Iterator[tuple[Any, Any]]:
     """(item, result) for every item, in order; a failure in one item never stops the others."""
+    if limits.ray:
+        from . import cluster
+
+        yield from cluster.run(task, items, limits)
+        return
     if limits.jobs <= 0:
         yield from _run_here(task, items)
         return

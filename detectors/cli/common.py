@@ -77,7 +77,8 @@ def parse_size(text: str) -> int | None:
 
 
 def batch_options(command):
-    """--jobs, --timeout, --max-memory: how the per-image work runs in isolated worker processes."""
+    """--jobs, --timeout, --max-memory, --ray: how the per-image work runs in isolated worker processes, here
+    or on a cluster."""
     for option in reversed([
         click.option("-j", "--jobs", type=click.IntRange(min=0), default=default_jobs(), show_default="all cores",
                      help="Worker processes (0: in this process, without isolation; for debugging)."),
@@ -85,14 +86,22 @@ def batch_options(command):
                      help="Seconds one image may take before it is stopped and reported (0: no limit)."),
         click.option("--max-memory", default=f"{DEFAULT_MEMORY >> 30}G", show_default=True, metavar="SIZE",
                      help="Memory each worker may use (e.g. 2G); an image that needs more fails alone (0: no limit)."),
+        click.option("--ray", "ray_address", metavar="ADDRESS",
+                     help="Run the per-image work on a Ray cluster ('auto', HOST:PORT, ray://HOST:10001; 'local' "
+                          "starts one here with --jobs cores). Needs aimark[ray] on every node and the inputs "
+                          "at the same paths there. Records and report are written here, as in a local run."),
     ]):
         command = option(command)
     return command
 
 
-def limits(jobs: int, timeout: float, max_memory: str) -> Limits:
+def limits(jobs: int, timeout: float, max_memory: str, ray_address: str | None = None) -> Limits:
+    if ray_address:
+        from aimark.labeller import cluster
+
+        usage_errors(lambda: cluster.connect(ray_address, cpus=jobs or None))
     return Limits(jobs=jobs, timeout=timeout or None, memory=parse_size(max_memory),
-                  max_pixels=image_io.pixel_limit() or 0)
+                  max_pixels=image_io.pixel_limit() or 0, ray=ray_address)
 
 
 def discovery_options(command):

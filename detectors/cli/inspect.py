@@ -34,7 +34,7 @@ Exit codes:
 @max_pixels_option
 @console_options
 def inspect(inputs, as_json, trust_files, no_ocr, watermark_key, recursive, include_hidden, follow_symlinks, jobs,
-            timeout, max_memory, quiet, verbose):
+            timeout, max_memory, ray_address, quiet, verbose):
     """Print every mark found in INPUTS: visible label and author ID (OCR), invisible watermark, generator
     watermarks (Stable Diffusion, SDXL), metadata label, C2PA.
 
@@ -47,7 +47,7 @@ def inspect(inputs, as_json, trust_files, no_ocr, watermark_key, recursive, incl
     items, skipped, unmatched = read_only_items(inputs, discovery(recursive, include_hidden, follow_symlinks))
     task = InspectTask(use_ocr=not no_ocr, trust_anchors=anchors, watermark_key=key)
     failed = False
-    run_limits = limits(min(jobs, len(items)), timeout, max_memory)
+    run_limits = limits(min(jobs, len(items)), timeout, max_memory, ray_address)
     for _, record in run(task, items, run_limits):
         failed |= record.get("error") is not None
         click.echo(json.dumps(record, ensure_ascii=False) if as_json else table(record))

@@ -71,7 +71,7 @@ FORMAT_CHOICES = ["jpeg", "png", "webp", "avif", "heic", "tiff", "gif"]
 def label(inputs, out, producer, generator, label_text, label_position, author_id, author_template,
           author_position, author_name, source_type, font, output_format, quality, key_dir, cert, key_file,
           tsa_url, no_c2pa, no_watermark, watermark_key, report, registry_path, recursive, include_hidden,
-          follow_symlinks, force, dry_run, jobs, timeout, max_memory, quiet, verbose):
+          follow_symlinks, force, dry_run, jobs, timeout, max_memory, ray_address, quiet, verbose):
     """Label images: visible AI label, author mark, invisible watermark, metadata label, C2PA.
 
     INPUTS are files, folders and globs ('-' reads one image from standard input). Each image gets a
@@ -120,7 +120,7 @@ def label(inputs, out, producer, generator, label_text, label_position, author_i
     try:
         with console.progress(len(plan.jobs), "labelling") as bar:
             outcome = run_batch(plan, task, fingerprint=labeller.fingerprint(), journal=journal, force=force,
-                                registry=registry, limits=limits(jobs, timeout, max_memory),
+                                registry=registry, limits=limits(jobs, timeout, max_memory, ray_address),
                                 on_record=lambda record: bar.update(1))
     except KeyboardInterrupt:
         console.error("interrupted: run the same command again to finish the batch")

@@ -42,7 +42,7 @@ from .label import summarise
 @console_options
 def propagate(inputs, out_dir, platform, declared_ai, position, fast, key_dir, cert, key_file, tsa_url, no_c2pa,
               trust_files, watermark_key, recursive, include_hidden, follow_symlinks, force, jobs, timeout,
-              max_memory, quiet, verbose):
+              max_memory, ray_address, quiet, verbose):
     """Republish uploads the way CAC Measures Art. 6 asks of a platform.
 
     Labelled AI content keeps its producer's fields and gains your ContentPropagator and PropagateID in its
@@ -75,7 +75,7 @@ def propagate(inputs, out_dir, platform, declared_ai, position, fast, key_dir, c
     try:
         with console.progress(len(plan.jobs), "propagating") as bar:
             outcome = run_batch(plan, task, fingerprint=fingerprint, journal=journal, force=force,
-                                limits=limits(jobs, timeout, max_memory), on_record=lambda record: bar.update(1))
+                                limits=limits(jobs, timeout, max_memory, ray_address), on_record=lambda record: bar.update(1))
     except KeyboardInterrupt:
         console.error("interrupted: run the same command again to finish the batch")
         sys.exit(130)

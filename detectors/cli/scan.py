@@ -49,7 +49,7 @@ SECTIONS = ".aimark-report"  # one HTML section per scanned image, kept so a re-
 @max_pixels_option
 @console_options
 def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, watermark_key, recursive, include_hidden,
-         follow_symlinks, force, jobs, timeout, max_memory, quiet, verbose):
+         follow_symlinks, force, jobs, timeout, max_memory, ray_address, quiet, verbose):
     """Check reposts: which labels survive, which were stripped, and whether the author's ID was removed.
 
     INPUTS are files, folders and globs ('-' reads one image from standard input). Appends to
@@ -94,7 +94,7 @@ def scan(inputs, registry_path, out_dir, fast, declared_ai, trust_files, waterma
         console.info(f"{len(items) - len(todo)} already scanned with these options (scan.jsonl): not scanned again")
     try:
         with console.progress(len(todo), "scanning") as bar:
-            for item, output in run(task, todo, limits(min(jobs, len(todo)), timeout, max_memory)):
+            for item, output in run(task, todo, limits(min(jobs, len(todo)), timeout, max_memory, ray_address)):
                 record = {**output.record, "options": fingerprint}
                 journal.append(record)
                 section = _section_path(out_dir, item, fingerprint)
