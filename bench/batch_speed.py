@@ -4,10 +4,13 @@
 Each run is the real command in a fresh output folder; the first run of each command warms the page cache.
 
     python bench/batch_speed.py [--corpus ../shared/corpus] [--jobs 1 2] [--commands label scan] [--copies 3]
+    python bench/batch_speed.py --commands scan --ray      # also on a Ray head started per row (ray start)
 
 A batch of 20 images is short: each worker's start (about 1 s: imports, signer, OCR models) and the last
 large image, which one worker finishes while the other has nothing left, are a large share of its wall
-time. ``--copies N`` runs the corpus N times over (hard links under other folder names) to measure the
+time. With ``--ray``, each jobs setting also runs on a Ray head of that many CPUs started beforehand
+(``ray start --head --num-cpus N``), so the rows compare the per-image work, with the driver's connection
+to the cluster and the workers' set-up in the wall time as the local run's process start is. ``--copies N`` runs the corpus N times over (hard links under other folder names) to measure the
 throughput a platform's long batch sees; the startup row measures one tiny image.
 """
 
@@ -86,6 +89,7 @@ def main() -> int:
     parser.add_argument("--commands", nargs="+", default=["label", "scan"], choices=["label", "scan", "inspect"])
     parser.add_argument("--repeat", type=int, default=2, help="runs per setting; the fastest is kept")
     parser.add_argument("--copies", type=int, default=1, help="the corpus this many times over")
+    parser.add_argument("--ray", action="store_true", help="also run each setting on a local Ray head (aimark[ray])")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
     files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
@@ -106,7 +110,7 @@ def main() -> int:
     subprocess.run([aimark, "label", *map(str, files), "-o", str(labelled), "-p", "BENCH", "-a", "1234567890",
                     "-q"], env=env, check=True)
     print(f"{len(files)} images ({args.corpus}), {os.cpu_count()} cores; wall seconds, fastest of {args.repeat}")
-    print(f"{'command':8} {'jobs':>4} {'seconds':>8} {'images/s':>9} {'speed-up':>9} {'workers':>8} "
+    print(f"{'command':12} {'jobs':>4} {'seconds':>8} {'images/s':>9} {'speed-up':>9} {'workers':>8} "
           f"{'peak MB per worker':>19}")
     tiny = work / "tiny.jpg"
     from PIL import Image
@@ -115,24 +119,40 @@ def main() -> int:
         cli = [aimark, command, str(tiny), *(["-o", str(work / f"{command}-tiny")] if command != "inspect" else [])]
         cli += ["-p", "BENCH"] if command == "label" else []
         seconds, _, _ = run(cli + ["-j", "1", "-q"], env)
-        print(f"{command:8} {'start':>4} {seconds:>8.1f}   (one tiny image: the fixed cost of a run)")
+        print(f"{command:12} {'start':>4} {seconds:>8.1f}   (one tiny image: the fixed cost of a run)")
+    ray = str(Path(sys.executable).with_name("ray"))
     for command in args.commands:
-        base = None
-        for jobs in args.jobs:
-            best, peaks = None, {}
-            for attempt in range(args.repeat):
-                out = work / f"{command}-{jobs}-{attempt}"
-                if command == "label":
-                    cli = [aimark, "label", *map(str, files), "-o", str(out), "-p", "BENCH", "-a", "1234567890"]
-                else:
-                    cli = [aimark, command, str(labelled), *(["-o", str(out)] if command == "scan" else [])]
-                seconds, sampled, err = run(cli + ["-j", str(jobs), "-q"], env)
-                if best is None or seconds < best:
-                    best, peaks = seconds, sampled
-            base = base or best
-            workers = sorted((mb for mb in peaks.values() if mb > 150), reverse=True)[:jobs]
-            print(f"{command:8} {jobs:>4} {best:>8.1f} {len(files) / best:>9.2f} {base / best:>8.2f}x "
-                  f"{len(workers):>8} {' '.join(f'{mb:.0f}' for mb in workers):>19}")
+        base, local = None, {}
+        for engine in ["local"] + (["ray"] if args.ray else []):
+            for jobs in args.jobs:
+                if engine == "ray":
+                    subprocess.run([ray, "start", "--head", "--num-cpus", str(jobs), "--include-dashboard=false"],
+                                   env=env, check=True, capture_output=True)
+                best, peaks = None, {}
+                try:
+                    for attempt in range(args.repeat):
+                        out = work / f"{command}-{engine}-{jobs}-{attempt}"
+                        if command == "label":
+                            cli = [aimark, "label", *map(str, files), "-o", str(out), "-p", "BENCH", "-a", "1234567890"]
+                        else:
+                            cli = [aimark, command, str(labelled), *(["-o", str(out)] if command == "scan" else [])]
+                        cli += ["--ray", "auto"] if engine == "ray" else []
+                        seconds, sampled, err = run(cli + ["-j", str(jobs), "-q"], env)
+                        if best is None or seconds < best:
+                            best, peaks = seconds, sampled
+                finally:
+                    if engine == "ray":
+                        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True)
+                base = base or best
+                local.setdefault(jobs, best)
+                name = command if engine == "local" else f"{command}@ray"
+                if engine == "local":
+                    workers = sorted((mb for mb in peaks.values() if mb > 150), reverse=True)[:jobs]
+                    memory = " ".join(f"{mb:.0f}" for mb in workers)
+                else:  # Ray's workers are not children of the command: say the overhead instead
+                    workers, memory = [None] * jobs, f"{best / local[jobs] - 1:+.0%} vs local"
+                print(f"{name:12} {jobs:>4} {best:>8.1f} {len(files) / best:>9.2f} {base / best:>8.2f}x "
+                      f"{len(workers):>8} {memory:>19}", flush=True)
     return 0
 
 

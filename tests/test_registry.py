@@ -293,7 +293,7 @@ def test_the_hash_index_finds_exactly_what_a_full_scan_finds(bits, seed, radius,
     # near neighbours of a few codes, so every radius has hits
     codes += [codes[k] ^ sum(1 << int(b) for b in rng.choice(bits, int(rng.integers(0, 45)), replace=False))
               for k in range(40)]
-    index = HashIndex(bits, 21 if bits == 64 else 16)
+    index = HashIndex(bits)
     index.add(range(merged), codes[:merged])
     index._merge()
     index.add(range(merged, len(codes)), codes[merged:])  # the rest in the unsorted tail

@@ -1,0 +1,161 @@
+"""The registry at platform scale: bytes per original, load time and memory of the hash index, and the
+time of one lookup (dHash, pHash and PDQ together, as a scan asks) at 1M and 10M synthetic originals.
+
+Rows are a real labelled picture's row (its marks, ids and path lengths) with fresh random hashes; half the
+queries are a registered original's hashes with a few bits flipped (a repost), half random (an upload
+with no original). One core: the process is pinned to one CPU.
+
+    .venv/bin/python bench/registry_scale.py --sizes 1000000,10000000
+    .venv/bin/python bench/registry_scale.py --sizes 1000000 --postgres postgresql://aimark@127.0.0.1:55432/aimark
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+QUERIES = 400
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def template_row() -> dict:
+    """A real labelled picture's registry row (hot columns only)."""
+    from aimark.detectors.registry import prepare_row
+    from aimark.labeller.pipeline import Labeller, LabelOptions
+    from aimark.labeller.watermark import TiledSpreadSpectrum
+
+    picture = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "chelsea.png"
+    labeller = Labeller(LabelOptions(producer="001191110102MACQD9K64010000", author_id="1234567890",
+                                     author_template="小红书号：{id}"), watermark=TiledSpreadSpectrum())
+    result = labeller.label_bytes(picture.read_bytes(), picture.name)
+    return prepare_row(result.record, result.pixels, "1234567890", "/data/labelled/2026/12/04/chelsea-0001.png")
+
+
+def fill(registry, size: int, template: dict, rng) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Insert ``size`` rows; returns (seconds, dhash, phash, pdq arrays) for making queries."""
+    from aimark.detectors.registry_store import HOT_COLUMNS
+
+    step = 100_000
+    dh = rng.integers(-2**63, 2**63 - 1, size, dtype=np.int64)
+    ph = rng.integers(-2**63, 2**63 - 1, size, dtype=np.int64)
+    pdq = rng.integers(0, 2**63, (size, 4), dtype=np.int64).view(np.uint64) * np.uint64(2)
+    began = time.perf_counter()
+    for start in range(0, size, step):
+        rows = []
+        for i in range(start, min(size, start + step)):
+            row = dict(template)
+            row.update(produce_id=f"{i:032x}", wm_author=i, wm_content=i % (1 << 26), dhash=int(dh[i]),
+                       phash=int(ph[i]), pdq="".join(f"{int(w):016x}" for w in pdq[i]))
+            rows.append({name: row[name] for name in HOT_COLUMNS})
+        registry.add_many(rows)
+    return time.perf_counter() - began, dh, ph, pdq
+
+
+def hot_bytes_sqlite(path: Path) -> float | None:
+    with sqlite3.connect(path) as db:
+        try:
+            pages = db.execute("SELECT SUM(pgsize) FROM dbstat WHERE name IN ('originals', "
+                               "'sqlite_autoindex_originals_1', 'originals_by_watermark')").fetchone()[0]
+        except sqlite3.OperationalError:
+            return None
+        count = db.execute("SELECT COUNT(*) FROM originals").fetchone()[0]
+    return pages / max(count, 1)
+
+
+def hot_bytes_postgres(url: str) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        size = db.execute("SELECT pg_total_relation_size('originals')").fetchone()[0]
+        count = db.execute("SELECT COUNT(*) FROM originals").fetchone()[0]
+    return size / max(count, 1)
+
+
+def measure(location, size: int, template: dict) -> dict:
+    from aimark.detectors import signals
+    from aimark.detectors.registry import Registry
+    from aimark.labeller.watermark import WatermarkPayload
+
+    rng = np.random.default_rng(size)
+    with Registry(location) as registry:
+        fill_seconds, dh, ph, pdq = fill(registry, size, template, rng)
+    with Registry(location, read_only=True) as registry:
+        before = rss_mb()
+        began = time.perf_counter()
+        registry.load_index()
+        load_seconds = time.perf_counter() - began
+        index_mb = registry.index_bytes() / 2**20
+        rss = rss_mb() - before
+        times, found, mark_ms = [], 0, []
+        for q in range(QUERIES):
+            if q % 2 == 0:
+                k = int(rng.integers(size))
+                flip = lambda v, bits: v ^ sum(1 << int(b) for b in rng.choice(bits, 4, replace=False))  # noqa: E731
+                query = {"dhash": flip(signals.to_unsigned(int(dh[k])), 64),
+                         "phash": flip(signals.to_unsigned(int(ph[k])), 64),
+                         "pdq": flip(int("".join(f"{int(w):016x}" for w in pdq[k]), 16), 256)}
+            else:
+                query = {"dhash": int(rng.integers(0, 2**63)), "phash": int(rng.integers(0, 2**63)),
+                         "pdq": int.from_bytes(rng.bytes(32), "big")}
+            began = time.perf_counter()
+            hits = registry.nearest(query)
+            times.append((time.perf_counter() - began) * 1000)
+            found += q % 2 == 0 and bool(hits)
+            payload = WatermarkPayload(author_id=str(int(rng.integers(size))), content_id=int(rng.integers(1 << 26)))
+            began = time.perf_counter()
+            registry.by_watermark(payload)
+            mark_ms.append((time.perf_counter() - began) * 1000)
+    return {"fill_s": fill_seconds, "load_s": load_seconds, "index_mb": index_mb, "rss_mb": rss,
+            "median_ms": statistics.median(times), "p99_ms": float(np.percentile(times, 99)),
+            "recall": found / (QUERIES // 2), "mark_ms": statistics.median(mark_ms)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--postgres", help="also measure a PostgreSQL registry at this URL (its tables are dropped)")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    template = template_row()
+    media = len(template["thumbnail"]) + len(template["mark_crops"])
+    print(f"one real row: {media / 1024:.1f} KB of thumbnail and crops (media table), hot columns "
+          f"{sum(len(str(template[k])) for k in ('produce_id', 'author_id', 'path', 'marks', 'pdq'))} bytes of text\n")
+    print(f"{'backend':10} {'originals':>11} {'fill s':>7} {'hot B/row':>9} {'load s':>7} {'index MB':>9} "
+          f"{'RSS MB':>7} {'query ms':>9} {'p99 ms':>7} {'recall':>7} {'mark ms':>8}")
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        for backend, url in backends:
+            if url:
+                import psycopg
+
+                with psycopg.connect(url, autocommit=True) as db:
+                    db.execute("DROP TABLE IF EXISTS original_media, originals, aimark_schema CASCADE")
+                location = url
+            else:
+                location = Path(tempfile.mkdtemp(prefix="aimark-registry-")) / "big.sqlite"
+            result = measure(location, size, template)
+            hot = hot_bytes_postgres(url) if url else hot_bytes_sqlite(location)
+            print(f"{backend:10} {size:11,} {result['fill_s']:7.0f} {hot or float('nan'):9.0f} {result['load_s']:7.1f} "
+                  f"{result['index_mb']:9.0f} {result['rss_mb']:7.0f} {result['median_ms']:9.2f} "
+                  f"{result['p99_ms']:7.2f} {result['recall']:7.0%} {result['mark_ms']:8.2f}", flush=True)
+            if not url:
+                location.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
