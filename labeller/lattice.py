@@ -232,17 +232,18 @@ def refine(acf: np.ndarray, lattice: Lattice, max_lag: float) -> Lattice:
     return Lattice(tuple(u), tuple(v), lattice.score)
 
 
-def candidates(residual: np.ndarray, period_range: tuple[float, float], count: int, window: int) -> list[Lattice]:
+def candidates(residual: np.ndarray, period_range: tuple[float, float], count: int, window: int):
     """Lattice hypotheses for ``residual``, best first: every pair of strong autocorrelation peaks that
-    could be a square tile's basis after the geometry a repost applies, scored and refined."""
+    could be a square tile's basis after the geometry a repost applies, scored, then refined as they are
+    taken (an iterator)."""
     max_lag = 0.9 * min(residual.shape[0], residual.shape[1], window)
     r_min, r_max = 0.9 * period_range[0], min(1.15 * period_range[1], max_lag / 1.2)
     if r_max <= r_min:
-        return []
+        return iter(())
     acf = autocorrelation(residual, int(max_lag) + 2, window)
     found = peaks(acf, r_min, r_max)
     if len(found) < 2:
-        return []
+        return iter(())
     i, j = np.triu_indices(len(found), 1)
     u, v = found[i], found[j]
     # The second vector of a weak lattice may not stand out among the picture's own peaks: each strong peak
@@ -263,7 +264,7 @@ def candidates(residual: np.ndarray, period_range: tuple[float, float], count: i
     ratio = np.maximum(lu, lv) / np.minimum(lu, lv)
     ok = (sine >= MIN_SINE) & (ratio <= MAX_RATIO)
     if not ok.any():
-        return []
+        return iter(())
     u, v = u[ok], v[ok]
     # A coarser lattice whose points all lie on the true one (twice the basis, or its diagonals) scores as
     # well as the true one; the finer relatives of every pair are offered too, and the pilot decides.
@@ -279,11 +280,18 @@ def candidates(residual: np.ndarray, period_range: tuple[float, float], count: i
             picks.append(candidate)
         if len(picks) == count:
             break
+    return _refined(acf, picks, max_lag)
+
+
+def _refined(acf: np.ndarray, picks: list[Lattice], max_lag: float):
+    """Each pick refined on the raw autocorrelation, lazily (a decoder that reads the mark from the first
+    one never pays for refining the rest); refined bases that meet on one lattice are given once."""
     unique: list[Lattice] = []
-    for lattice in (refine(acf, p, max_lag) for p in picks):  # refined bases may meet on one lattice
+    for pick in picks:
+        lattice = refine(acf, pick, max_lag)
         if not any(_same_lattice(lattice, q) for q in unique):
             unique.append(lattice)
-    return unique
+            yield lattice
 
 
 

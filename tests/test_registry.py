@@ -301,3 +301,30 @@ def test_the_hash_index_finds_exactly_what_a_full_scan_finds(bits, seed, radius,
     ids, distances = index.within(query, radius)
     truth = {i: (c ^ query).bit_count() for i, c in enumerate(codes) if (c ^ query).bit_count() <= radius}
     assert dict(zip(ids.tolist(), distances.tolist())) == truth
+
+
+def test_label_and_scan_through_a_shared_postgresql_registry(tmp_path, keys):
+    """The CLI end to end on PostgreSQL: two label batches (two worker processes each) write into one
+    registry; a scan's workers read it and match a repost to its original."""
+    url = postgres_url()
+    from .conftest import SMALL_PHOTO
+
+    env = {"AIMARK_KEYS": str(keys.folder)}
+    runner = CliRunner(env=env)
+    for batch in ("a", "b"):
+        (tmp_path / batch).mkdir()
+        Image.open(SMALL_PHOTO).convert("RGB").rotate(90 if batch == "b" else 0, expand=True).save(
+            tmp_path / batch / "photo.png")
+        result = runner.invoke(main, ["label", str(tmp_path / batch), "-o", str(tmp_path / f"out-{batch}"), "-p",
+                                      PRODUCER, "-a", AUTHOR, "--registry", url, "-j", "2"])
+        assert result.exit_code == 0, result.output
+    with Registry(url, read_only=True) as registry:
+        assert len(registry) == 2
+    repost = tmp_path / "repost.jpg"
+    labelled = Image.open(tmp_path / "out-b" / "b" / "photo.png").convert("RGB")
+    labelled.resize((labelled.width * 3 // 4, labelled.height * 3 // 4)).save(repost, quality=80)
+    result = runner.invoke(main, ["scan", str(repost), "-R", url, "-o", str(tmp_path / "scan"), "--fast", "-j", "1"])
+    assert result.exit_code == 1, result.output  # the re-save dropped the metadata label: a real removal
+    record = json.loads((tmp_path / "scan" / "scan.jsonl").read_text().splitlines()[-1])
+    assert record["match"] is not None and record["match"]["path"].endswith("out-b/b/photo.png")
+    assert "metadata-stripped" in {finding["kind"] for finding in record["findings"]}
