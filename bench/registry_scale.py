@@ -7,6 +7,7 @@ with no original). One core: the process is pinned to one CPU.
 
     .venv/bin/python bench/registry_scale.py --sizes 1000000,10000000
     .venv/bin/python bench/registry_scale.py --sizes 1000000 --postgres postgresql://aimark@127.0.0.1:55432/aimark
+    .venv/bin/python bench/registry_scale.py --sizes '' --writers 2 --postgres postgresql://...  # write rates only
 """
 
 from __future__ import annotations
@@ -124,10 +125,37 @@ def measure(location, size: int, template: dict) -> dict:
             "recall": found / (QUERIES // 2), "mark_ms": statistics.median(mark_ms)}
 
 
+def _writer(location: str, template: dict, start: int, count: int) -> None:
+    from aimark.detectors.registry import Registry
+
+    rng = np.random.default_rng(start)
+    with Registry(location) as registry:
+        for i in range(start, start + count):
+            row = dict(template)
+            row.update(produce_id=f"w{i:031x}", wm_author=i, dhash=int(rng.integers(-2**63, 2**63 - 1)),
+                       phash=int(rng.integers(-2**63, 2**63 - 1)), pdq=rng.bytes(32).hex())
+            registry.insert(row)
+
+
+def write_rate(location, template: dict, writers: int, count: int) -> float:
+    """Originals per second that ``writers`` processes register one at a time, media included (the label
+    path: one transaction per original)."""
+    import multiprocessing
+
+    from aimark.detectors.registry import Registry
+
+    Registry(location).close()
+    began = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(writers) as pool:
+        pool.starmap(_writer, [(str(location), template, k * count, count) for k in range(writers)])
+    return writers * count / (time.perf_counter() - began)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--postgres", help="also measure a PostgreSQL registry at this URL (its tables are dropped)")
+    parser.add_argument("--writers", type=int, default=0, help="also measure N concurrent writers (label path)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     template = template_row()
@@ -154,6 +182,20 @@ def main() -> int:
                   f"{result['p99_ms']:7.2f} {result['recall']:7.0%} {result['mark_ms']:8.2f}", flush=True)
             if not url:
                 location.unlink()
+    if args.writers:
+        print(f"\nconcurrent writers, one transaction per original with its media ({media / 1024:.0f} KB):")
+        for backend, url in [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else []):
+            location = url or Path(tempfile.mkdtemp(prefix="aimark-registry-")) / "writes.sqlite"
+            for writers in sorted({1, args.writers}):
+                if url:
+                    import psycopg
+
+                    with psycopg.connect(url, autocommit=True) as db:
+                        db.execute("DROP TABLE IF EXISTS original_media, originals, aimark_schema CASCADE")
+                elif Path(location).exists():
+                    Path(location).unlink()
+                rate = write_rate(location, template, writers, 1000)
+                print(f"{backend:10} {writers} writer(s): {rate:7.0f} originals/s")
     return 0
 
 
