@@ -205,6 +205,12 @@ class Registry:
     def __len__(self) -> int:
         return self._store.fetchone("SELECT COUNT(*) FROM originals")[0]
 
+    def counts(self) -> dict[str, int]:
+        """How many originals, how many carry a watermark payload and a PDQ hash (three counting queries)."""
+        total, watermarked, with_pdq = self._store.fetchone(
+            "SELECT COUNT(*), COUNT(wm_content), COUNT(pdq) FROM originals")
+        return {"originals": total, "watermarked": watermarked, "with_pdq": with_pdq}
+
     def describe(self) -> str:
         """The location as a message may show it (no password)."""
         return redact(self.location)

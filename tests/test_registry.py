@@ -276,6 +276,8 @@ def test_export_writes_the_threatexchange_signal_file_and_csv(tmp_path, labelled
     assert out.read_text() == f"pdq {value}\n" and signal == "pdq" and len(value) == 64
     assert int(value, 16) == pdq(labelled.pixels.convert("L"))
     assert CliRunner().invoke(main, ["registry", "export", str(path), "-o", str(out)]).exit_code == 2  # no --force
+    info = CliRunner().invoke(main, ["registry", "info", str(path)]).output.splitlines()
+    assert ["originals     2", "watermarked   2", "with PDQ      2"] == info[1:4]
     result = CliRunner().invoke(main, ["registry", "export", str(path), "--format", "csv"])
     assert result.output.splitlines() == ["signal_type,signal_value,produce_id,quality",
                                           f"pdq,{value},{produce_id},{quality}"]
