@@ -115,10 +115,15 @@ def main() -> int:
     tiny = work / "tiny.jpg"
     from PIL import Image
     Image.new("RGB", (320, 240), (90, 120, 150)).save(tiny)
-    for command in args.commands:
-        cli = [aimark, command, str(tiny), *(["-o", str(work / f"{command}-tiny")] if command != "inspect" else [])]
+    starts: dict[str, float] = {}
+
+    def tiny_run(command: str, extra: list[str], name: str) -> float:
+        cli = [aimark, command, str(tiny), *(["-o", str(work / f"{name}-tiny")] if command != "inspect" else [])]
         cli += ["-p", "BENCH"] if command == "label" else []
-        seconds, _, _ = run(cli + ["-j", "1", "-q"], env)
+        return run(cli + ["-j", "1", "-q"] + extra, env)[0]
+
+    for command in args.commands:
+        starts[command] = seconds = tiny_run(command, [], command)
         print(f"{command:12} {'start':>4} {seconds:>8.1f}   (one tiny image: the fixed cost of a run)")
     ray = str(Path(sys.executable).with_name("ray"))
     for command in args.commands:
@@ -128,6 +133,7 @@ def main() -> int:
                 if engine == "ray":
                     subprocess.run([ray, "start", "--head", "--num-cpus", str(jobs), "--include-dashboard=false"],
                                    env=env, check=True, capture_output=True)
+                    starts[f"{command}@ray{jobs}"] = tiny_run(command, ["--ray", "auto"], f"{command}-ray{jobs}")
                 best, peaks = None, {}
                 try:
                     for attempt in range(args.repeat):
@@ -149,8 +155,11 @@ def main() -> int:
                 if engine == "local":
                     workers = sorted((mb for mb in peaks.values() if mb > 150), reverse=True)[:jobs]
                     memory = " ".join(f"{mb:.0f}" for mb in workers)
-                else:  # Ray's workers are not children of the command: say the overhead instead
-                    workers, memory = [None] * jobs, f"{best / local[jobs] - 1:+.0%} vs local"
+                else:  # Ray's workers are not children of the command: say the overhead instead, in all
+                    # and per image (each run's one-tiny-image time taken off: connection and set-up)
+                    fixed = starts[f"{command}@ray{jobs}"]
+                    per_image = (best - fixed) / (local[jobs] - starts[command]) - 1
+                    workers, memory = [None] * jobs, f"{best / local[jobs] - 1:+.0%}, {per_image:+.0%}/image"
                 print(f"{name:12} {jobs:>4} {best:>8.1f} {len(files) / best:>9.2f} {base / best:>8.2f}x "
                       f"{len(workers):>8} {memory:>19}", flush=True)
     return 0
