@@ -140,20 +140,23 @@ def peakness(acf: np.ndarray, x: np.ndarray, y: np.ndarray, radius: np.ndarray) 
     The mark's lattice makes isolated peaks; a picture's own straight lines make ridges (a horizon
     correlates with itself at every horizontal lag), which stand no higher than their ring and so count
     for nothing."""
-    ring = np.full(np.shape(x), -np.inf)
-    for cx, cy in RING:
-        ring = np.maximum(ring, sample(acf, x + radius * cx, y + radius * cy))
-    return sample(acf, x, y) - ring
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    spread = (len(RING),) + (1,) * x.ndim  # every ring point of every lag in one sampling pass
+    ring = sample(acf, x[None] + radius * RING[:, 0].reshape(spread), y[None] + radius * RING[:, 1].reshape(spread))
+    return sample(acf, x, y) - ring.max(axis=0)
 
 
 def sample(acf: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear samples of the autocorrelation at lags (x, y), negative lags wrapping around."""
+    """Bilinear samples of the autocorrelation at lags (x, y), negative lags wrapping around. Indexes the
+    flat array once per corner (the scoring of lattice hypotheses calls this ~2,000 times per image)."""
     rows, cols = acf.shape
     x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
     fx, fy = x - x0, y - y0
-    at = lambda yy, xx: acf[yy % rows, xx % cols]  # noqa: E731
-    return (at(y0, x0) * (1 - fx) * (1 - fy) + at(y0, x0 + 1) * fx * (1 - fy)
-            + at(y0 + 1, x0) * (1 - fx) * fy + at(y0 + 1, x0 + 1) * fx * fy)
+    flat = acf.reshape(-1)
+    left, right = x0 % cols, (x0 + 1) % cols
+    top, bottom = (y0 % rows) * cols, ((y0 + 1) % rows) * cols
+    return (flat[top + left] * (1 - fx) * (1 - fy) + flat[top + right] * fx * (1 - fy)
+            + flat[bottom + left] * (1 - fx) * fy + flat[bottom + right] * fx * fy)
 
 
 def score(acf: np.ndarray, u: np.ndarray, v: np.ndarray, max_lag: float, points=SCORE_POINTS,
@@ -164,12 +167,13 @@ def score(acf: np.ndarray, u: np.ndarray, v: np.ndarray, max_lag: float, points=
     total = np.zeros(u.shape[0])
     count = np.zeros(u.shape[0])
     radius = ring_radius(np.sqrt(np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])))
-    for a, b in points:
-        x, y = a * u[:, 0] + b * v[:, 0], a * u[:, 1] + b * v[:, 1]
-        inside = np.hypot(x, y) < max_lag
-        value = peakness(acf, x, y, radius) if isolated else sample(acf, x, y)
-        total += np.where(inside, value, 0.0)
-        count += inside
+    a, b = (np.array([p[k] for p in points], dtype=np.float64)[:, None] for k in (0, 1))
+    x, y = a * u[:, 0] + b * v[:, 0], a * u[:, 1] + b * v[:, 1]  # every lattice point of every basis
+    inside = np.hypot(x, y) < max_lag
+    values = peakness(acf, x, y, radius) if isolated else sample(acf, x, y)
+    for k in range(len(points)):  # summed point by point, in order
+        total += np.where(inside[k], values[k], 0.0)
+        count += inside[k]
     return total / np.maximum(count, 1)
 
 
