@@ -17,7 +17,9 @@ re-sorts ten million entries per insert.
 from __future__ import annotations
 
 import itertools
+import json
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -172,3 +174,38 @@ class HashIndex:
             ids = np.concatenate([ids, self._tail_ids[0][close]])
             distances = np.concatenate([distances, tail_distances[close]])
         return ids, distances
+
+    # --- sharing one index between the processes of a machine ------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the merged index as .npy files (the tail is merged first)."""
+        self.merge()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "codes.npy", np.ascontiguousarray(self._codes))
+        np.save(folder / "ids.npy", self._ids)
+        for j, (order, offsets, ordered) in enumerate(self._sorted):
+            np.save(folder / f"order{j}.npy", order)
+            np.save(folder / f"offsets{j}.npy", offsets)
+            if ordered is not None:
+                np.save(folder / f"ordered{j}.npy", ordered)
+        (folder / "layout.json").write_text(json.dumps({
+            "bits": self.bits, "max_chunk_bits": self.max_chunk_bits, "chunks": self.chunks,
+            "bounds": self._bounds, "entries": int(len(self._ids)), "sorted": bool(self._sorted)}))
+
+    @classmethod
+    def load(cls, folder: Path) -> HashIndex:
+        """An index saved by ``save``, its arrays mapped read-only: every process of a machine that maps the
+        same files shares one copy in the page cache. Entries added later go to this process's own tail."""
+        folder = Path(folder)
+        layout = json.loads((folder / "layout.json").read_text())
+        index = cls(layout["bits"], layout["max_chunk_bits"])
+        index.chunks, index._bounds = layout["chunks"], layout["bounds"]
+        mapped = lambda name: np.load(folder / name, mmap_mode="r")  # noqa: E731
+        index._codes, index._ids = mapped("codes.npy"), mapped("ids.npy")
+        if layout["sorted"]:
+            index._sorted = [(mapped(f"order{j}.npy"), mapped(f"offsets{j}.npy"),
+                              mapped(f"ordered{j}.npy") if (folder / f"ordered{j}.npy").exists() else None)
+                             for j in range(index.chunks)]
+        index._indexed = len(index._ids)
+        return index

@@ -94,7 +94,10 @@ class ScanTask:
             ocr = OcrEngine()
         registry = Registry(self.registry_path, read_only=True) if self.registry_path else None
         if registry is not None:
-            registry.load_index()
+            from .registry import index_cache_dir
+
+            large = len(registry) >= Registry.SHARED_INDEX_FROM  # then one mapped copy per machine
+            registry.load_index(cache=index_cache_dir() if large else None)
         self.options = replace(self.options, ocr=ocr, registry=registry)
 
     def fingerprint(self, registry_state: list | None = None) -> str:

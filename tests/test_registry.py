@@ -330,3 +330,39 @@ def test_label_and_scan_through_a_shared_postgresql_registry(tmp_path, keys):
     record = json.loads((tmp_path / "scan" / "scan.jsonl").read_text().splitlines()[-1])
     assert record["match"] is not None and record["match"]["path"].endswith("out-b/b/photo.png")
     assert "metadata-stripped" in {finding["kind"] for finding in record["findings"]}
+
+
+def test_workers_share_one_mapped_index_that_finds_what_a_private_one_finds(tmp_path):
+    """A large registry's index is built once into files every scan worker maps read-only; lookups through
+    it equal a private index's, originals added after the snapshot are still found, and a registry that
+    grew gets a new snapshot (the stale one removed)."""
+    path, cache = tmp_path / "originals.sqlite", tmp_path / "cache"
+    rows = synthetic_rows(3000)
+    with Registry(path) as registry:
+        registry.add_many(rows)
+    queries = [{"dhash": r["dhash"] % 2**64, "phash": r["phash"] % 2**64, "pdq": int(r["pdq"], 16) ^ 0b1011}
+               for r in rows[::150]] + [{"dhash": 12345, "phash": 678, "pdq": 1 << 200}]
+    with Registry(path, read_only=True) as private, Registry(path, read_only=True) as first, \
+            Registry(path, read_only=True) as second:
+        private.load_index()
+        first.load_index(cache)
+        second.load_index(cache)  # maps what the first one built
+        [snapshot] = [p for p in cache.iterdir() if p.is_dir()]
+        assert isinstance(second._indexes["pdq"]._codes, np.memmap)
+        for query in queries:
+            assert private.nearest(query) == first.nearest(query) == second.nearest(query)
+    with Registry(path) as writer:
+        extra = synthetic_rows(1, 99999, seed=7)[0]
+        writer.insert(extra)
+    with Registry(path, read_only=True) as third:
+        third.load_index(cache)
+        [fresh] = [p for p in cache.iterdir() if p.is_dir()]
+        assert fresh != snapshot and not snapshot.exists()
+        [(found, _)] = third.nearest({"pdq": int(extra["pdq"], 16)})
+        assert third.get(found).produce_id == "p99999"
+        later = synthetic_rows(1, 123456, seed=8)[0]
+        with Registry(path) as writer:
+            writer.insert(later)
+        third.REFRESH_EVERY = 0
+        [(found, _)] = third.nearest({"dhash": later["dhash"] % 2**64})  # from this worker's own tail
+        assert third.get(found).produce_id == "p123456"
