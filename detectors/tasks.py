@@ -97,7 +97,10 @@ class ScanTask:
             from .registry import index_cache_dir
 
             large = len(registry) >= Registry.SHARED_INDEX_FROM  # then one mapped copy per machine
-            registry.load_index(cache=index_cache_dir() if large else None)
+            try:
+                registry.load_index(cache=index_cache_dir() if large else None)
+            except OSError:  # a cache folder this worker cannot write or lock: its own copy, as below the size
+                registry.load_index()
         self.options = replace(self.options, ocr=ocr, registry=registry)
 
     def fingerprint(self, registry_state: list | None = None) -> str:

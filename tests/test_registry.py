@@ -366,3 +366,25 @@ def test_workers_share_one_mapped_index_that_finds_what_a_private_one_finds(tmp_
         third.REFRESH_EVERY = 0
         [(found, _)] = third.nearest({"dhash": later["dhash"] % 2**64})  # from this worker's own tail
         assert third.get(found).produce_id == "p123456"
+
+
+def test_a_scan_worker_that_cannot_write_the_index_cache_still_scans(tmp_path, monkeypatch):
+    """A large registry's shared index goes to $AIMARK_CACHE; where that cannot be written (a read-only
+    home on a cluster node) the worker builds its own copy instead of failing every image."""
+    from aimark.detectors.scan import ScanOptions
+    from aimark.detectors.tasks import Item, ScanTask
+
+    path = tmp_path / "originals.sqlite"
+    rows = synthetic_rows(50)
+    with Registry(path) as registry:
+        registry.add_many(rows)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("AIMARK_CACHE", str(blocked))
+    monkeypatch.setattr(Registry, "SHARED_INDEX_FROM", 10)  # this small registry counts as large
+    task = ScanTask(ScanOptions(), use_ocr=False, registry_path=str(path))
+    task.setup()
+    assert task.options.registry.nearest({"dhash": rows[3]["dhash"] % 2**64})
+    image = tmp_path / "upload.png"
+    Image.new("RGB", (320, 240), (120, 90, 60)).save(image)
+    assert task(Item(0, str(image))).record["error"] is None
