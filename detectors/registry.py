@@ -372,7 +372,7 @@ class Registry:
         import shutil
 
         count, last = self._store.fetchone("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM originals")
-        identity = hashlib.sha256(self.describe().encode()).hexdigest()[:16]
+        identity = hashlib.sha256(str(self._store.state()[0]).encode()).hexdigest()[:16]  # resolved path or URL
         folder = Path(cache) / f"{identity}-{last}-{count}"
         Path(cache).mkdir(parents=True, exist_ok=True)
         with open(Path(cache) / f"{identity}.lock", "w") as lock:
@@ -389,7 +389,8 @@ class Registry:
                     if stale != partial:
                         shutil.rmtree(stale, ignore_errors=True)
                 partial.rename(folder)
-        self._indexes = {signal.name: HashIndex.load(folder / signal.name) for signal in signals.SIGNALS}
+            # mapped under the lock: a builder of a newer snapshot cannot remove these files before they are open
+            self._indexes = {signal.name: HashIndex.load(folder / signal.name) for signal in signals.SIGNALS}
         ids = self._indexes["dhash"]._ids
         self._seen_max = last
         self._recent = {int(i) for i in ids[ids > last - self._overlap]} if self._overlap and len(ids) else set()
