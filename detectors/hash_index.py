@@ -93,7 +93,13 @@ class HashIndex:
         self._tail_size += len(ids)
         if len(self._tail_codes) > 64:  # keep the tail one block, so a scan of it is one pass
             self._tail_codes, self._tail_ids = [np.concatenate(self._tail_codes)], [np.concatenate(self._tail_ids)]
-        if merge and self._tail_size >= max(MERGE_AT, self._indexed // 16):
+        if merge:
+            self.settle()
+
+    def settle(self) -> None:
+        """Merge the tail once it has grown past MERGE_AT or 1/16 of the sorted entries (after a bulk load
+        added with ``merge=False``)."""
+        if self._tail_size >= max(MERGE_AT, self._indexed // 16):
             self._merge()
 
     def _chunk_values(self, codes: np.ndarray, j: int) -> np.ndarray:

@@ -245,15 +245,7 @@ class Registry:
 
     def add_many(self, rows: list[dict]) -> None:
         """Bulk insert of hot rows without media, in one transaction (benchmarks, migrations of hashes)."""
-        columns = [name for name in HOT_COLUMNS]
-        statement = (f"INSERT INTO originals ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
-        db = self._store._db
-        if is_url(self.location):
-            with db.cursor() as cursor, db.transaction():
-                cursor.executemany(self._store.sql(statement), [[row.get(c) for c in columns] for row in rows])
-        else:
-            with db:
-                db.executemany(statement, [[row.get(c) for c in columns] for row in rows])
+        self._store.insert_many([{name: row.get(name) for name in HOT_COLUMNS} for row in rows])
         self._refreshed = float("-inf")
 
     def rows(self, batch: int = 1000):
@@ -335,8 +327,7 @@ class Registry:
             if len(rows) < self.LOAD_BATCH:
                 break
         for index in self._indexes.values():
-            if len(index) - index._indexed >= max(65536, index._indexed // 16):
-                index.merge()
+            index.settle()
         return self._indexes
 
     def _add_rows(self, rows: list[tuple]) -> None:

@@ -94,6 +94,13 @@ class Store:
         """One original in one transaction; False when its ProduceID is already registered (kept as it was)."""
         raise NotImplementedError
 
+    def insert_many(self, rows: list[dict]) -> None:
+        """Many hot rows (no media) in one transaction."""
+        raise NotImplementedError
+
+    def _insert_statement(self) -> str:
+        return self.sql(f"INSERT INTO originals ({', '.join(HOT_COLUMNS)}) VALUES ({', '.join('?' * len(HOT_COLUMNS))})")
+
     def state(self) -> list:
         """What changes when originals are added (part of a scan's fingerprint: new originals, new matches)."""
         raise NotImplementedError
@@ -166,6 +173,10 @@ class SqliteStore(Store):
             db.execute("INSERT INTO aimark_schema (version) VALUES (?)", (SCHEMA_VERSION,))
         db.execute("VACUUM")
 
+    def insert_many(self, rows: list[dict]) -> None:
+        with self._db:
+            self._db.executemany(self._insert_statement(), [[row[c] for c in HOT_COLUMNS] for row in rows])
+
     def insert(self, hot: dict, media: dict) -> bool:
         with self._db:
             cursor = self._db.execute(
@@ -218,6 +229,10 @@ class PostgresStore(Store):
             raise RegistryError(f"{redact(url)} holds no registry yet: label into it first") from None
         if version is not None and version > SCHEMA_VERSION:
             raise RegistryError(f"{redact(url)} was written by a newer aimark (schema {version}); upgrade aimark")
+
+    def insert_many(self, rows: list[dict]) -> None:
+        with self._db.cursor() as cursor, self._db.transaction():
+            cursor.executemany(self._insert_statement(), [[row[c] for c in HOT_COLUMNS] for row in rows])
 
     def insert(self, hot: dict, media: dict) -> bool:
         with self._db.transaction():

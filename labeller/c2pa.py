@@ -322,9 +322,10 @@ def _report(store: dict, results: dict, manifest: dict | None, sdk_state: str) -
                         ingredients=_ingredients(manifest, results, status),
                         informational=list(dict.fromkeys(c for c in _codes(active, "informational")
                                                          if not c.startswith("cawg."))))
-    if source_type_of(manifest) is None:
+    declared = source_type_of(manifest)
+    if declared is None:
         report.source_type_found, report.source_type_found_in = _source_type_up_the_chain(manifest, manifests)
-    elif source_type_of(manifest):
+    elif declared:
         report.source_type_found_in = "the active manifest"
     return report
 

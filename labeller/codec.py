@@ -37,6 +37,15 @@ class WatermarkCodec(ABC):
     def embed(self, pixels: Image.Image, payload: Any) -> Image.Image:
         raise NotImplementedError(f"{self.name} is read-only: aimark reads this mark, it never writes it")
 
+    def embed_checked(self, pixels: Image.Image, payload: Any) -> tuple[Image.Image, Any | None]:
+        """Embed, and say what reading the mark back found (None: this codec does not check itself)."""
+        return self.embed(pixels, payload), None
+
+    def existing(self, pixels: Image.Image) -> Reading | None:
+        """The mark of this codec a picture already carries, or None (a codec that cannot tell says None):
+        the labeller never marks a picture twice."""
+        return None
+
     @abstractmethod
     def read(self, pixels: Image.Image) -> Reading:
         """Read the mark blind; never raises for an unmarked picture."""

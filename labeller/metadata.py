@@ -549,10 +549,9 @@ def _labels_in_jpeg_app(data: bytes) -> list[FoundLabel]:
     return labels
 
 
-def _xmp_after_the_end(data: bytes) -> list[bytes]:
+def _xmp_after_the_end(data: bytes, fmt: str | None) -> list[bytes]:
     """XMP packets appended after a PNG's IEND chunk or a JPEG's EOI marker: outside the image, where
     readers that follow the format never look."""
-    fmt = carriers.sniff_format(data)
     end = None
     if fmt == "PNG":
         try:
@@ -563,8 +562,6 @@ def _xmp_after_the_end(data: bytes) -> list[bytes]:
     elif fmt == "JPEG":
         eoi = data.rfind(b"\xff\xd9")
         end = eoi + 2 if eoi > 0 else None
-        if end is not None and carriers.scan_xmp(data[end:]) == []:
-            end = None
     if end is None or end >= len(data):
         return []
     return carriers.scan_xmp(data[end:])
@@ -574,10 +571,11 @@ def read_labels(data: bytes) -> MetadataReport:
     """Every metadata label in ``data`` (any format), each judged, plus IPTC source type, EXIF fields and
     vendor disclosures."""
     report = MetadataReport()
+    fmt = carriers.sniff_format(data)
     packets, carrier = carriers.read_xmp(data)
-    trailing = _xmp_after_the_end(data)
+    trailing = _xmp_after_the_end(data, fmt)
     located = [(p, carrier, []) for p in packets]
-    located += [(p, f"XMP after the end of the {carriers.sniff_format(data)} image",
+    located += [(p, f"XMP after the end of the {fmt} image",
                  ["the XMP packet sits after the end of the image, where the TC260 guide does not put it"])
                 for p in trailing if p not in packets]
     for packet, where, where_problems in located:
@@ -595,7 +593,6 @@ def read_labels(data: bytes) -> MetadataReport:
         labels, disclosures, report.artist, report.software = _labels_in_exif(exif_block)
         report.labels += labels
         report.disclosures += disclosures
-    fmt = carriers.sniff_format(data)
     if fmt == "PNG":
         labels, disclosures = _labels_in_png_text(data)
         report.labels += labels

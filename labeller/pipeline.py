@@ -168,7 +168,7 @@ class Labeller:
             raise AlreadyLabelled(f"not labelled again: {reason}; a second label would stack on the first")
         source = image_io.load_source(data)
         pixels = source.pixels
-        if self.watermark is not None and hasattr(self.watermark, "existing"):
+        if self.watermark is not None:
             found = self.watermark.existing(pixels)
             if found is not None:
                 who = found.payload
@@ -190,11 +190,9 @@ class Labeller:
         if self.watermark is not None:
             payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id)
             try:
-                if hasattr(self.watermark, "embed_checked"):
-                    pixels, check = self.watermark.embed_checked(pixels, payload)
-                    watermark_notes += [check.note()] if check.note() else []
-                else:
-                    pixels = self.watermark.embed(pixels, payload)
+                pixels, check = self.watermark.embed_checked(pixels, payload)
+                note = check.note() if check is not None else None
+                watermark_notes += [note] if note else []
             except WatermarkTooSmall as exc:
                 payload, watermark_notes = None, [f"no watermark: {exc}"]
 

@@ -174,10 +174,9 @@ _END = object()
 
 
 def _cost(item: Any) -> int:
-    """How long an input will take, as far as can be told cheaply: its file's size (0 when unknown)."""
-    path = getattr(item, "source", item)
-    if isinstance(path, tuple):
-        path = next((p for p in path if isinstance(p, (str, os.PathLike))), None)
+    """How long an input will take, as far as can be told cheaply: its file's size (0 when unknown). A
+    labelling ``Job`` names its file ``source``, a read-only command's ``Item`` names it ``path``."""
+    path = getattr(item, "source", None) or getattr(item, "path", None) or item
     if isinstance(path, (str, os.PathLike)):
         try:
             return os.stat(path).st_size
