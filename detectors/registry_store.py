@@ -211,7 +211,9 @@ class PostgresStore(Store):
             raise RegistryError("a PostgreSQL registry needs the driver: pip install 'aimark[postgres]'") from None
         self.url, self.read_only = url, read_only
         try:
-            self._db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            # UTF-8 whatever the server's encoding: on a SQL_ASCII database (an initdb run without a locale)
+            # psycopg would otherwise hand back every text column as bytes
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=10, client_encoding="utf8")
         except psycopg.Error as exc:
             raise RegistryError(f"cannot connect to the registry {redact(url)}: {str(exc).strip()}") from None
         if not read_only:

@@ -92,6 +92,25 @@ def test_an_original_round_trips_with_its_marks_media_and_hashes(location, label
             registry.add(labelled.record, labelled.pixels, AUTHOR)
 
 
+def test_a_sql_ascii_postgresql_database_reads_back_text(labelled):
+    """A server made by initdb without a locale has SQL_ASCII databases, where psycopg returns text as
+    bytes unless the connection asks for UTF-8 (seen on a clean CI machine): the registry asks."""
+    import psycopg
+
+    url = postgres_url()
+    base, _, _ = url.rpartition("/")
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP DATABASE IF EXISTS aimark_sql_ascii")
+        db.execute("CREATE DATABASE aimark_sql_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+                   "TEMPLATE template0")
+    with Registry(f"{base}/aimark_sql_ascii") as registry:
+        registry.add(labelled.record, labelled.pixels, AUTHOR, "out/照片.jpg")
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        assert original.author_id == AUTHOR and original.path == "out/照片.jpg"
+        assert original.words(MarkKind.VISIBLE_LABEL) == "AI生成"
+        assert registry.nearest(signals.hashes(labelled.pixels))[0][0] == original.id
+
+
 def hot_row_bytes(location) -> float:
     if isinstance(location, str):
         import psycopg
