@@ -97,8 +97,12 @@ def test_peer_file_reads_as_the_peer_expects(peers, row):
         assert report.state == "unreadable" and "algorithm" in report.error
     state = re.search(r"c2pa_state=(\w+)", expects)
     if state and state.group(1) in ("Valid", "Invalid"):
-        assert report.state == state.group(1) or (state.group(1) == "Invalid" and report.sdk_state == "Invalid"), \
-            report.as_record()
+        # the one reading we give differently: c2pa-python folds a broken CAWG identity into the claim's state
+        # (Invalid), c2pa-rs's identity validation keeps the claim Valid and fails the identity alone
+        identity_only = (state.group(1) == "Invalid" and report.sdk_state == "Invalid"
+                         and report.state in ("Valid", "Trusted") and not report.failures
+                         and any(not identity["valid"] for identity in report.identity))
+        assert report.state == state.group(1) or identity_only, report.as_record()
     codes = re.search(r"codes=([\w.;]+)", expects)
     if codes:
         assert set(codes.group(1).split(";")) <= all_codes(report), report.as_record()
