@@ -62,12 +62,11 @@ def _candidates(image: DecodedImage, payload, produce_id: str | None, registry: 
 def disagreements(original: Original, payload, produce_id: str | None) -> list[str]:
     """The keys the image carries that name another original than ``original``."""
     found = []
-    if payload is not None and original.payload is not None and original.payload != payload:
+    if payload is not None and original.payload is not None and original.payload.identity != payload.identity:
         found.append(f"its watermark names another original (author {payload.author_id}, content "
                      f"{payload.content_id}) than this one's (content {original.payload.content_id})")
     if produce_id and produce_id != original.produce_id and original.watermarked:
-        content = WatermarkPayload.content_field(produce_id)
-        if original.payload is None or content != original.payload.content_id:
+        if original.payload is None or not WatermarkPayload.content_matches(produce_id, original.payload.content_id):
             found.append(f"its metadata label names another ProduceID ({produce_id!r})")
     return found
 
@@ -83,7 +82,8 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
             geometry.registration(thumb, original.size, alignment, image) >= geometry.MIN_REGISTRATION)
         if placed:
             agree = [key for key, same in (("label", produce_id == original.produce_id),
-                                           ("watermark", payload is not None and payload == original.payload),
+                                           ("watermark", payload is not None and original.payload is not None
+                                            and payload.identity == original.payload.identity),
                                            ("geometry", True)) if same]
             match = Match(original, by, distances, alignment, disagreements(original, payload, produce_id), agree)
             if not match.disagreements:

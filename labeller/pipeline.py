@@ -188,7 +188,8 @@ class Labeller:
         produce_id = uuid.uuid4().hex
         payload, watermark_notes, check = None, [], None
         if self.watermark is not None:
-            payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id)
+            payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id, label_mark.position,
+                                                 marks[1].position if len(marks) > 1 else None)
             try:
                 pixels, check = self.watermark.embed_checked(pixels, payload)
                 note = check.note() if check is not None else None

@@ -33,7 +33,9 @@ need the key. The mark does not yet carry a check of the picture it was embedded
 another picture still reads as its author's.
 
 Payload (64 bits): format version (3), author kind (1: decimal ID, or a hash of a non-numeric ID),
-author ID (34 bits: every 10-digit ID), content ID (26 bits).
+author ID (34 bits: every 10-digit ID), then (format 2) where the visible label and the author's ID mark
+were drawn (3 + 3 bits), and a content ID (26 bits in format 1, 20 in format 2). The layout lets a scan
+with no registry look at the very corner the author's ID was drawn in (``localise``).
 """
 
 from __future__ import annotations
@@ -52,8 +54,11 @@ from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
 from .lattice import busiest_window
 from .lattice import candidates as lattice_candidates
 from .lattice import fold
+from .visible import CORNERS, POSITIONS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # the payload without the visible marks' layout
+LAYOUT_VERSION = 2  # the payload with it (``WatermarkPayload``)
+POSITION_BITS = 3
 VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS = 3, 1, 34, 26
 DATA_BITS = VERSION_BITS + KIND_BITS + AUTHOR_BITS + CONTENT_BITS  # 64
 INFO_BITS = DATA_BITS + ecc.CRC_BITS  # 96
@@ -103,11 +108,20 @@ class WatermarkTooSmall(ValueError):
 
 @dataclass(frozen=True)
 class WatermarkPayload:
-    """What the mark carries: who made the image and which of their images it is."""
+    """What the mark carries: who made the image, which of their images it is and, from format 2 on, where
+    its visible marks were drawn — so a scan without any registry can check those places in the picture.
+
+    Format 1: version (3 bits), author kind (1), author ID (34), content ID (26).
+    Format 2: version, author kind, author ID, label position (3: ``visible.POSITIONS``), author-mark
+    position (3: 0 none, else 1 + its index in ``visible.CORNERS``), content ID (20: the top 20 bits of
+    format 1's, so a content ID is checked against a ProduceID whichever format wrote it).
+    """
 
     author_id: str
     content_id: int
     version: int = FORMAT_VERSION
+    label_position: str | None = None  # format 2: the edge or corner holding the visible AI label
+    author_position: str | None = None  # format 2: the corner holding the author's ID mark (None: no mark)
 
     @staticmethod
     def author_field(author_id: str) -> tuple[int, int]:
@@ -121,14 +135,31 @@ class WatermarkPayload:
         return 1, int.from_bytes(digest[:8], "big") >> (64 - AUTHOR_BITS)
 
     @staticmethod
-    def content_field(produce_id: str) -> int:
-        """A 26-bit content ID derived from the metadata label's ProduceID."""
+    def content_field(produce_id: str, version: int = FORMAT_VERSION) -> int:
+        """The content ID derived from the metadata label's ProduceID (26 bits; its top 20 in format 2)."""
         digest = hashlib.sha256(produce_id.encode("utf-8")).digest()
-        return int.from_bytes(digest[:4], "big") >> (32 - CONTENT_BITS)
+        full = int.from_bytes(digest[:4], "big") >> (32 - CONTENT_BITS)
+        return full >> (CONTENT_BITS - content_bits(version))
+
+    @staticmethod
+    def content_matches(produce_id: str, content_id: int) -> bool:
+        """Whether ``content_id`` was derived from ``produce_id`` by either format (a registry row keeps the
+        content ID without its format; a chance match of the shorter form is 2^-20)."""
+        return content_id in {WatermarkPayload.content_field(produce_id, v) for v in (1, LAYOUT_VERSION)}
 
     @classmethod
-    def for_label(cls, author_id: str, produce_id: str) -> WatermarkPayload:
-        return cls(author_id=author_id, content_id=cls.content_field(produce_id))
+    def for_label(cls, author_id: str, produce_id: str, label_position: str | None = None,
+                  author_position: str | None = None) -> WatermarkPayload:
+        """The payload of a labelled image; given the label's position it is format 2, with the layout."""
+        if label_position is None:
+            return cls(author_id=author_id, content_id=cls.content_field(produce_id))
+        return cls(author_id=author_id, content_id=cls.content_field(produce_id, LAYOUT_VERSION),
+                   version=LAYOUT_VERSION, label_position=label_position, author_position=author_position)
+
+    @property
+    def identity(self) -> tuple[int, int, int]:
+        """(author kind, author value, content ID): what names one labelled image, whatever the format."""
+        return (*self.author_field(self.author_id), self.content_id)
 
     def matches_author(self, author_id: str) -> bool:
         kind, value = self.author_field(author_id)
@@ -138,24 +169,45 @@ class WatermarkPayload:
         kind, value = self.author_field(self.author_id)
         return self.version, kind, value, self.content_id
 
+    def _fields(self) -> list[tuple[int, int]]:
+        """(value, width) of every field, in order."""
+        version, kind, value, content = self.to_bits_fields()
+        fields = [(version, VERSION_BITS), (kind, KIND_BITS), (value, AUTHOR_BITS)]
+        if self.version >= LAYOUT_VERSION:
+            fields += [(POSITIONS.index(self.label_position), POSITION_BITS),
+                       (0 if self.author_position is None else 1 + CORNERS.index(self.author_position), POSITION_BITS)]
+        return fields + [(content, content_bits(self.version))]
+
     def to_bits(self) -> np.ndarray:
         value = 0
-        for field_value, width in zip(self.to_bits_fields(), (VERSION_BITS, KIND_BITS, AUTHOR_BITS, CONTENT_BITS)):
+        for field_value, width in self._fields():
             value = (value << width) | (field_value & ((1 << width) - 1))
         return ecc.bytes_to_bits(value.to_bytes(DATA_BITS // 8, "big"), DATA_BITS)
 
     @classmethod
     def from_bits(cls, bits: np.ndarray) -> WatermarkPayload:
         value = int.from_bytes(ecc.bits_to_bytes(bits), "big")
-        content = value & ((1 << CONTENT_BITS) - 1)
-        author = (value >> CONTENT_BITS) & ((1 << AUTHOR_BITS) - 1)
-        kind = (value >> (CONTENT_BITS + AUTHOR_BITS)) & 1
-        version = value >> (CONTENT_BITS + AUTHOR_BITS + KIND_BITS)
+        version = value >> (DATA_BITS - VERSION_BITS)
+        kind = (value >> (DATA_BITS - VERSION_BITS - KIND_BITS)) & 1
+        author = (value >> (DATA_BITS - VERSION_BITS - KIND_BITS - AUTHOR_BITS)) & ((1 << AUTHOR_BITS) - 1)
         author_id = str(author) if kind == 0 else f"{HASHED_PREFIX}{author:09x}"
-        return cls(author_id=author_id, content_id=content, version=version)
+        content = value & ((1 << content_bits(version)) - 1)
+        if version < LAYOUT_VERSION:
+            return cls(author_id=author_id, content_id=content, version=version)
+        label = (value >> (content_bits(version) + POSITION_BITS)) & ((1 << POSITION_BITS) - 1)
+        author_mark = (value >> content_bits(version)) & ((1 << POSITION_BITS) - 1)
+        return cls(author_id=author_id, content_id=content, version=version, label_position=POSITIONS[label],
+                   author_position=CORNERS[author_mark - 1] if 1 <= author_mark <= len(CORNERS) else None)
 
     def as_record(self) -> dict:
-        return {"version": self.version, "author_id": self.author_id, "content_id": self.content_id}
+        record = {"version": self.version, "author_id": self.author_id, "content_id": self.content_id}
+        if self.version >= LAYOUT_VERSION:
+            record.update(label_position=self.label_position, author_position=self.author_position)
+        return record
+
+
+def content_bits(version: int) -> int:
+    return CONTENT_BITS - (2 * POSITION_BITS if version >= LAYOUT_VERSION else 0)
 
 
 # --- the keyed layout -----------------------------------------------------------------------------------
@@ -407,6 +459,10 @@ class Detection:
     mirrored: bool | None = None  # the picture is a mirror image of the one marked
     others: tuple[WatermarkPayload, ...] = ()  # further marks found in the same picture (marked twice)
     data_bits: np.ndarray | None = None  # the best candidate's 64 bits, for measuring bit accuracy
+    lattice: Lattice | None = None  # where the payload was read: the lattice in the working view,
+    alignment: Alignment | None = None  # the tile's symmetry and shift,
+    view: str = "usual"  # and which view ("usual", or "flat" on periodic pictures) — for ``localise``
+    localisation: object | None = None  # ``localise.Localisation``, when a scan asked where the mark is
 
     @property
     def found(self) -> bool:
@@ -422,7 +478,8 @@ class Detection:
                 "other_payloads": [p.as_record() for p in self.others],
                 "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
                 "angle_deg": self.angle_deg and round(self.angle_deg, 2), "mirrored": self.mirrored,
-                "false_positive_bound": FALSE_POSITIVE_BOUND}
+                "false_positive_bound": FALSE_POSITIVE_BOUND,
+                **({"localisation": self.localisation.as_record()} if self.localisation is not None else {})}
 
 
 def _soft_for_sync(layout: Layout, residual: np.ndarray, lattice: Lattice, alignment: Alignment | None = None):
@@ -597,7 +654,7 @@ def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
         flat = spectrally_white(work)
         again = _detect_in(layout, whiten(flat), lambda chip: flat)
         if again.payload is not None or again.pilot_z > found.pilot_z:
-            return replace(again, candidates_decoded=again.candidates_decoded + found.candidates_decoded)
+            return replace(again, candidates_decoded=again.candidates_decoded + found.candidates_decoded, view="flat")
     return found
 
 
@@ -652,7 +709,7 @@ def _decode_synced(layout: Layout, synced: list, view_for, views: dict,
     payload, z, lattice, alignment = found[0]
     angle, mirrored = _geometry(lattice, alignment)
     return Detection(payload, z, lattice.period, angle, decoded, data_bits=payload.to_bits(), mirrored=mirrored,
-                     others=tuple(f[0] for f in found[1:]))
+                     others=tuple(f[0] for f in found[1:]), lattice=lattice, alignment=alignment)
 
 
 def _payloads_in(layout: Layout, soft: np.ndarray, limit: int = 2):
@@ -673,10 +730,15 @@ def _payloads_in(layout: Layout, soft: np.ndarray, limit: int = 2):
         soft = soft - float(np.dot(soft, symbols) / np.dot(symbols, symbols)) * symbols
 
 
+def to_upright(lattice: Lattice, alignment: Alignment) -> np.ndarray:
+    """The 2x2 map taking the picture's pixels onto the upright tile's: the embedder's frame, up to scale."""
+    return DIHEDRAL_MATRICES[alignment.orientation] @ lattice.to_tile(PERIOD)
+
+
 def _geometry(lattice: Lattice, alignment: Alignment) -> tuple[float, bool]:
     """How the picture was turned (degrees, counter-clockwise as seen) and whether it was mirrored, from
     the map that takes its pixels onto the upright tile (the embedder's map is a plain scale)."""
-    to_tile = DIHEDRAL_MATRICES[alignment.orientation] @ lattice.to_tile(PERIOD)
+    to_tile = to_upright(lattice, alignment)
     mirrored = bool(np.linalg.det(to_tile) < 0)
     if mirrored:
         to_tile = to_tile @ np.diag([-1.0, 1.0])

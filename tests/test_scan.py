@@ -228,3 +228,29 @@ def test_the_unlabelled_source_picture_is_not_called_a_stripped_repost(options):
     assert scanned.removals and all(f.confidence == "low" and "unlabelled source" in f.summary
                                     for f in scanned.removals)
     assert scanned.verdict.level == "none"
+
+
+def test_without_a_registry_the_watermark_map_says_where_the_id_corner_was_painted_over(labelled, ocr):
+    from aimark.labeller import localise
+
+    image = labelled[0].pixels.convert("RGB")
+    x0, y0, x1, y1 = localise.position_box("bottom-right", image.size)
+    w, h = x1 - x0, y1 - y0
+    sx, sy = (image.width - w) // 2 + 7, (image.height - h) // 2 + 3
+    image.paste(image.crop((sx, sy, sx + w, sy + h)), (x0, y0))  # a clone stamp over the whole corner
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    scanned = scan(buffer.getvalue(), ScanOptions(ocr=ocr))
+    removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "low" and "bottom-right corner" in removed[0].summary
+    assert "watermark map" in removed[0].rests_on and removed[0].box is not None
+    assert "there alone the watermark" in removed[0].summary
+    assert not scanned.accusations  # information only: a watermark alone accuses nobody
+
+
+def test_without_a_registry_an_honest_repost_shows_the_mark_in_both_corners(labelled, ocr):
+    scanned = scan(repost(labelled[0], "jpeg75"), ScanOptions(ocr=ocr))
+    record = scanned.inspection.watermark.localisation.as_record()
+    assert [r["region"] for r in record["regions"]] == ["visible-label", "author-id"]
+    assert not any(r["lost"] for r in record["regions"])
+    assert {"visible-label-present", "author-id-present"} <= kinds(scanned)

@@ -130,7 +130,10 @@ def test_pipeline_embeds_records_and_binds_the_payload(signer, keys, small_photo
     record = result.record.mark(MarkKind.WATERMARK)
     assert record["payload"]["author_id"] == "1234567890" and record["key"] == "open"
     assert record["self_check"]["survives_repost"] and record["self_check"]["gain"] == 1.0
-    assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record.produce_id)
+    assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record.produce_id,
+                                                                              watermark.LAYOUT_VERSION)
+    assert (record["payload"]["label_position"], record["payload"]["author_position"]) == ("bottom-left",
+                                                                                            "bottom-right")
     found = watermark.detect(Image.open(io.BytesIO(result.data)))
     assert found.payload.as_record() == record["payload"]
     report = c2pa.read_c2pa(result.data, "image/jpeg", c2pa.read_context(keys.ca_cert.read_text()))

@@ -53,7 +53,7 @@ class MetadataJudge(Judge):
                            f"the metadata label's ProduceID {label.produce_id!r} is not the original's "
                            f"{case.match.original.produce_id!r}", ("metadata label", "registry", "geometry"))
         payload = case.payload
-        if payload is not None and watermark.WatermarkPayload.content_field(label.produce_id) != payload.content_id:
+        if payload is not None and not watermark.WatermarkPayload.content_matches(label.produce_id, payload.content_id):
             return Finding(FindingKind.METADATA_ALTERED, Confidence.LOW,
                            f"the metadata label's ProduceID {label.produce_id!r} is not the one the watermark names "
                            "(a watermark alone can be copied or forged: information only)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
-from aimark.labeller import visible, watermark
+from aimark.labeller import localise, visible, watermark
 from aimark.labeller.vocabulary import Box, Confidence, FindingKind, MarkKind, Outcome
 
 from .. import geometry
@@ -145,13 +145,35 @@ class EdgeMarksJudge(Judge):
                                         f"the visible ID {others[0].text!r} is not the watermark's author "
                                         f"{payload.author_id}", ("OCR", "watermark payload"), Box.of(others[0].box)))
             else:
-                findings.append(Finding(FindingKind.AUTHOR_ID_REMOVED, Confidence.LOW,
-                                        f"the watermark names author {payload.author_id} but no author ID is visible "
-                                        "in the corners (cropped, erased, or never shown: no original to compare)",
-                                        ("watermark payload", "OCR")))
+                findings.append(self._missing(case, "author-id", FindingKind.AUTHOR_ID_REMOVED,
+                                              f"the watermark names author {payload.author_id} but no author ID is "
+                                              "visible in the corners"))
         if payload is not None and not labels:
-            findings.append(Finding(FindingKind.VISIBLE_LABEL_REMOVED, Confidence.LOW,
-                                    "the image carries an aimark watermark but no visible AI label is in its corners "
-                                    "or edges (cropped or erased: no original to compare)",
-                                    ("watermark payload", "OCR")))
+            findings.append(self._missing(case, "visible-label", FindingKind.VISIBLE_LABEL_REMOVED,
+                                          "the image carries an aimark watermark but no visible AI label is in its "
+                                          "corners or edges"))
         return findings
+
+    @staticmethod
+    def _missing(case: Case, region_name: str, kind: FindingKind, what: str) -> Finding:
+        """A mark the watermark says was drawn and OCR does not see — with, when the payload carries the
+        layout, what the watermark's map shows where it was drawn: gone there alone (painted over, cloned or
+        replaced) or still there (the place was cut off, or the mark never shown). Low confidence either way:
+        an open-key mark alone can be forged, and a platform's own overlay also covers the mark locally."""
+        localisation = case.inspection.watermark.localisation
+        region = localisation.region(region_name) if localisation is not None else None
+        if region is None:
+            return Finding(kind, Confidence.LOW, what + " (cropped, erased, or never shown: no original to compare)",
+                           ("watermark payload", "OCR"))
+        where = f"the {region.position} {'corner' if '-' in region.position else 'edge'}"
+        if region.lost:
+            return Finding(kind, Confidence.LOW,
+                           f"{what}; the watermark's layout puts it at {where}, and there alone the watermark the rest "
+                           f"of the picture carries is gone (z {region.z:.1f}, against >= {region.expected_z:.1f} in "
+                           "90% of the picture's regions of that size): painted over, cloned or replaced there — by "
+                           "the uploader or by a platform's own overlay; a watermark alone is information only",
+                           ("watermark payload", "watermark map", "OCR"), Box.of(region.box))
+        state = (f"the watermark is still there (z {region.z:.1f}): the place was cut off or the mark never shown"
+                 if region.judged and region.z >= localise.LOST_Z else "the watermark cannot tell what happened there")
+        return Finding(kind, Confidence.LOW, f"{what}; the watermark's layout puts it at {where}, where {state} "
+                       "(no original to compare)", ("watermark payload", "watermark map", "OCR"), Box.of(region.box))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aimark.labeller import watermark
+from dataclasses import replace
+
+from aimark.labeller import localise, watermark
 from aimark.labeller.vocabulary import MarkKind
 
 from .base import Reader
@@ -15,6 +17,9 @@ class WatermarkReader(Reader):
 
     def read(self, image, context):
         detection = watermark.detect_image(image, context.watermark_key)
+        if detection.payload is not None:  # where the mark still is: blind evidence of a local edit
+            found = localise.localise(watermark.working_view(image), detection, context.watermark_key, image.size)
+            detection = replace(detection, localisation=found)
         return self.evidence(detection, detection.as_record())
 
     @staticmethod

@@ -1,0 +1,136 @@
+"""Does the watermark's map say "the mark is gone here" only where it was taken away?
+
+For every picture (``../shared/corpus``, ``tests/corpus``, and the kinds ``bench/pictures.py`` draws), the
+labeller's payload (format 2: it names the label's and the author ID's corners) is embedded as the labeller
+embeds it; then
+
+- every benign and geometric attack of ``bench/reposts.py`` at every strength — nothing was taken away, so
+  any region the map calls *lost* is a false claim;
+- corner edits: the author-ID corner region replaced by another part of the same picture (clone stamp),
+  by another picture (a sticker), or inpainted (OpenCV Telea, smooth), then a JPEG 85 repost — the map
+  should call it lost (recall), and never the label's untouched corner.
+
+Each decode that finds the payload is localised; the table counts, per case, the decodes, the regions judged
+(the rest of the picture carries the mark clearly enough to expect it there), and the regions called lost.
+
+    python bench/watermark_map.py [--jobs 2] [--seeds 0] [--folders ../shared/corpus tests/corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+from multiprocessing import Pool
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.pictures import pictures  # noqa: E402
+from bench.reposts import BENIGN, GEOMETRY, jpeg  # noqa: E402
+
+FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
+LABEL_AT, AUTHOR_AT = "bottom-left", "bottom-right"
+
+
+def _corner(image: Image.Image) -> tuple[int, int, int, int]:
+    from aimark.labeller.localise import position_box
+
+    return position_box(AUTHOR_AT, image.size)
+
+
+def clone_corner(image: Image.Image, sticker: Image.Image) -> Image.Image:
+    x0, y0, x1, y1 = _corner(image)
+    w, h = x1 - x0, y1 - y0
+    sx, sy = (image.width - w) // 2 + 7, (image.height - h) // 2 + 3  # not a whole tile away
+    out = image.copy()
+    out.paste(image.crop((sx, sy, sx + w, sy + h)), (x0, y0))
+    return jpeg(out, 85)
+
+
+def sticker_corner(image: Image.Image, sticker: Image.Image) -> Image.Image:
+    x0, y0, x1, y1 = _corner(image)
+    out = image.copy()
+    out.paste(sticker.convert("RGB").resize((x1 - x0, y1 - y0)), (x0, y0))
+    return jpeg(out, 85)
+
+
+def inpaint_corner(image: Image.Image, sticker: Image.Image) -> Image.Image:
+    x0, y0, x1, y1 = _corner(image)
+    pixels = np.asarray(image.convert("RGB")).copy()
+    mask = np.zeros(pixels.shape[:2], np.uint8)
+    mask[y0:y1, x0:x1] = 255
+    return jpeg(Image.fromarray(cv2.inpaint(pixels, mask, 5, cv2.INPAINT_TELEA)), 85)
+
+
+EDITS = {"clone_corner": clone_corner, "sticker_corner": sticker_corner, "inpaint_corner": inpaint_corner}
+
+
+def run_picture(job):
+    """Every case on one picture: (case, decoded, judged regions, lost regions, lost-but-untouched)."""
+    index, (name, image), sticker = job
+    from aimark.labeller import localise
+    from aimark.labeller import watermark as wm
+
+    payload = wm.WatermarkPayload.for_label("1234567890", f"bench-{index}", LABEL_AT, AUTHOR_AT)
+    marked, _ = wm.embed_checked(image.convert("RGB"), payload)
+    rows = []
+    cases = [(f"{a.name}@{s:g}" if isinstance(s, float) else f"{a.name}@{s}",
+              lambda im, a=a, s=s: a.apply(im, s).image) for a in BENIGN + GEOMETRY for s in a.strengths]
+    cases += [(edit, lambda im, f=f: f(im, sticker)) for edit, f in EDITS.items()]
+    for case, attack in cases:
+        attacked = attack(marked).convert("RGB")
+        found = wm.detect(attacked)
+        if found.payload != payload:
+            rows.append((case, 0, 0, 0, 0))
+            continue
+        where = localise.localise(wm._working_view_of_image(attacked), found, None, attacked.size)
+        regions = where.regions if where else ()
+        edited = case in EDITS
+        judged = sum(r.judged for r in regions)
+        lost = sum(r.lost for r in regions if edited and r.name == "author-id")
+        false = sum(r.lost for r in regions if not edited or r.name != "author-id")
+        rows.append((case, 1, judged, lost, false))
+    return name, rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folders", type=Path, nargs="*", default=FOLDERS)
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    images = pictures([f for f in args.folders if f.is_dir()], args.seeds)
+    started = time.time()
+    stickers = [image for _, image in images[1:] + images[:1]]  # each picture's sticker: the next picture
+    jobs = [(i, images[i], stickers[i]) for i in range(len(images))]
+    with Pool(args.jobs) as pool:
+        results = pool.map(run_picture, jobs, chunksize=1)
+    totals = defaultdict(lambda: np.zeros(4, dtype=int))
+    for _, rows in results:
+        for case, *counts in rows:
+            totals[case] += counts
+    print(f"{len(images)} pictures, {len(totals)} cases; {time.time() - started:.0f} s wall\n")
+    print(f"{'case':28} {'decoded':>8} {'judged':>7} {'lost: edited corner':>20} {'lost: untouched':>16}")
+    for case, (decoded, judged, lost, false) in totals.items():
+        edited = "" if case not in EDITS else f"{lost:>4} / {decoded:<4}"
+        print(f"{case:28} {decoded:>8} {judged:>7} {edited:>20} {false:>16}")
+    benign = sum(t for c, t in totals.items() if c not in EDITS)
+    print(f"\nbenign: {benign[0]} decodes, {benign[1]} regions judged, {benign[3]} called lost (false claims)")
+    for edit in EDITS:
+        decoded, judged, lost, false = totals[edit]
+        print(f"{edit}: the edited corner called lost in {lost} of {decoded} decodes; untouched regions called "
+              f"lost: {false}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

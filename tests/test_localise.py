@@ -1,0 +1,90 @@
+"""The watermark's map: the payload's layout of the visible marks, where the mark is intact and where it is
+gone, and the scan's blind evidence built on it. Small real photos; the grid over every attack and strength
+is ``bench/watermark_map.py``."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aimark.labeller import localise, watermark
+from aimark.labeller.visible import CORNERS, POSITIONS
+from aimark.labeller.watermark import WatermarkPayload
+from bench.reposts import ATTACKS, jpeg
+
+from .conftest import PHOTO
+
+LAID_OUT = WatermarkPayload.for_label("1234567890", "a-produce-id", "bottom-left", "bottom-right")
+
+
+@pytest.mark.parametrize("label", POSITIONS)
+@pytest.mark.parametrize("author", (None,) + CORNERS)
+def test_the_layout_round_trips_in_format_2(label, author):
+    payload = WatermarkPayload.for_label("9999999999", "x", label, author)
+    decoded = WatermarkPayload.from_bits(payload.to_bits())
+    assert decoded == payload and decoded.version == watermark.LAYOUT_VERSION
+    assert (decoded.label_position, decoded.author_position) == (label, author)
+
+
+def test_content_ids_of_both_formats_check_against_the_produce_id():
+    old = WatermarkPayload.for_label("1", "produce-7")
+    new = WatermarkPayload.for_label("1", "produce-7", "top", None)
+    assert old.version == 1 and new.content_id == old.content_id >> 6
+    assert WatermarkPayload.content_matches("produce-7", old.content_id)
+    assert WatermarkPayload.content_matches("produce-7", new.content_id)
+    assert not WatermarkPayload.content_matches("produce-8", new.content_id)
+    assert old.identity[:2] == new.identity[:2]  # the same author, whatever the format
+
+
+@pytest.fixture(scope="module")
+def marked() -> Image.Image:
+    return watermark.embed(Image.open(PHOTO).convert("RGB"), LAID_OUT)
+
+
+def replace_corner(image: Image.Image, position: str, turned: bool = False) -> Image.Image:
+    """The corner region filled with pixels from the picture's middle (a clone stamp that keeps texture)."""
+    x0, y0, x1, y1 = localise.position_box(position, image.size, turned)
+    w, h = x1 - x0, y1 - y0
+    sx, sy = (image.width - w) // 2 + 7, (image.height - h) // 2 + 3
+    out = image.copy()
+    out.paste(image.crop((sx, sy, sx + w, sy + h)), (x0, y0))
+    return out
+
+
+def regions(image: Image.Image) -> dict[str, localise.Region]:
+    found = watermark.detect(image)
+    assert found.payload == LAID_OUT
+    where = localise.localise(watermark._working_view_of_image(image), found, None, image.size)
+    return {r.name: r for r in where.regions}
+
+
+def test_the_map_finds_the_corner_painted_over_and_only_it(marked):
+    found = regions(jpeg(replace_corner(marked, "bottom-right"), 85))
+    assert found["author-id"].lost and found["author-id"].position == "bottom-right"
+    assert found["author-id"].z < localise.LOST_Z < localise.MIN_EXPECTED_Z <= found["author-id"].expected_z
+    assert not found["visible-label"].lost and found["visible-label"].z > localise.MIN_EXPECTED_Z
+
+
+@pytest.mark.parametrize("turn", [("rotate", 90), ("flip", "horizontal"), ("rotate", 180)])
+def test_the_layout_follows_quarter_turns_and_mirrors(marked, turn):
+    edited = replace_corner(marked, "bottom-right")
+    attacked = ATTACKS[turn[0]].apply(edited, turn[1]).image
+    found = regions(attacked)
+    expected = {("rotate", 90): "top-right", ("flip", "horizontal"): "bottom-left", ("rotate", 180): "top-left"}
+    assert found["author-id"].position == expected[turn] and found["author-id"].lost
+    assert not found["visible-label"].lost
+
+
+@pytest.mark.parametrize("case", [("jpeg", 50), ("long_side", 720), ("crop_sides", 0.08), ("caption_bar", 0.12),
+                                  ("phone_screenshot", 1.0), ("keystone", 0.02), ("brightness", 1.2)])
+def test_honest_reposts_lose_the_mark_nowhere(marked, case):
+    found = regions(ATTACKS[case[0]].apply(marked, case[1]).image.convert("RGB"))
+    assert not any(r.lost for r in found.values()), found
+
+
+def test_the_map_grid_shows_the_hole(marked):
+    edited = jpeg(replace_corner(marked, "bottom-right"), 85)
+    found = watermark.detect(edited)
+    where = localise.localise(watermark._working_view_of_image(edited), found, None, edited.size)
+    grid = np.array(where.grid)
+    assert grid[-1, -1] < 2.0 < np.median(grid)
+    assert where.as_record()["regions"][1]["lost"] is True
