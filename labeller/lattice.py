@@ -106,7 +106,9 @@ def autocorrelation(residual: np.ndarray, max_lag: int, window: int) -> np.ndarr
     ``max_lag``, without wrap-around, on a spectrum with its narrow peaks clipped."""
     top, left, h, w = busiest_window(residual, window)
     patch = residual[top:top + h, left:left + w]
-    rows, cols = h + max_lag + 1, w + max_lag + 1
+    # zero padding past the largest lag keeps the correlation linear; sizes with small prime factors make
+    # the transforms several times faster than the bare sums (measured: 578 x 814 -> 600 x 864, 26 -> 9 ms)
+    rows, cols = cv2.getOptimalDFTSize(h + max_lag + 1), cv2.getOptimalDFTSize(w + max_lag + 1)
     spectrum = np.fft.rfft2(patch, s=(rows, cols))
     power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
     # A picture's own periodic texture puts its energy in a few bins far above their neighbours; the mark's

@@ -18,7 +18,7 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   on the bits the picture itself pushes the wrong way, so the host image stops being the main noise.
 - **Error correction and a false-positive bound**: 64 data bits + CRC-32, convolutional code with soft
   Viterbi (``ecc``). At most ``DECODES_PER_IMAGE`` candidates are decoded per image, so an unmarked image
-  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 1.9e-9.
+  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 2.8e-9.
 - **A key**: chip signs, chip roles, the pilot and a payload scramble all derive from a secret; without it
   the pilot does not correlate and nothing decodes. The default key is public, for interoperability.
 
@@ -90,7 +90,13 @@ PERIOD_RANGE = (44.0, 230.0)  # tile period searched in the working view, pixels
 EARLY_Z = 8.0  # a pilot this strong is decoded at once (unmarked pictures' pilots: 99th percentile 4.85)
 SYNC_CANDIDATES = 12
 MAX_DECODES = 4  # candidates decoded per view
-DECODES_PER_IMAGE = 2 * MAX_DECODES  # the usual view, and on periodic pictures the spectrally flat one
+# A view at half resolution is searched too when the usual one finds nothing and is big enough to hold a
+# tile longer than PERIOD_RANGE twice: a crop to 10% of a big photo keeps tiles of ~300 px in the working
+# view (2.5 tiles across), beyond what the usual view's autocorrelation window can measure.
+COARSE_FROM = 2 * PERIOD_RANGE[1] + 32
+COARSE_PERIODS = (0.5 * PERIOD_RANGE[1], PERIOD_RANGE[1])  # in the half view: the periods the usual one cannot see
+COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% crops as 12, at a third of the cost)
+DECODES_PER_IMAGE = 3 * MAX_DECODES  # the usual view, the half-resolution one, and the spectrally flat one
 PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = DECODES_PER_IMAGE * 2.0 ** -ecc.CRC_BITS
 
@@ -370,12 +376,14 @@ def flat_amplitude(canonical: int) -> float:
     return FLAT_AMPLITUDE * (MIN_CANONICAL / canonical) ** 0.5
 
 
-def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
-    """Amplitude per pixel in grey levels: low on flat areas (skies) where a pattern would show, higher
-    where texture masks it. Absolute, not relative: a photo that is all sky gets the sky's amplitude.
+def amplitude_map(y: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """Amplitude in grey levels: low on flat areas (skies) where a pattern would show, higher where texture
+    masks it. Absolute, not relative: a photo that is all sky gets the sky's amplitude.
 
-    Texture is measured at the chips' own scale, on a copy reduced to twice the canonical resolution
-    (the map is smooth at that scale, and full-resolution blurs would dominate the embedding cost).
+    Texture is measured at the chips' own scale, on a copy reduced to twice the canonical resolution; the
+    map is smooth at that scale, so it is kept there — (map, reduction) — and expanded a strip at a time
+    (``expand_rows``): full-resolution blurs would dominate the embedding cost, and a full-resolution map
+    its memory.
     """
     height, width = y.shape
     reduce = min(1.0, 2.0 * scale)
@@ -385,10 +393,19 @@ def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
     detail = small - cv2.GaussianBlur(small, (0, 0), sigma)
     activity = np.sqrt(np.maximum(cv2.GaussianBlur(detail * detail, (0, 0), 2 * sigma), 0.0))
     flat = flat_amplitude(round(min(height, width) * scale))
-    amplitude = np.clip(flat + TEXTURE_GAIN * activity, flat, MAX_AMPLITUDE)
-    if reduce < 1.0:
-        amplitude = cv2.resize(amplitude, (width, height), interpolation=cv2.INTER_LINEAR)
-    return amplitude.astype(np.float32)
+    return np.clip(flat + TEXTURE_GAIN * activity, flat, MAX_AMPLITUDE).astype(np.float32), reduce
+
+
+def expand_rows(small: np.ndarray, size: tuple[int, int], top: int, rows: int) -> np.ndarray:
+    """Rows ``top``..``top + rows`` of ``small`` bilinearly enlarged to ``size`` (what ``cv2.resize`` would
+    give for the whole map, one strip at a time)."""
+    width, height = size
+    if small.shape == (height, width):
+        return small[top:top + rows]
+    sx, sy = small.shape[1] / width, small.shape[0] / height
+    to_small = np.float32([[sx, 0, 0.5 * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]])
+    return cv2.warpAffine(small, to_small, (width, rows), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _working_view(y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -489,52 +506,98 @@ def _soft_for_sync(layout: Layout, residual: np.ndarray, lattice: Lattice, align
     return layout.soft_bits(_chips(tile, alignment)), alignment
 
 
+STRIP_ROWS = 512  # rows per strip where whole-picture float copies would cost bytes per pixel
+
+
+class Host:
+    """A picture prepared for marking: what every strength of the mark shares (its luminance's amplitude
+    map and the decoder's view of the unmarked picture), made once — the self-check may embed three times.
+
+    Memory is a few bytes per pixel, not tens: the RGB stays 8-bit and is read in strips of rows, the
+    luminance is dropped once the amplitude map and the working view are made, and the mark is added
+    strip by strip (measured on a 30.7-MP picture: ``bench/hostile.py``)."""
+
+    def __init__(self, pixels: Image.Image):
+        self.pixels = pixels
+        self.rgb = pixels if pixels.mode == "RGB" else pixels.convert("RGB")
+        width, height = self.rgb.size
+        short = min(height, width)
+        if short < MIN_SHORT_SIDE:
+            raise WatermarkTooSmall(f"{width}x{height} is too small for a robust watermark (short side < "
+                                    f"{MIN_SHORT_SIDE} px)")
+        self.size = (width, height)
+        self.scale = canonical_short_side(short) / short
+        y = np.empty((height, width), np.float32)
+        for top, strip in self._strips():
+            y[top:top + strip.shape[0]] = luminance(strip)
+        self.amplitude, _ = amplitude_map(y, self.scale)
+        self.work, self.factor = _working_view(y)
+        del y
+
+    def _strips(self):
+        """(top row, 8-bit RGB rows) over the picture, STRIP_ROWS at a time, without a whole copy."""
+        width, height = self.size
+        for top in range(0, height, STRIP_ROWS):
+            yield top, np.asarray(self.rgb.crop((0, top, width, min(height, top + STRIP_ROWS))))
+
+    def marked(self, payload: WatermarkPayload, key: bytes | None = None, gain: float = 1.0) -> Image.Image:
+        """The picture with the mark at ``gain`` times its usual strength (PSNR floor lowered with it)."""
+        layout = layout_for(key)
+        coded = layout.codeword(payload)
+        max_rms = 255.0 * 10 ** (-min(MIN_PSNR, max(MIN_ADAPTED_PSNR, MIN_PSNR - 20 * np.log10(gain))) / 20)
+        delta = self._delta(layout, coded, np.ones(CODED_BITS, dtype=np.float32), gain, max_rms)
+        # Informed embedding: see what the decoder would read from the host alone and from the mark alone,
+        # then give each bit the amplitude that overcomes the host's push against it. The working view is
+        # linear, so the marked picture's view is the host's plus the mark's.
+        work_host = self.work
+        work_mark = work_host + _working_view(delta)[0]
+        del delta
+        period = PERIOD * self.factor / self.scale
+        chip = period / TILE
+        marked_band = band(work_mark, chip)
+        host_band = band(work_host, chip)
+        upright = Lattice.square(period)
+        alignment = _align(layout, fold(weigh(marked_band, marked_band, chip), upright, PERIOD), orientations=(0,))
+        host_soft, _ = _soft_for_sync(layout, weigh(host_band, marked_band, chip), upright, alignment)
+        mark_soft, _ = _soft_for_sync(layout, weigh(marked_band - host_band, marked_band, chip), upright, alignment)
+        sign = 2.0 * coded - 1.0
+        response = np.maximum(mark_soft * sign, 1e-6)
+        needed = (ISS_MARGIN * np.median(response) - host_soft * sign) / response
+        delta = self._delta(layout, coded, np.clip(needed, *INFORMED_RANGE).astype(np.float32), gain, max_rms)
+        out = Image.new("RGB", self.size)
+        for top, strip in self._strips():
+            # the pixels are whole numbers, so rounding their sum is adding the rounded mark; saturating
+            # 8-bit adds and subtracts clip it to 0..255 without a float copy of the three channels
+            step = np.round(delta[top:top + strip.shape[0]])
+            up = cv2.cvtColor(np.clip(step, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+            down = cv2.cvtColor(np.clip(-step, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+            out.paste(Image.fromarray(cv2.subtract(cv2.add(strip, up), down), "RGB"), (0, top))
+        if self.pixels.mode == "RGBA":
+            out.putalpha(self.pixels.getchannel("A"))
+        return out
+
+    def _delta(self, layout: Layout, coded: np.ndarray, amplitudes: np.ndarray, gain: float,
+               max_rms: float) -> np.ndarray:
+        """The mark in grey levels: the pattern at unit power times the amplitude map, capped at ``max_rms``
+        (made in one buffer, in place)."""
+        delta = _pattern(layout, layout.chip_values(coded, amplitudes), self.size, self.scale)
+        delta /= np.sqrt(_mean_square(delta))  # unit power, so the amplitude map is in grey levels
+        for top in range(0, delta.shape[0], STRIP_ROWS):
+            rows = delta[top:top + STRIP_ROWS]
+            rows *= expand_rows(self.amplitude, self.size, top, rows.shape[0])
+        delta *= gain * min(1.0, max_rms / (gain * np.sqrt(_mean_square(delta))))
+        return delta
+
+
+def _mean_square(values: np.ndarray) -> float:
+    """Mean of squares, summed in double precision by OpenCV (no whole-picture temporary)."""
+    return float(cv2.norm(values, cv2.NORM_L2SQR)) / max(1, values.size)
+
+
 def embed(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None, gain: float = 1.0) -> Image.Image:
     """``pixels`` with the mark added to luminance; raises ``WatermarkTooSmall`` for small images. ``gain``
     strengthens the mark where the self-check found it too weak (``embed_checked``)."""
-    layout = layout_for(key)
-    rgb = np.asarray(pixels.convert("RGB"), dtype=np.float32)
-    height, width = rgb.shape[:2]
-    short = min(height, width)
-    if short < MIN_SHORT_SIDE:
-        raise WatermarkTooSmall(f"{width}x{height} is too small for a robust watermark (short side < {MIN_SHORT_SIDE} px)")
-    scale = canonical_short_side(short) / short
-    y = luminance(rgb)
-    amplitude = amplitude_map(y, scale) * gain
-    coded = layout.codeword(payload)
-    max_rms = 255.0 * 10 ** (-min(MIN_PSNR, max(MIN_ADAPTED_PSNR, MIN_PSNR - 20 * np.log10(gain))) / 20)
-
-    def delta_for(amplitudes):
-        pattern = _pattern(layout, layout.chip_values(coded, amplitudes), (width, height), scale)
-        pattern /= np.sqrt(np.mean(pattern * pattern))  # unit power, so the amplitude map is in grey levels
-        delta = amplitude * pattern
-        rms = np.sqrt(np.mean(delta * delta))
-        return delta * min(1.0, max_rms / rms)
-
-    amplitudes = np.ones(CODED_BITS, dtype=np.float32)
-    delta = delta_for(amplitudes)
-    # Informed embedding: see what the decoder would read from the host alone and from the mark alone,
-    # then give each bit the amplitude that overcomes the host's push against it.
-    work_host, factor = _working_view(y)
-    work_mark, _ = _working_view(y + delta)
-    period = PERIOD * factor / scale
-    chip = period / TILE
-    marked_band = band(work_mark, chip)
-    host_band = band(work_host, chip)
-    upright = Lattice.square(period)
-    alignment = _align(layout, fold(weigh(marked_band, marked_band, chip), upright, PERIOD), orientations=(0,))
-    host_soft, _ = _soft_for_sync(layout, weigh(host_band, marked_band, chip), upright, alignment)
-    mark_soft, _ = _soft_for_sync(layout, weigh(marked_band - host_band, marked_band, chip), upright, alignment)
-    sign = 2.0 * coded - 1.0
-    gain = np.maximum(mark_soft * sign, 1e-6)
-    needed = (ISS_MARGIN * np.median(gain) - host_soft * sign) / gain
-    amplitudes = np.clip(needed, *INFORMED_RANGE).astype(np.float32)
-    delta = delta_for(amplitudes)
-    marked = np.clip(np.round(rgb + delta[..., None]), 0, 255).astype(np.uint8)
-    out = Image.fromarray(marked, "RGB")
-    if pixels.mode == "RGBA":
-        out.putalpha(pixels.getchannel("A"))
-    return out
+    return Host(pixels).marked(payload, key, gain)
 
 
 @dataclass(frozen=True)
@@ -570,15 +633,11 @@ class SelfCheck:
 
 def _psnr(before: Image.Image, after: Image.Image) -> float:
     """PSNR of the mark, from the green channel (the mark adds the same luminance step to all three, so one
-    channel measures it) in bands of rows, so it costs a few bytes per pixel, not a float copy of the image."""
+    channel measures it), its squared error summed by OpenCV in double precision without a copy."""
     green_before = before.getchannel("G") if before.mode in ("RGB", "RGBA") else before.convert("L")
     green_after = after.getchannel("G") if after.mode in ("RGB", "RGBA") else after.convert("L")
     a, b = np.asarray(green_before), np.asarray(green_after)
-    total = 0
-    for top in range(0, a.shape[0], 1024):
-        d = b[top:top + 1024].astype(np.int32) - a[top:top + 1024].astype(np.int32)
-        total += int(np.sum(d * d))
-    mean = total / max(1, a.size)
+    mean = float(cv2.norm(a, b, cv2.NORM_L2SQR)) / max(1, a.size)
     return float(10 * np.log10(255 ** 2 / max(mean, 1e-12)))
 
 
@@ -588,9 +647,9 @@ def social_repost(image: Image.Image) -> Image.Image:
 
     image = image.convert("RGB")
     factor = 1080 / max(image.size)
-    if factor < 1:
+    if factor < 1:  # Lanczos after an exact box reduction to within 2x of the size (as platforms' fast paths do)
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                             Image.Resampling.LANCZOS)
+                             Image.Resampling.LANCZOS, reducing_gap=2.0)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=75)
     return Image.open(io.BytesIO(buffer.getvalue()))
@@ -601,8 +660,9 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
     """Embed, then read the payload back from a social repost of the result; where it does not come back,
     embed again stronger (each gain in turn, PSNR never below MIN_ADAPTED_PSNR). Returns the first marked
     picture that passes, or the strongest one, with what the check found."""
+    host = Host(pixels)
     for gain in gains:
-        marked = embed(pixels, payload, key, gain=gain)
+        marked = host.marked(payload, key, gain=gain)
         repost = detect(social_repost(marked), key).payload == payload
         readable = repost or detect(marked, key).payload == payload
         check = SelfCheck(repost, readable, gain, _psnr(pixels, marked))
@@ -650,6 +710,17 @@ def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
     found = _detect_in(layout, residual, lambda chip: decoder_view(work, chip))
+    if found.payload is None and min(work.shape) >= COARSE_FROM:
+        half = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        coarse = _detect_in(layout, whiten(half), lambda chip: decoder_view(half, chip), COARSE_PERIODS,
+                            COARSE_CANDIDATES)
+        decoded = found.candidates_decoded + coarse.candidates_decoded
+        if coarse.payload is not None:  # the lattice back in the working view's pixels
+            scale = work.shape[1] / half.shape[1], work.shape[0] / half.shape[0]
+            lattice = Lattice((coarse.lattice.u[0] * scale[0], coarse.lattice.u[1] * scale[1]),
+                              (coarse.lattice.v[0] * scale[0], coarse.lattice.v[1] * scale[1]), coarse.lattice.score)
+            return replace(coarse, lattice=lattice, period=lattice.period, candidates_decoded=decoded)
+        found = replace(found, candidates_decoded=decoded)
     if found.payload is None and periodic_share(residual) > PERIODIC_SHARE:
         flat = spectrally_white(work)
         again = _detect_in(layout, whiten(flat), lambda chip: flat)
@@ -658,7 +729,8 @@ def _detect_work(work: np.ndarray, key: bytes | None) -> Detection:
     return found
 
 
-def _detect_in(layout: Layout, residual: np.ndarray, view_for) -> Detection:
+def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERIOD_RANGE,
+               count: int = SYNC_CANDIDATES) -> Detection:
     """Synchronise on ``residual`` and decode from ``view_for(chip)``, best pilots first.
 
     A hypothesis whose pilot is unmistakable (z >= EARLY_Z) is decoded as soon as it is found; when its
@@ -668,7 +740,7 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for) -> Detection:
     synced = []
     early: set[int] = set()
     views: dict[float, np.ndarray] = {}
-    for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW):
+    for lattice in lattice_candidates(residual, period_range, count, ACF_WINDOW):
         z = _align(layout, fold(residual, lattice, PERIOD)).z
         synced.append((z, lattice))
         if z >= EARLY_Z and len(early) < MAX_DECODES:
