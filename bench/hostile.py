@@ -162,7 +162,8 @@ def main() -> int:
             cli = ["/usr/bin/time", "-f", "%e %M", aimark, *args, *out, str(path), "-j", "0", "-q"]
             run = subprocess.run(cli, env=env, capture_output=True, text=True)
             seconds, kb = run.stderr.strip().splitlines()[-1].split()
-            answer = next((line for line in run.stderr.splitlines()[:-1] if line.strip()), "ok")[:60]
+            answer = next((line for line in run.stderr.splitlines()[:-1]
+                           if line.strip() and not line.startswith("Command exited")), "ok")[:60]
             seconds, mb = float(seconds), int(kb) / 1024
             if not name.startswith("honest"):
                 worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, mb)

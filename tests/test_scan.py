@@ -105,6 +105,7 @@ def test_fast_mode_makes_no_claim_about_visible_marks(labelled, options):
     scanned = scan(repost(labelled[0], "cover_id"), fast)
     assert not any(f.kind.startswith(("author-id-removed", "visible-label-removed")) for f in scanned.findings)
     assert scanned.visible is None
+    assert scanned.inspection.watermark.payload is not None and scanned.inspection.watermark.localisation is None
 
 
 def test_pixel_edit_after_signing_is_reported_as_modified_not_as_a_removal(labelled, options):
