@@ -163,7 +163,8 @@ def main() -> int:
             run = subprocess.run(cli, env=env, capture_output=True, text=True)
             seconds, kb = run.stderr.strip().splitlines()[-1].split()
             answer = next((line for line in run.stderr.splitlines()[:-1]
-                           if line.strip() and not line.startswith("Command exited")), "ok")[:60]
+                           if line.strip() and not line.startswith("Command exited")),
+                          "ok" if run.returncode == 0 else "refused (reason in the JSON record)")[:60]
             seconds, mb = float(seconds), int(kb) / 1024
             if not name.startswith("honest"):
                 worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, mb)

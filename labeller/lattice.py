@@ -107,7 +107,7 @@ def autocorrelation(residual: np.ndarray, max_lag: int, window: int) -> np.ndarr
     top, left, h, w = busiest_window(residual, window)
     patch = residual[top:top + h, left:left + w]
     # zero padding past the largest lag keeps the correlation linear; sizes with small prime factors make
-    # the transforms several times faster than the bare sums (measured: 578 x 814 -> 600 x 864, 26 -> 9 ms)
+    # the transforms up to 2.6x faster than the bare sums (a one-off timing: 973 x 973 -> 1000 x 1000, 47 -> 18 ms)
     rows, cols = cv2.getOptimalDFTSize(h + max_lag + 1), cv2.getOptimalDFTSize(w + max_lag + 1)
     spectrum = np.fft.rfft2(patch, s=(rows, cols))
     power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)

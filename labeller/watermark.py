@@ -376,12 +376,12 @@ def flat_amplitude(canonical: int) -> float:
     return FLAT_AMPLITUDE * (MIN_CANONICAL / canonical) ** 0.5
 
 
-def amplitude_map(y: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+def amplitude_map(y: np.ndarray, scale: float) -> np.ndarray:
     """Amplitude in grey levels: low on flat areas (skies) where a pattern would show, higher where texture
     masks it. Absolute, not relative: a photo that is all sky gets the sky's amplitude.
 
     Texture is measured at the chips' own scale, on a copy reduced to twice the canonical resolution; the
-    map is smooth at that scale, so it is kept there — (map, reduction) — and expanded a strip at a time
+    map is smooth at that scale, so it is kept there and expanded a strip at a time
     (``expand_rows``): full-resolution blurs would dominate the embedding cost, and a full-resolution map
     its memory.
     """
@@ -393,7 +393,7 @@ def amplitude_map(y: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     detail = small - cv2.GaussianBlur(small, (0, 0), sigma)
     activity = np.sqrt(np.maximum(cv2.GaussianBlur(detail * detail, (0, 0), 2 * sigma), 0.0))
     flat = flat_amplitude(round(min(height, width) * scale))
-    return np.clip(flat + TEXTURE_GAIN * activity, flat, MAX_AMPLITUDE).astype(np.float32), reduce
+    return np.clip(flat + TEXTURE_GAIN * activity, flat, MAX_AMPLITUDE).astype(np.float32)
 
 
 def expand_rows(small: np.ndarray, size: tuple[int, int], top: int, rows: int) -> np.ndarray:
@@ -515,7 +515,7 @@ class Host:
 
     Memory is a few bytes per pixel, not tens: the RGB stays 8-bit and is read in strips of rows, the
     luminance is dropped once the amplitude map and the working view are made, and the mark is added
-    strip by strip (measured on a 30.7-MP picture: ``bench/hostile.py``)."""
+    strip by strip (measured: ``bench/embed_cost.py``, ~11 bytes per pixel at 30 MP; ``bench/hostile.py``)."""
 
     def __init__(self, pixels: Image.Image):
         self.pixels = pixels
@@ -530,7 +530,7 @@ class Host:
         y = np.empty((height, width), np.float32)
         for top, strip in self._strips():
             y[top:top + strip.shape[0]] = luminance(strip)
-        self.amplitude, _ = amplitude_map(y, self.scale)
+        self.amplitude = amplitude_map(y, self.scale)  # at the chips' reduced resolution
         self.work, self.factor = _working_view(y)
         del y
 
