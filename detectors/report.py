@@ -75,6 +75,42 @@ def _figures(result: ScanResult, finding, pixels: Image.Image | None) -> list[di
     return figures
 
 
+MAP_COLOURS = ((4.0, (40, 170, 80)), (2.0, (230, 180, 40)), (float("-inf"), (210, 40, 40)))  # z floor -> colour
+MAP_TINT = 0.35
+
+
+def _map_figure(result: ScanResult, pixels: Image.Image | None) -> dict | None:
+    """The watermark's map over the picture: each cell tinted by how strongly it still carries the mark
+    (green z >= 4, amber 2-4, red below 2), the regions the payload's layout names outlined (red when the
+    mark is gone there alone). None when no map was drawn (no mark found, or a --fast scan)."""
+    detection = result.inspection.watermark
+    localisation = getattr(detection, "localisation", None)
+    if pixels is None or localisation is None or not localisation.grid:
+        return None
+    view = pixels.convert("RGB")
+    view.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    sx, sy = view.width / pixels.width, view.height / pixels.height
+    tint = Image.new("RGB", view.size)
+    draw = ImageDraw.Draw(tint)
+    rows, cols = len(localisation.grid), len(localisation.grid[0])
+    for r, row in enumerate(localisation.grid):
+        for c, z in enumerate(row):
+            colour = next(colour for floor, colour in MAP_COLOURS if z >= floor)
+            draw.rectangle((round(c * view.width / cols), round(r * view.height / rows),
+                            round((c + 1) * view.width / cols) - 1, round((r + 1) * view.height / rows) - 1), fill=colour)
+    shown = Image.blend(view, tint, MAP_TINT)
+    outline = ImageDraw.Draw(shown)
+    for region in localisation.regions:
+        x0, y0, x1, y1 = region.box
+        outline.rectangle((round(x0 * sx), round(y0 * sy), round(x1 * sx) - 1, round(y1 * sy) - 1),
+                          outline=(210, 40, 40) if region.lost else (255, 255, 255), width=2)
+    named = ", ".join(f"{r.name} at {r.position}: z {r.z:.1f}{' (gone there)' if r.lost else ''}"
+                      for r in localisation.regions)
+    return {"caption": "watermark map: green carries the mark, red lost it (a visible mark's own plate always "
+                       "reads low: its glyphs drown the watermark)" + (f" — {named}" if named else ""),
+            "uri": _data_uri(shown, THUMB_SIDE)}
+
+
 def _css(finding) -> str:
     if finding.removal:
         return f"removal-{finding.confidence.value}"
@@ -104,7 +140,8 @@ def render_item(result: ScanResult, index: int = 0) -> str:
         kinds=sorted({f.kind.value for f in findings}), confidences=sorted({f.confidence.value for f in findings}),
         thumbnail=_data_uri(pixels, THUMB_SIDE) if pixels is not None else None,
         match=result.match.as_record() if result.match else None,
-        findings=[{**f.as_record(), "css": _css(f)} for f in findings], pairs=[p for p in pairs if p["figures"]])
+        findings=[{**f.as_record(), "css": _css(f)} for f in findings], pairs=[p for p in pairs if p["figures"]],
+        watermark_map=_map_figure(result, pixels))
 
 
 def render_error(path: str, reason: str, index: int = 0) -> str:

@@ -247,6 +247,10 @@ def test_without_a_registry_the_watermark_map_says_where_the_id_corner_was_paint
     assert "watermark map" in removed[0].rests_on and removed[0].box is not None
     assert "there alone the watermark" in removed[0].summary
     assert not scanned.accusations  # information only: a watermark alone accuses nobody
+    from aimark.detectors.report import render_item
+
+    page = render_item(scanned)
+    assert "watermark map" in page and "author-id at bottom-right" in page and "(gone there)" in page
 
 
 def test_without_a_registry_an_honest_repost_shows_the_mark_in_both_corners(labelled, ocr):
