@@ -80,6 +80,11 @@ MAX_AMPLITUDE = 4.0
 MIN_PSNR = 38.5
 MIN_ADAPTED_PSNR = 35.0  # the floor when the self-check has to strengthen a mark on a busy picture
 SELF_CHECK_GAINS = (1.0, 1.6, 2.5)  # strengths tried, in turn, until the self-check passes
+# The self-check asks the repost's pilot to stand out this clearly, not merely to decode: a mark that only
+# just survives the check's repost is lost by the next turn, crop or blur (measured on the 27 photos and test
+# pictures: at the first gain that merely decodes, rotate 5 deg 92.6%, JPEG 50 88.9%, WebP 50 74.1%; asking
+# for this margin, 96.3 / 96.3 / 81.5%, mean PSNR 42.0 -> 41.6 dB; bench/robustness.py).
+SELF_CHECK_MARGIN_Z = 8.0  # what the decoder calls an unmistakable pilot (EARLY_Z)
 ISS_MARGIN = 1.5  # informed embedding: target soft value, in units of a bit's own response
 INFORMED_RANGE = (0.25, 3.0)  # per-bit amplitude the informed embedding may give, relative to the mean
 
@@ -610,6 +615,7 @@ class SelfCheck:
     readable: bool
     gain: float
     psnr: float
+    repost_z: float = 0.0  # how clearly the repost's pilot stood out
 
     @property
     def passed(self) -> bool:
@@ -617,6 +623,7 @@ class SelfCheck:
 
     def as_record(self) -> dict:
         return {"survives_repost": self.survives_repost, "readable": self.readable, "gain": self.gain,
+                "repost_pilot_z": round(self.repost_z, 1),
                 "psnr_db": round(self.psnr, 1)}
 
     def note(self) -> str | None:
@@ -658,17 +665,23 @@ def social_repost(image: Image.Image) -> Image.Image:
 def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | None = None,
                   gains=SELF_CHECK_GAINS) -> tuple[Image.Image, SelfCheck]:
     """Embed, then read the payload back from a social repost of the result; where it does not come back,
-    embed again stronger (each gain in turn, PSNR never below MIN_ADAPTED_PSNR). Returns the first marked
-    picture that passes, or the strongest one, with what the check found."""
+    or comes back without a margin (its pilot under SELF_CHECK_MARGIN_Z: the next blur, crop or turn would
+    lose it), embed again stronger (each gain in turn, PSNR never below MIN_ADAPTED_PSNR). Returns the first
+    marked picture that passes with its margin, else the one that passed with the clearest pilot, else the
+    strongest, with what the check found."""
     host = Host(pixels)
+    tried = []
     for gain in gains:
         marked = host.marked(payload, key, gain=gain)
-        repost = detect(social_repost(marked), key).payload == payload
+        found = detect(social_repost(marked), key)
+        repost = found.payload == payload
         readable = repost or detect(marked, key).payload == payload
-        check = SelfCheck(repost, readable, gain, _psnr(pixels, marked))
-        if check.passed:
-            break
-    return marked, check
+        check = SelfCheck(repost, readable, gain, _psnr(pixels, marked), found.pilot_z)
+        tried.append((marked, check))
+        if check.passed and check.repost_z >= SELF_CHECK_MARGIN_Z:
+            return marked, check
+    passed = [pair for pair in tried if pair[1].passed]
+    return max(passed, key=lambda pair: pair[1].repost_z) if passed else tried[-1]
 
 
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detection:

@@ -29,7 +29,8 @@ from bench.hostile import itxt_inflate_bomb
 
 AUTHOR = "1234567890"
 VOLATILE = {"seconds", "run", "produce_id", "output_sha256", "timestamp", "propagate_id", "label_time",
-            "content_id", "ProduceID", "PropagateID", "psnr_db"}  # psnr: the payload differs by ProduceID
+            "content_id", "ProduceID", "PropagateID", "psnr_db", "repost_pilot_z", "gain"}
+# psnr, the self-check's pilot and so the strength it settles on: the payload differs with the ProduceID
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +147,24 @@ def _dying_task(marker: str):
     return Dying()
 
 
-def test_a_dead_worker_is_retried_then_fails_alone_and_a_hang_times_out(ray_local, tmp_path):
+def test_a_dead_worker_is_retried_then_fails_alone(ray_local, tmp_path):
+    """A generous timeout: each retry starts a fresh Ray worker, which takes seconds on a loaded machine
+    (an 8-s limit once ran out on the retries of a CI run sharing the machine)."""
     from aimark.labeller import cluster
 
     marker = tmp_path / "attempts.txt"
-    items = ["a", "die", "b", "hang", "c"]
-    results = dict(run(_dying_task(str(marker)), items, Limits(jobs=2, ray="local", timeout=8)))
+    items = ["a", "die", "b", "c"]
+    results = dict(run(_dying_task(str(marker)), items, Limits(jobs=2, ray="local", timeout=120)))
     assert [results[i]["item"] for i in ("a", "b", "c")] == ["a", "b", "c"]
     assert "worker died" in results["die"]["error"]
     assert marker.read_text().count("attempt") == cluster.RETRIES + 1  # Ray ran it again before giving up
-    assert "took longer than 8 s" in results["hang"]["error"]
+
+
+def test_a_hang_times_out_and_the_batch_goes_on(ray_local, tmp_path):
+    items = ["a", "hang", "b"]
+    results = dict(run(_dying_task(str(tmp_path / "attempts.txt")), items, Limits(jobs=2, ray="local", timeout=6)))
+    assert [results[i]["item"] for i in ("a", "b")] == ["a", "b"]
+    assert "took longer than 6 s" in results["hang"]["error"]
 
 
 def test_cli_ray_scan_appends_the_same_jsonl_as_a_local_scan(ray_local, inputs, tmp_path):

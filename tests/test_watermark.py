@@ -200,3 +200,14 @@ def test_a_crop_to_a_tenth_of_a_big_photo_is_read_in_the_half_resolution_view():
     assert watermark.PERIOD * 2400 / watermark.canonical_short_side(2400) > watermark.PERIOD_RANGE[1]
     found = watermark.detect(ATTACKS["jpeg"].apply(crop, 80).image)
     assert found.payload == PAYLOAD and found.period > watermark.PERIOD_RANGE[1], found
+
+
+def test_the_self_check_asks_for_a_margin_and_keeps_the_clearest_pass(monkeypatch):
+    photo = Image.open(SMALL_PHOTO).convert("RGB")
+    monkeypatch.setattr(watermark, "SELF_CHECK_MARGIN_Z", 0.0)
+    _, first = watermark.embed_checked(photo, PAYLOAD)
+    assert first.passed and first.gain == 1.0 and first.repost_z > watermark.PILOT_MIN_Z
+    monkeypatch.setattr(watermark, "SELF_CHECK_MARGIN_Z", 1e9)  # no strength can reach it: every gain tried
+    marked, best = watermark.embed_checked(photo, PAYLOAD)
+    assert best.passed and best.repost_z >= first.repost_z and best.as_record()["repost_pilot_z"] > 0
+    assert watermark.detect(watermark.social_repost(marked)).payload == PAYLOAD
