@@ -270,7 +270,13 @@ def main() -> int:
     parser.add_argument("--images", default="", help="comma-separated picture names (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="payloads embedded per picture and codec")
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
+    parser.add_argument("--self-check-margin", type=float, default=None,
+                        help="the self-check's pilot margin (default: the library's; 0: no margin)")
     args = parser.parse_args()
+    if args.self_check_margin is not None:  # set before the worker processes fork
+        from aimark.labeller import watermark
+
+        watermark.SELF_CHECK_MARGIN_Z = args.self_check_margin
 
     images = pictures(args.folders, args.seeds)
     if args.images:
