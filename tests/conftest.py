@@ -132,3 +132,11 @@ def photo(size=(480, 320), source: Path = SMALL_PHOTO) -> Image.Image:
 
 
 from bench.hostile import header_only_bomb as header_only_bomb  # noqa: E402 - shared with the fuzz harness
+
+
+def payload_dependent(note: str) -> bool:
+    """A record's note that follows the random ProduceID: the self-check strengthens a mark whose repost
+    pilot falls short of its margin, and that pilot depends on the payload the ProduceID makes. Two runs
+    over the same inputs can differ there and nowhere else."""
+    return note.startswith("watermark strengthened")
+

@@ -129,7 +129,13 @@ def test_pipeline_embeds_records_and_binds_the_payload(signer, keys, small_photo
     result = labeller.label_bytes(small_photo.read_bytes(), small_photo.name)
     record = result.record.mark(MarkKind.WATERMARK)
     assert record["payload"]["author_id"] == "1234567890" and record["key"] == "open"
-    assert record["self_check"]["survives_repost"] and record["self_check"]["gain"] == 1.0
+    check = record["self_check"]
+    # the margin depends on the payload, which follows the random ProduceID: a small picture may need 1.6x
+    assert check["survives_repost"]
+    if check["gain"] == 1.0:
+        assert check["repost_pilot_z"] >= watermark.SELF_CHECK_MARGIN_Z
+    else:
+        assert any("strengthened" in note for note in result.record.notes)
     assert record["payload"]["content_id"] == WatermarkPayload.content_field(result.record.produce_id,
                                                                               watermark.LAYOUT_VERSION)
     assert (record["payload"]["label_position"], record["payload"]["author_position"]) == ("bottom-left",
