@@ -92,7 +92,7 @@ def run_picture(job):
         if found.payload != payload:
             rows.append((case, 0, 0, 0, 0))
             continue
-        where = localise.localise(wm._working_view_of_image(attacked), found, None, attacked.size)
+        where = localise.localise_picture(attacked, found)
         regions = where.regions if where else ()
         edited = case in EDITS
         judged = sum(r.judged for r in regions)

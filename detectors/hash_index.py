@@ -96,6 +96,11 @@ class HashIndex:
         if merge:
             self.settle()
 
+    @property
+    def ids(self) -> np.ndarray:
+        """The ids of the merged entries (not the tail's)."""
+        return self._ids
+
     def settle(self) -> None:
         """Merge the tail once it has grown past MERGE_AT or 1/16 of the sorted entries (after a bulk load
         added with ``merge=False``)."""

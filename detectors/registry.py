@@ -340,10 +340,15 @@ class Registry:
             raw = bytes.fromhex("".join(rows[k][3] for k in with_pdq))
             codes = np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 4)
             self._indexes["pdq"].add(ids[with_pdq], codes, merge=False)
-        self._seen_max = max(self._seen_max, int(ids.max()))
+        self._remember(ids, max(self._seen_max, int(ids.max())))
+
+    def _remember(self, ids: np.ndarray, seen_max: int) -> None:
+        """The highest id indexed, and the ids within the overlap below it (PostgreSQL may commit ids out of
+        order: a refresh re-reads that window and skips what it already holds)."""
+        self._seen_max = seen_max
         if self._overlap:
-            self._recent.update(int(i) for i in ids[ids > self._seen_max - self._overlap])
-            self._recent = {i for i in self._recent if i > self._seen_max - self._overlap}
+            self._recent.update(int(i) for i in ids[ids > seen_max - self._overlap])
+            self._recent = {i for i in self._recent if i > seen_max - self._overlap}
 
     SHARED_INDEX_FROM = 200_000  # originals from which scan workers share one mapped index (building takes ~1 s)
 
@@ -382,9 +387,8 @@ class Registry:
                 partial.rename(folder)
             # mapped under the lock: a builder of a newer snapshot cannot remove these files before they are open
             self._indexes = {signal.name: HashIndex.load(folder / signal.name) for signal in signals.SIGNALS}
-        ids = self._indexes["dhash"]._ids
-        self._seen_max = last
-        self._recent = {int(i) for i in ids[ids > last - self._overlap]} if self._overlap and len(ids) else set()
+        self._recent = set()
+        self._remember(np.asarray(self._indexes["dhash"].ids), last)
         self._refreshed = float("-inf")
 
     def index_bytes(self) -> int:

@@ -303,14 +303,22 @@ def _refined(acf: np.ndarray, picks: list[Lattice], max_lag: float):
 
 # --- folding --------------------------------------------------------------------------------------------
 
-def fold(residual: np.ndarray, lattice: Lattice, tile: int) -> np.ndarray:
-    """Warp ``residual`` so the lattice becomes a square grid of ``tile`` pixels, and average every tile
-    onto one (``tile`` x ``tile``)."""
+def tile_map(shape: tuple[int, int], lattice: Lattice, tile: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """How ``fold`` places a view of ``shape`` in tile coordinates: the 2x2 matrix, the offset that keeps the
+    warped view in positive coordinates, and the warped size (width, height). A pixel (x, y) of the view
+    lands in the folded tile at ``(matrix @ (x, y) + offset) mod tile``."""
     matrix = lattice.to_tile(tile)
-    height, width = residual.shape
+    height, width = shape
     corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=np.float64) @ matrix.T
     offset = -corners.min(axis=0)
     out_w, out_h = np.ceil(corners.max(axis=0) + offset).astype(int)
+    return matrix, offset, (int(out_w), int(out_h))
+
+
+def fold(residual: np.ndarray, lattice: Lattice, tile: int) -> np.ndarray:
+    """Warp ``residual`` so the lattice becomes a square grid of ``tile`` pixels, and average every tile
+    onto one (``tile`` x ``tile``)."""
+    matrix, offset, (out_w, out_h) = tile_map(residual.shape, lattice, tile)
     affine = np.hstack([matrix, offset[:, None]]).astype(np.float32)
     warped = cv2.warpAffine(residual, affine, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from . import watermark as wm
-from .lattice import DIHEDRAL_INVERSE
+from .lattice import DIHEDRAL_INVERSE, tile_map
 from .visible import POSITIONS
 
 DECOY_SHIFTS = ((17, 5), (9, 31), (41, 23))  # tile px: never a whole chip apart
@@ -99,10 +99,10 @@ class LocalMap:
 
     def _sums(self, box) -> tuple[float, float]:
         """Sums over ``box`` (picture pixels) of the residual x pattern, and of its square."""
-        x0, y0, x1, y1 = box
         rows, cols = self._signal.shape[0] - 1, self._signal.shape[1] - 1
-        c0, c1 = (min(cols, max(0, round(v * self._fx))) for v in (x0, x1))
-        r0, r1 = (min(rows, max(0, round(v * self._fy))) for v in (y0, y1))
+        r0, c0, r1, c1 = self._view_box(box)
+        r0, r1 = min(rows, max(0, r0)), min(rows, max(0, r1))
+        c0, c1 = min(cols, max(0, c0)), min(cols, max(0, c1))
         if c1 <= c0 or r1 <= r0:
             return 0.0, 0.0
         return tuple(float(a[r1, c1] - a[r0, c1] - a[r1, c0] + a[r0, c0]) for a in (self._signal, self._power))
@@ -132,6 +132,7 @@ class LocalMap:
         return found
 
     def _view_box(self, box) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of a picture box in the working view, unclamped."""
         x0, y0, x1, y1 = box
         return (round(y0 * self._fy), round(x0 * self._fx), round(y1 * self._fy), round(x1 * self._fx))
 
@@ -162,10 +163,8 @@ def expected_tile(layout: wm.Layout, payload: wm.WatermarkPayload, alignment: wm
 
 def _tile_coordinates(shape: tuple[int, int], lattice) -> tuple[np.ndarray, np.ndarray]:
     """Each working-view pixel's place in the folded tile, exactly as ``lattice.fold`` puts it there."""
-    matrix = lattice.to_tile(wm.PERIOD)
+    matrix, offset, _ = tile_map(shape, lattice, wm.PERIOD)
     height, width = shape
-    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=np.float64) @ matrix.T
-    offset = -corners.min(axis=0)
     xs = np.arange(width, dtype=np.float64)[None, :]
     ys = np.arange(height, dtype=np.float64)[:, None]
     # float64 for the sums (positions far from the origin), float32 for the remap
@@ -315,4 +314,9 @@ def localise(work: np.ndarray, detection: wm.Detection, key: bytes | None,
         if now is not None and now[0] is not None:
             regions.append(found.region(name, position_box(now[0], picture_size, now[1]), now[0]))
     return Localisation(found.overall_z, found.grid(), tuple(regions))
+
+
+def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
+    """``localise`` for a PIL picture (the decoder's own working view of it)."""
+    return localise(wm._working_view_of_image(pixels), detection, key, pixels.size)
 

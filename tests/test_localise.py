@@ -53,7 +53,7 @@ def replace_corner(image: Image.Image, position: str, turned: bool = False) -> I
 def regions(image: Image.Image) -> dict[str, localise.Region]:
     found = watermark.detect(image)
     assert found.payload == LAID_OUT
-    where = localise.localise(watermark._working_view_of_image(image), found, None, image.size)
+    where = localise.localise_picture(image, found)
     return {r.name: r for r in where.regions}
 
 
@@ -84,7 +84,7 @@ def test_honest_reposts_lose_the_mark_nowhere(marked, case):
 def test_the_map_grid_shows_the_hole(marked):
     edited = jpeg(replace_corner(marked, "bottom-right"), 85)
     found = watermark.detect(edited)
-    where = localise.localise(watermark._working_view_of_image(edited), found, None, edited.size)
+    where = localise.localise_picture(edited, found)
     grid = np.array(where.grid)
     assert grid[-1, -1] < 2.0 < np.median(grid)
     assert where.as_record()["regions"][1]["lost"] is True

@@ -199,7 +199,7 @@ def test_a_picture_the_mark_cannot_survive_on_is_said_so_never_silently():
 
 def test_a_crop_to_a_tenth_of_a_big_photo_is_read_in_the_half_resolution_view():
     """A 2,400-px photo's tiles are ~300 px: a crop to 10% of its area keeps 2.5 of them across, beyond the
-    usual view's period range; the half-resolution view reads them (and localises from the full view)."""
+    usual view's period range; the half-resolution view reads them."""
     big = Image.open(CORPUS / "retina.jpg").convert("RGB").resize((2400, 2400), Image.Resampling.LANCZOS)
     marked_big = watermark.embed(big, PAYLOAD)
     crop = marked_big.crop((1300, 200, 2059, 959))  # 10% of the area, off centre
