@@ -2,6 +2,7 @@
 with its ICC profile, and every label readable back from it."""
 
 import io
+import math
 
 import cv2
 import numpy as np
@@ -118,8 +119,10 @@ def test_sixteen_bit_png_stays_sixteen_bit_colour_and_grey(labeller, keys, rgb):
     for mark in (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID):
         x0, y0, x1, y1 = result.record.box(mark)
         untouched[y0:y1, x0:x1] = False
-    # away from the marks only the watermark changed the samples: a few 8-bit steps, low byte kept
-    assert np.abs(back.astype(int) - deep)[untouched].max() <= 257 * 16
+    # away from the marks only the watermark changed the samples: a few 8-bit steps (more when the
+    # self-check strengthened the mark, which follows the random ProduceID), low byte kept
+    gain = result.record.mark(MarkKind.WATERMARK)["self_check"]["gain"]
+    assert np.abs(back.astype(int) - deep)[untouched].max() <= 257 * math.ceil(16 * gain)
     assert (back[untouched] % 257 != 0).mean() > 0.9
     labels_read_back(result, keys)
     grey = labeller.label_bytes(encode(Image.fromarray(deep[..., 1]), "PNG"))
