@@ -150,18 +150,27 @@ class Labeller:
                  hashlib.sha256(getattr(self.watermark, "key", None) or b"").hexdigest()]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
-    def label(self, source: Source, name: str | None = None) -> LabelResult:
+    def label(self, source: Source, name: str | None = None, *, produce_id: str | None = None) -> LabelResult:
         """Label one image given as encoded bytes, a path, or a binary file object."""
         data, found_name = image_io.read_source(source)
-        return self.label_bytes(data, name or found_name)
+        return self.label_bytes(data, name or found_name, produce_id=produce_id)
 
-    def label_bytes(self, data: bytes, name: str = "image") -> LabelResult:
+    def label_bytes(self, data: bytes, name: str = "image", *, produce_id: str | None = None) -> LabelResult:
         """Label one encoded image. Raises an ``AimarkError`` subclass explaining any refusal, and nothing
-        else whatever the bytes (``input_guard``)."""
-        with input_guard("this image"):
-            return self._label(data, name)
+        else whatever the bytes (``input_guard``).
 
-    def _label(self, data: bytes, name: str) -> LabelResult:
+        ``produce_id`` is the producer's own number for this content (GB 45438's ProduceID: a generation
+        service already has one for every image it made, and its records use it); by default a random UUID.
+        It feeds the watermark's content ID, so one ID gives one mark, run after run."""
+        if produce_id is not None:
+            if not produce_id:
+                raise AimarkError("the ProduceID is empty; pass the producer's number for this content, or none "
+                                  "for a random one")
+            metadata.AigcLabel.for_producer(self.options.producer, produce_id)  # refuse a malformed one early
+        with input_guard("this image"):
+            return self._label(data, name, produce_id)
+
+    def _label(self, data: bytes, name: str, produce_id: str | None = None) -> LabelResult:
         opts = self.options
         reason = existing_label(data, MIME_TYPES.get(carriers.sniff_format(data) or ""))
         if reason:
@@ -185,7 +194,7 @@ class Labeller:
         for mark in marks:
             visible.draw_mark(pixels, mark)
 
-        produce_id = uuid.uuid4().hex
+        produce_id = uuid.uuid4().hex if produce_id is None else produce_id
         payload, watermark_notes, check = None, [], None
         if self.watermark is not None:
             payload = WatermarkPayload.for_label(opts.author_id or NO_AUTHOR, produce_id, label_mark.position,

@@ -100,3 +100,26 @@ def test_stripped_copy_with_only_c2pa_is_still_recognised(labelled, signer, tmp_
     [again] = label_all(Labeller(LabelOptions(producer=PRODUCER), signer=signer), [source], tmp_path / "out")
     assert again["status"] == "skipped" and "C2PA manifest" in again["error"]
     assert Image.open(io.BytesIO(stripped)).size == Image.open(record["input"]).size
+
+
+def test_a_producers_own_produce_id_names_the_content_in_the_label_and_the_mark(signer):
+    """A generation service passes its own number for the content: the metadata label carries it, the
+    watermark's content ID derives from it, and the same ID gives the same mark run after run."""
+    from aimark.labeller.errors import AimarkError
+    from aimark.labeller.watermark import TiledSpreadSpectrum, WatermarkPayload, detect
+
+    from .conftest import SMALL_PHOTO
+
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR_ID), signer=signer,
+                        watermark=TiledSpreadSpectrum())
+    data = SMALL_PHOTO.read_bytes()
+    first, second = (labeller.label_bytes(data, SMALL_PHOTO.name, produce_id="svc-2026-000042") for _ in range(2))
+    assert first.record.produce_id == second.record.produce_id == "svc-2026-000042"
+    assert metadata.read_labels(first.data).labels[0].values["ProduceID"] == "svc-2026-000042"
+    payload = detect(first.pixels).payload
+    assert payload is not None and WatermarkPayload.content_matches("svc-2026-000042", payload.content_id)
+    assert detect(second.pixels).payload == payload
+    assert labeller.label_bytes(data, SMALL_PHOTO.name).record.produce_id != "svc-2026-000042"  # default: random
+    for bad in ("", "has space", "引号"):
+        with pytest.raises(AimarkError, match="ProduceID"):
+            labeller.label_bytes(data, SMALL_PHOTO.name, produce_id=bad)
