@@ -74,8 +74,12 @@ def inpaint_corner(image: Image.Image, sticker: Image.Image) -> Image.Image:
 EDITS = {"clone_corner": clone_corner, "sticker_corner": sticker_corner, "inpaint_corner": inpaint_corner}
 
 
+LOST_Z_GRID = (2.0, 2.5, 3.0, 3.5, 4.0)  # "shows no mark" thresholds tried beside the one in use
+
+
 def run_picture(job):
-    """Every case on one picture: (case, decoded, judged regions, lost regions, lost-but-untouched)."""
+    """Every case on one picture: (case, decoded, judged regions, lost regions, lost-but-untouched), then
+    the lost and lost-but-untouched counts at each threshold of ``LOST_Z_GRID``."""
     index, (name, image), sticker = job
     from aimark.labeller import localise
     from aimark.labeller import watermark as wm
@@ -90,7 +94,7 @@ def run_picture(job):
         attacked = attack(marked).convert("RGB")
         found = wm.detect(attacked)
         if found.payload != payload:
-            rows.append((case, 0, 0, 0, 0))
+            rows.append((case, 0, 0, 0, 0) + (0,) * (2 * len(LOST_Z_GRID)))
             continue
         where = localise.localise_picture(attacked, found)
         regions = where.regions if where else ()
@@ -98,7 +102,11 @@ def run_picture(job):
         judged = sum(r.judged for r in regions)
         lost = sum(r.lost for r in regions if edited and r.name == "author-id")
         false = sum(r.lost for r in regions if not edited or r.name != "author-id")
-        rows.append((case, 1, judged, lost, false))
+        grid = []
+        for t in LOST_Z_GRID:
+            grid += [sum(r.lost_below(t) for r in regions if edited and r.name == "author-id"),
+                     sum(r.lost_below(t) for r in regions if not edited or r.name != "author-id")]
+        rows.append((case, 1, judged, lost, false, *grid))
     return name, rows
 
 
@@ -114,21 +122,26 @@ def main(argv=None) -> int:
     jobs = [(i, images[i], stickers[i]) for i in range(len(images))]
     with Pool(args.jobs) as pool:
         results = pool.map(run_picture, jobs, chunksize=1)
-    totals = defaultdict(lambda: np.zeros(4, dtype=int))
+    totals = defaultdict(lambda: np.zeros(4 + 2 * len(LOST_Z_GRID), dtype=int))
     for _, rows in results:
         for case, *counts in rows:
             totals[case] += counts
     print(f"{len(images)} pictures, {len(totals)} cases; {time.time() - started:.0f} s wall\n")
     print(f"{'case':28} {'decoded':>8} {'judged':>7} {'lost: edited corner':>20} {'lost: untouched':>16}")
-    for case, (decoded, judged, lost, false) in totals.items():
+    for case, (decoded, judged, lost, false, *_) in totals.items():
         edited = "" if case not in EDITS else f"{lost:>4} / {decoded:<4}"
         print(f"{case:28} {decoded:>8} {judged:>7} {edited:>20} {false:>16}")
     benign = sum(t for c, t in totals.items() if c not in EDITS)
     print(f"\nbenign: {benign[0]} decodes, {benign[1]} regions judged, {benign[3]} called lost (false claims)")
     for edit in EDITS:
-        decoded, judged, lost, false = totals[edit]
+        decoded, judged, lost, false, *_ = totals[edit]
         print(f"{edit}: the edited corner called lost in {lost} of {decoded} decodes; untouched regions called "
               f"lost: {false}")
+    print("\nthe threshold for \"shows no mark\" (localise.LOST_Z) as a grid; every other condition unchanged:")
+    print(f"{'LOST_Z':>7} {'benign: false claims':>21} {'edits: corner found':>20} {'edits: untouched':>17}")
+    edits = sum(t for c, t in totals.items() if c in EDITS)
+    for i, t in enumerate(LOST_Z_GRID):
+        print(f"{t:>7.1f} {benign[5 + 2 * i]:>21} {f'{edits[4 + 2 * i]} / {edits[0]}':>20} {edits[5 + 2 * i]:>17}")
     return 0
 
 

@@ -37,7 +37,8 @@ from .visible import POSITIONS
 DECOY_SHIFTS = ((17, 5), (9, 31), (41, 23))  # tile px: never a whole chip apart
 MAP_CELLS = 12  # cells along the working view's long side in the recorded map
 MIN_EXPECTED_Z = 6.0  # a region must be expected to show the mark at least this clearly to be judged
-LOST_Z = 2.0  # below this a region shows no mark
+LOST_Z = 3.0  # below this a region shows no mark (P 0.13% for a blank one; benign grid: 0 claims up to 4)
+FIT_BELOW_Z = 4.0  # the local fit is worth its cost only for a region this weak (the bench's grid of LOST_Z)
 MAX_DEFICIT_Z = -4.0  # and it must fall this far short of what the rest of the picture predicts
 DISPLACEMENTS = (-2.0, -1.0, 0.0, 1.0, 2.0)  # tile pixels (a chip is 2) the local fit moves the pattern by
 DISPLACED_MAX_Z = 4.0  # the best of those 25 fits must stay below this (the max of 25 noises rarely reaches it)
@@ -74,7 +75,11 @@ class Region:
     def lost(self) -> bool:
         """Gone here alone: expected here, absent here, and present right beside it (not a frame around the
         picture — a screenshot's bars, padding — nor a corner a perspective warp pulled off the lattice)."""
-        return (self.judged and self.z < LOST_Z and self.deficit_z <= MAX_DEFICIT_Z
+        return self.lost_below(LOST_Z)
+
+    def lost_below(self, lost_z: float) -> bool:
+        """``lost`` with another threshold for "shows no mark" (``bench/watermark_map.py``'s grid)."""
+        return (self.judged and self.z < lost_z and self.deficit_z <= MAX_DEFICIT_Z
                 and self.beside_z >= MIN_EXPECTED_Z and self.displaced_z is not None
                 and self.displaced_z < DISPLACED_MAX_Z)
 
@@ -127,7 +132,7 @@ class LocalMap:
         inward_y = bh if y0 + bh / 2 < height / 2 else -bh
         beside = min(self._z((x0, y0 + inward_y, x1, y1 + inward_y))[0], self._z((x0 + inward_x, y0, x1 + inward_x, y1))[0])
         found = Region(name, box, z, float(np.percentile(detailed, OTHERS_PERCENTILE)), position, beside)
-        if found.judged and found.z < LOST_Z and self._displaced is not None:  # only then worth the local fit
+        if found.judged and found.z < FIT_BELOW_Z and self._displaced is not None:  # only then worth the fit
             found = Region(name, box, z, found.expected_z, position, beside, self._displaced(self._view_box(box)))
         return found
 

@@ -173,7 +173,13 @@ class EdgeMarksJudge(Judge):
                            "90% of the picture's regions of that size): painted over, cloned or replaced there — by "
                            "the uploader or by a platform's own overlay; a watermark alone is information only",
                            ("watermark payload", "watermark map", "OCR"), Box.of(region.box))
-        state = (f"the watermark is still there (z {region.z:.1f}): the place was cut off or the mark never shown"
-                 if region.judged and region.z >= localise.LOST_Z else "the watermark cannot tell what happened there")
+        if region.judged and (region.z >= localise.MIN_EXPECTED_Z
+                              or (region.z >= localise.LOST_Z and region.deficit_z > localise.MAX_DEFICIT_Z)):
+            state = f"the watermark is still there (z {region.z:.1f}): the place was cut off or the mark never shown"
+        elif region.judged:
+            state = (f"the watermark is much weaker than elsewhere (z {region.z:.1f}, against >= "
+                     f"{region.expected_z:.1f}) but not gone, so it cannot tell what happened there")
+        else:
+            state = "the watermark cannot tell what happened there"
         return Finding(kind, Confidence.LOW, f"{what}; the watermark's layout puts it at {where}, where {state} "
                        "(no original to compare)", ("watermark payload", "watermark map", "OCR"), Box.of(region.box))
