@@ -88,3 +88,34 @@ def test_the_map_grid_shows_the_hole(marked):
     grid = np.array(where.grid)
     assert grid[-1, -1] < 2.0 < np.median(grid)
     assert where.as_record()["regions"][1]["lost"] is True
+
+
+def test_a_smooth_sticker_over_the_corner_is_found(marked):
+    """A sticker smoother than most of the picture (another photo, blurred) carries no mark: judged against
+    the picture's boxes of like detail, not left unjudged for being smooth."""
+    from PIL import ImageFilter
+
+    from .conftest import SMALL_PHOTO
+
+    x0, y0, x1, y1 = localise.position_box("bottom-right", marked.size)
+    sticker = Image.open(SMALL_PHOTO).convert("RGB").resize((x1 - x0, y1 - y0)).filter(ImageFilter.GaussianBlur(3))
+    edited = marked.copy()
+    edited.paste(sticker, (x0, y0))
+    found = regions(jpeg(edited, 85))
+    assert found["author-id"].lost and not found["visible-label"].lost
+
+
+@pytest.mark.parametrize("quality", [30, 50])
+def test_a_flat_corner_that_a_codec_emptied_is_not_called_lost(quality):
+    """An honest picture with a flat patch where the ID was drawn (a plain sign, a white wall): a strong
+    JPEG empties the mark there and not in the textured rest. Boxes of like detail lose it too, so the
+    corner is held to them and not called lost."""
+    picture = Image.open(PHOTO).convert("RGB")
+    x0, y0, x1, y1 = localise.position_box("bottom-right", picture.size)
+    picture.paste((236, 236, 232), (x0 - 40, y0 - 20, picture.width, picture.height))
+    picture.paste((236, 236, 232), (0, 0, x1 - x0, y1 - y0))  # another flat patch elsewhere, as walls are
+    attacked = jpeg(watermark.embed(picture, LAID_OUT), quality)
+    found = watermark.detect(attacked)
+    assert found.payload == LAID_OUT
+    where = localise.localise_picture(attacked, found)
+    assert not any(r.lost for r in where.regions), where.regions
