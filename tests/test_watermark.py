@@ -217,3 +217,21 @@ def test_the_self_check_asks_for_a_margin_and_keeps_the_clearest_pass(monkeypatc
     marked, best = watermark.embed_checked(photo, PAYLOAD)
     assert best.passed and best.repost_z >= first.repost_z and best.as_record()["repost_pilot_z"] > 0
     assert watermark.detect(watermark.social_repost(marked)).payload == PAYLOAD
+
+
+def test_a_thumbnail_of_a_big_picture_is_read_from_the_coarse_layer():
+    """At 256 px the fine layer's tiles are shorter than any period the decoder searches (its chips are a
+    pixel); the coarse layer, drawn in the smallest frame's chips, is what decodes — its lattice has the
+    coarse layer's period. At 320 px either layer may be the one read."""
+    picture = Image.open(CORPUS / "retina.jpg").convert("RGB")
+    payload = WatermarkPayload.for_label("1234567890", "thumbnail", "bottom-left", "bottom-right")
+    assert watermark.coarse_scale(min(picture.size)) is not None
+    assert watermark.coarse_scale(600) is None  # a picture whose own frame is already coarse gets none
+    marked = watermark.embed(picture, payload)
+    for side in (320, 256):
+        thumbnail = ATTACKS["long_side"].apply(marked, side).image.convert("RGB")
+        found = watermark.detect(thumbnail)
+        coarse_period = watermark.PERIOD * min(thumbnail.size) / watermark.MIN_CANONICAL
+        assert found.payload == payload, side
+    assert watermark.PERIOD * min(thumbnail.size) / watermark.canonical_short_side(min(picture.size)) \
+        < watermark.PERIOD_RANGE[0] and abs(found.period - coarse_period) < 0.05 * coarse_period
