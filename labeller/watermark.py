@@ -611,20 +611,33 @@ class Host:
     def _delta(self, layout: Layout, coded: np.ndarray, amplitudes: np.ndarray, gain: float,
                max_rms: float) -> np.ndarray:
         """The mark in grey levels: the pattern at unit power times the amplitude map, capped at ``max_rms``
-        (made in one buffer, in place)."""
+        (made in one buffer, in place). The coarse layer gets what the cap leaves of its share, never the
+        fine layer's power: a busy picture already at the cap keeps its fine layer whole."""
         delta = _pattern(layout, layout.chip_values(coded, amplitudes), self.size, self.scale)
         delta /= np.sqrt(_mean_square(delta))  # unit power, so the amplitude map is in grey levels
-        coarse = coarse_scale(min(self.size))
-        if coarse is not None:  # the same codeword in chips a thumbnail keeps, at COARSE_SHARE of the power
-            canonical = _canonical(layout.chip_values(coded), self.size, coarse)
-            sample = _warp_rows(canonical, coarse, self.size[0], 0, min(self.size[1], STRIP_ROWS))
-            canonical *= COARSE_SHARE / np.sqrt(_mean_square(sample))  # the warp's power, from rows of it
         for top in range(0, delta.shape[0], STRIP_ROWS):
             rows = delta[top:top + STRIP_ROWS]
-            if coarse is not None:
-                rows += _warp_rows(canonical, coarse, self.size[0], top, rows.shape[0])
             rows *= expand_rows(self.amplitude, self.size, top, rows.shape[0])
-        delta *= gain * min(1.0, max_rms / (gain * np.sqrt(_mean_square(delta))))
+        fine_power = _mean_square(delta)
+        fine_gain = gain * min(1.0, max_rms / (gain * np.sqrt(fine_power)))
+        delta *= fine_gain
+        coarse = coarse_scale(min(self.size))
+        if coarse is None:
+            return delta
+        # the same codeword in chips a thumbnail keeps, at COARSE_SHARE of the fine layer's power where the
+        # cap allows (the two patterns are independent, so their powers add)
+        canonical = _canonical(layout.chip_values(coded), self.size, coarse)
+        sample = _warp_rows(canonical, coarse, self.size[0], 0, min(self.size[1], STRIP_ROWS))
+        canonical /= np.sqrt(_mean_square(sample))  # unit power (the warp's, from rows of it)
+        room = max(0.0, max_rms ** 2 - fine_gain ** 2 * fine_power)
+        coarse_gain = min(COARSE_SHARE * gain * np.sqrt(fine_power), np.sqrt(room)) / np.sqrt(fine_power)
+        if coarse_gain <= 0.0:
+            return delta
+        for top in range(0, delta.shape[0], STRIP_ROWS):
+            rows = delta[top:top + STRIP_ROWS]
+            layer = _warp_rows(canonical, coarse, self.size[0], top, rows.shape[0])
+            layer *= expand_rows(self.amplitude, self.size, top, rows.shape[0])
+            rows += coarse_gain * layer
         return delta
 
 
