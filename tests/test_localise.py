@@ -91,8 +91,8 @@ def test_the_map_grid_shows_the_hole(marked):
 
 
 def test_a_smooth_sticker_over_the_corner_is_found(marked):
-    """A sticker smoother than most of the picture (another photo, blurred) carries no mark: judged against
-    the picture's boxes of like detail, not left unjudged for being smooth."""
+    """A sticker smoother than most of the picture (another photo, blurred) carries no mark, and the corner
+    under it is called lost; the label's corner is not."""
     from PIL import ImageFilter
 
     from .conftest import SMALL_PHOTO
@@ -108,8 +108,8 @@ def test_a_smooth_sticker_over_the_corner_is_found(marked):
 @pytest.mark.parametrize("quality", [30, 50])
 def test_a_flat_corner_that_a_codec_emptied_is_not_called_lost(quality):
     """An honest picture with a flat patch where the ID was drawn (a plain sign, a white wall): a strong
-    JPEG empties the mark there and not in the textured rest. Boxes of like detail lose it too, so the
-    corner is held to them and not called lost."""
+    JPEG's dead zone empties the mark there and not in the textured rest. Nothing was taken away, so the
+    corner must not be called lost (it is too flat to judge)."""
     picture = Image.open(PHOTO).convert("RGB")
     x0, y0, x1, y1 = localise.position_box("bottom-right", picture.size)
     picture.paste((236, 236, 232), (x0 - 40, y0 - 20, picture.width, picture.height))

@@ -228,10 +228,9 @@ def test_a_thumbnail_of_a_big_picture_is_read_from_the_coarse_layer():
     assert watermark.coarse_scale(min(picture.size)) is not None
     assert watermark.coarse_scale(600) is None  # a picture whose own frame is already coarse gets none
     marked = watermark.embed(picture, payload)
-    for side in (320, 256):
-        thumbnail = ATTACKS["long_side"].apply(marked, side).image.convert("RGB")
-        found = watermark.detect(thumbnail)
-        coarse_period = watermark.PERIOD * min(thumbnail.size) / watermark.MIN_CANONICAL
-        assert found.payload == payload, side
-    assert watermark.PERIOD * min(thumbnail.size) / watermark.canonical_short_side(min(picture.size)) \
-        < watermark.PERIOD_RANGE[0] and abs(found.period - coarse_period) < 0.05 * coarse_period
+    found = {side: watermark.detect(ATTACKS["long_side"].apply(marked, side).image.convert("RGB"))
+             for side in (320, 256)}
+    assert found[320].payload == payload and found[256].payload == payload
+    fine_period = watermark.PERIOD * 256 / watermark.canonical_short_side(min(picture.size))  # a square picture
+    coarse_period = watermark.PERIOD * 256 / watermark.MIN_CANONICAL
+    assert fine_period < watermark.PERIOD_RANGE[0] and abs(found[256].period - coarse_period) < 0.05 * coarse_period
