@@ -579,10 +579,11 @@ class Host:
         layout = layout_for(key)
         coded = layout.codeword(payload)
         max_rms = 255.0 * 10 ** (-min(MIN_PSNR, max(MIN_ADAPTED_PSNR, MIN_PSNR - 20 * np.log10(gain))) / 20)
-        delta = self._delta(layout, coded, np.ones(CODED_BITS, dtype=np.float32), gain, max_rms)
+        delta = self._delta(layout, coded, np.ones(CODED_BITS, dtype=np.float32), gain, max_rms, coarse=False)
         # Informed embedding: see what the decoder would read from the host alone and from the mark alone,
         # then give each bit the amplitude that overcomes the host's push against it. The working view is
-        # linear, so the marked picture's view is the host's plus the mark's.
+        # linear, so the marked picture's view is the host's plus the mark's. (The probe is the fine layer
+        # alone: the amplitudes it sets are the fine layer's, and the coarse one's render is not paid twice.)
         work_host = self.work
         work_mark = work_host + _working_view(delta)[0]
         del delta
@@ -611,7 +612,7 @@ class Host:
         return out
 
     def _delta(self, layout: Layout, coded: np.ndarray, amplitudes: np.ndarray, gain: float,
-               max_rms: float) -> np.ndarray:
+               max_rms: float, coarse: bool = True) -> np.ndarray:
         """The mark in grey levels: the pattern at unit power times the amplitude map, capped at ``max_rms``
         (made in one buffer, in place). The coarse layer gets what the cap leaves of its share, never the
         fine layer's power: a busy picture already at the cap keeps its fine layer whole."""
@@ -623,7 +624,7 @@ class Host:
         fine_power = _mean_square(delta)
         fine_gain = gain * min(1.0, max_rms / (gain * np.sqrt(fine_power)))
         delta *= fine_gain
-        coarse = coarse_scale(min(self.size))
+        coarse = coarse_scale(min(self.size)) if coarse else None
         if coarse is None:
             return delta
         # the same codeword in chips a thumbnail keeps, at COARSE_SHARE of the fine layer's power where the
