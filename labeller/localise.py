@@ -77,6 +77,13 @@ class Region:
         picture — a screenshot's bars, padding — nor a corner a perspective warp pulled off the lattice)."""
         return self.lost_below(LOST_Z)
 
+    @property
+    def kept(self) -> bool:
+        """Still carries the mark: clearly (z >= MIN_EXPECTED_Z), or about as the rest of the picture
+        predicts (above LOST_Z and short of it by less than MAX_DEFICIT_Z). Neither kept nor lost: weakened
+        there, and the map cannot say why."""
+        return self.judged and (self.z >= MIN_EXPECTED_Z or (self.z >= LOST_Z and self.deficit_z > MAX_DEFICIT_Z))
+
     def lost_below(self, lost_z: float) -> bool:
         """``lost`` with another threshold for "shows no mark" (``bench/watermark_map.py``'s grid)."""
         return (self.judged and self.z < lost_z and self.deficit_z <= MAX_DEFICIT_Z

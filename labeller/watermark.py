@@ -622,7 +622,7 @@ class Host:
             rows = delta[top:top + STRIP_ROWS]
             rows *= expand_rows(self.amplitude, self.size, top, rows.shape[0])
         fine_power = _mean_square(delta)
-        fine_gain = gain * min(1.0, max_rms / (gain * np.sqrt(fine_power)))
+        fine_gain = min(gain, max_rms / np.sqrt(fine_power))
         delta *= fine_gain
         coarse = coarse_scale(min(self.size)) if coarse else None
         if coarse is None:
@@ -632,8 +632,8 @@ class Host:
         canonical = _canonical(layout.chip_values(coded), self.size, coarse)
         sample = _warp_rows(canonical, coarse, self.size[0], 0, min(self.size[1], STRIP_ROWS))
         canonical /= np.sqrt(_mean_square(sample))  # unit power (the warp's, from rows of it)
-        room = max(0.0, max_rms ** 2 - fine_gain ** 2 * fine_power)
-        coarse_gain = min(COARSE_SHARE * gain * np.sqrt(fine_power), np.sqrt(room)) / np.sqrt(fine_power)
+        room = max(0.0, max_rms ** 2 / fine_power - fine_gain ** 2)  # in units of the fine layer's power
+        coarse_gain = min(COARSE_SHARE * gain, np.sqrt(room))
         if coarse_gain <= 0.0:
             return delta
         for top in range(0, delta.shape[0], STRIP_ROWS):

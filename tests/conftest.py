@@ -140,3 +140,8 @@ def payload_dependent(note: str) -> bool:
     over the same inputs can differ there and nowhere else."""
     return note.startswith("watermark strengthened")
 
+
+def steady_notes(notes: list[str]) -> list[str]:
+    """A record's notes without those that follow the random ProduceID (``payload_dependent``)."""
+    return [n for n in notes if not payload_dependent(n)]
+

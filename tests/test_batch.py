@@ -21,7 +21,7 @@ from aimark.labeller.errors import OutputError
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.workers import Limits, run
 
-from .conftest import CORPUS, PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, encode, payload_dependent, photo
+from .conftest import CORPUS, PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, encode, steady_notes, photo
 from bench.hostile import HOSTILE
 
 
@@ -361,7 +361,7 @@ def test_two_workers_give_the_same_records_as_one(tmp_path, labeller):
     volatile = {"produce_id", "seconds", "output_sha256", "marks", "run", "output"}
 
     def stable(records):
-        return [{k: ([n for n in v if not payload_dependent(n)] if k == "notes" else v)
+        return [{k: (steady_notes(v) if k == "notes" else v)
                  for k, v in r.items() if k not in volatile} for r in records]
 
     one = go(plan_batch([str(folder)], tmp_path / "one"), labeller, jobs=1).records

@@ -24,7 +24,7 @@ from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.watermark import TiledSpreadSpectrum
 from aimark.labeller.workers import Limits, run
 
-from .conftest import PRODUCER, corpus_files, in_ci, payload_dependent
+from .conftest import PRODUCER, corpus_files, in_ci, steady_notes
 from bench.hostile import itxt_inflate_bomb
 
 AUTHOR = "1234567890"
@@ -50,7 +50,7 @@ def ray_local():
 def stable(record) -> object:
     """A record without what differs between any two runs (times, run ids, fresh ProduceIDs)."""
     if isinstance(record, dict):
-        return {k: ([n for n in v if not payload_dependent(n)] if k == "notes" else stable(v))
+        return {k: (steady_notes(v) if k == "notes" else stable(v))
                 for k, v in record.items() if k not in VOLATILE}
     if isinstance(record, (list, tuple)):
         return [stable(v) for v in record]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
-from aimark.labeller import localise, visible, watermark
+from aimark.labeller import visible, watermark
 from aimark.labeller.vocabulary import Box, Confidence, FindingKind, MarkKind, Outcome
 
 from .. import geometry
@@ -173,8 +173,7 @@ class EdgeMarksJudge(Judge):
                            "90% of the picture's regions of that size): painted over, cloned or replaced there — by "
                            "the uploader or by a platform's own overlay; a watermark alone is information only",
                            ("watermark payload", "watermark map", "OCR"), Box.of(region.box))
-        if region.judged and (region.z >= localise.MIN_EXPECTED_Z
-                              or (region.z >= localise.LOST_Z and region.deficit_z > localise.MAX_DEFICIT_Z)):
+        if region.kept:
             state = f"the watermark is still there (z {region.z:.1f}): the place was cut off or the mark never shown"
         elif region.judged:
             state = (f"the watermark is much weaker than elsewhere (z {region.z:.1f}, against >= "
