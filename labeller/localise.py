@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import binding
 from . import watermark as wm
 from .lattice import DIHEDRAL_INVERSE, tile_map
 from .visible import POSITIONS
@@ -165,48 +166,83 @@ class LocalMap:
                  for c in range(cols)] for r in range(rows)]
 
 
+def _aligned(upright: np.ndarray, alignment: wm.Alignment) -> np.ndarray:
+    """An upright tile-sized array as the decoder's folded tile shows it: shifted and turned as ``alignment``
+    found the picture's."""
+    return np.ascontiguousarray(DIHEDRAL_INVERSE[alignment.orientation](
+        np.roll(upright, (alignment.dy, alignment.dx), axis=(0, 1))))
+
+
 def expected_tile(layout: wm.Layout, payload: wm.WatermarkPayload, alignment: wm.Alignment) -> np.ndarray:
     """The folded tile the decoder would see if the picture carried ``payload`` perfectly: the embedded
     tile, shifted and turned as ``alignment`` found the picture's."""
-    upright = wm.expand(layout.chip_values(layout.codeword(payload)))
-    return np.ascontiguousarray(DIHEDRAL_INVERSE[alignment.orientation](
-        np.roll(upright, (alignment.dy, alignment.dx), axis=(0, 1)))).astype(np.float32)
-
-
-def _tile_coordinates(shape: tuple[int, int], lattice) -> tuple[np.ndarray, np.ndarray]:
-    """Each working-view pixel's place in the folded tile, exactly as ``lattice.fold`` puts it there."""
-    matrix, offset, _ = tile_map(shape, lattice, wm.PERIOD)
-    height, width = shape
-    xs = np.arange(width, dtype=np.float64)[None, :]
-    ys = np.arange(height, dtype=np.float64)[:, None]
-    # float64 for the sums (positions far from the origin), float32 for the remap
-    tx = np.mod(matrix[0, 0] * xs + (matrix[0, 1] * ys + offset[0]), wm.PERIOD).astype(np.float32)
-    ty = np.mod(matrix[1, 0] * xs + (matrix[1, 1] * ys + offset[1]), wm.PERIOD).astype(np.float32)
-    return tx, ty
+    return _aligned(wm.expand(layout.chip_values(layout.codeword(payload))), alignment).astype(np.float32)
 
 
 def _render(tile: np.ndarray, tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
     return cv2.remap(tile, tx, ty, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 
-def local_map(work: np.ndarray, detection: wm.Detection, key: bytes | None,
-              picture_size: tuple[int, int]) -> LocalMap | None:
-    """The map of ``detection``'s mark over the working view ``work`` of a picture of ``picture_size``
-    (width, height); None when nothing was decoded."""
-    if detection.payload is None or detection.lattice is None or detection.alignment is None:
-        return None
-    layout = wm.layout_for(key)
-    full = work
-    work = wm.bounded(work)
-    chip = round(detection.lattice.period / wm.TILE, 1)
-    view = wm.spectrally_white(work) if detection.view == "flat" else wm.decoder_view(work, chip)
-    tx, ty = _tile_coordinates(view.shape, detection.lattice)
-    tile = expected_tile(layout, detection.payload, detection.alignment)
-    expected = _render(tile, tx, ty)
-    decoys = [_render(np.roll(turn(tile), shift, axis=(0, 1)).astype(np.float32), tx, ty)
-              for turn in (lambda t: t, np.rot90) for shift in DECOY_SHIFTS]
-    null_factor = _null_factor(view, decoys)
+class DecodedMark:
+    """A decoded mark as the decoder sees it in a picture, made once for the map and the binding: the
+    (bounded) working view, the decoder's band-passed view of it, every pixel's place in the folded tile,
+    and the calibration of a correlation's spread from decoys the picture cannot carry."""
+
+    def __init__(self, work: np.ndarray, detection: wm.Detection, key: bytes | None):
+        self.detection = detection
+        self.layout = wm.layout_for(key)
+        self.full = work
+        self.work = wm.bounded(work)
+        chip = round(detection.lattice.period / wm.TILE, 1)
+        self.view = (wm.spectrally_white(self.work) if detection.view == "flat"
+                     else wm.decoder_view(self.work, chip))
+        self.matrix, self.offset, _ = tile_map(self.view.shape, detection.lattice, wm.PERIOD)
+        height, width = self.view.shape
+        xs = np.arange(width, dtype=np.float64)[None, :]
+        ys = np.arange(height, dtype=np.float64)[:, None]
+        # each pixel's place in the folded tile, exactly as ``lattice.fold`` puts it there: float64 for the
+        # sums (positions far from the origin), float32 for the remap
+        self.ux = self.matrix[0, 0] * xs + (self.matrix[0, 1] * ys + self.offset[0])
+        self.uy = self.matrix[1, 0] * xs + (self.matrix[1, 1] * ys + self.offset[1])
+        self.tx = np.mod(self.ux, wm.PERIOD).astype(np.float32)
+        self.ty = np.mod(self.uy, wm.PERIOD).astype(np.float32)
+        self.tile = expected_tile(self.layout, detection.payload, detection.alignment)
+        decoys = [self.render(np.roll(turn(self.tile), shift, axis=(0, 1)).astype(np.float32))
+                  for turn in (lambda t: t, np.rot90) for shift in DECOY_SHIFTS]
+        self.null_factor = _null_factor(self.view, decoys)
+
+    def render(self, folded_tile: np.ndarray) -> np.ndarray:
+        """A folded-tile pattern drawn over the view where the decoder found the tiles."""
+        return _render(folded_tile, self.tx, self.ty)
+
+    def binding(self) -> binding.Binding:
+        """The mark's binding to this picture (``binding``): the cells are the embedded frame's, found by
+        turning the upright frame's cell boundaries the way the picture's tiles turned."""
+        alignment = self.detection.alignment
+        upright_x = np.tile(np.arange(wm.PERIOD, dtype=np.float32), (wm.PERIOD, 1))
+        turned = (_aligned(upright_x, alignment), _aligned(upright_x.T.copy(), alignment))
+        # along each folded axis, the upright coordinate that varies there wraps at a cell boundary
+        starts = []
+        for axis in (1, 0):
+            line = next(t for t in turned if np.ptp(t[0] if axis == 1 else t[:, 0]) > 0)
+            values = np.mod(line[0] if axis == 1 else line[:, 0], binding.CELL)
+            jump = int(np.argmax(np.abs(np.diff(np.append(values, values[0])))))
+            starts.append(jump + 0.5)  # between folded pixels jump and jump + 1 (pixel centres at integers)
+        cells = binding.Cells(self.ux - starts[0], self.uy - starts[1])
+        binding_tile = _aligned(wm.expand(self.layout.binding), alignment).astype(np.float32)
+        pilot_tile = _aligned(self.layout.pilot_tile, alignment).astype(np.float32)
+        cell_area = binding.CELL ** 2 / abs(float(np.linalg.det(self.matrix)))
+        return binding.read(self.view, self.work, cells, self.render(binding_tile), self.render(pilot_tile),
+                            self.null_factor, cell_area)
+
+
+def local_map(found: DecodedMark, picture_size: tuple[int, int]) -> LocalMap:
+    """The map of a found mark over its working view, for a picture of ``picture_size`` (width, height)."""
+    view, tile, null_factor = found.view, found.tile, found.null_factor
+    tx, ty = found.tx, found.ty
+    expected = found.render(tile)
     # the view may be the centre of a longer working view (``bounded``): boxes are mapped through both
+    full, work = found.full, found.work
     top, left = (full.shape[0] - work.shape[0]) // 2, (full.shape[1] - work.shape[1]) // 2
     fx, fy = full.shape[1] / picture_size[0], full.shape[0] / picture_size[1]
     pad = ((top, full.shape[0] - work.shape[0] - top), (left, full.shape[1] - work.shape[1] - left))
@@ -229,6 +265,13 @@ def local_map(work: np.ndarray, detection: wm.Detection, key: bytes | None,
         return best
 
     return LocalMap(product, product * product, null_factor, (fx, fy), picture_size, displaced)
+
+
+def decoded_mark(work: np.ndarray, detection: wm.Detection, key: bytes | None) -> DecodedMark | None:
+    """The decoder's view of ``detection``'s mark in the working view ``work``; None when nothing was decoded."""
+    if detection.payload is None or detection.lattice is None or detection.alignment is None:
+        return None
+    return DecodedMark(work, detection, key)
 
 
 def _null_factor(view: np.ndarray, decoys: list[np.ndarray], cell: int = 48) -> float:
@@ -312,23 +355,27 @@ class Localisation:
                 "regions": [r.as_record() for r in self.regions]}
 
 
-def localise(work: np.ndarray, detection: wm.Detection, key: bytes | None,
-             picture_size: tuple[int, int]) -> Localisation | None:
+def localise(found: DecodedMark, picture_size: tuple[int, int]) -> Localisation:
     """The map of a found mark and, when its payload carries the layout, the regions of its visible marks
-    as they lie in this picture. None when nothing was decoded."""
-    found = local_map(work, detection, key, picture_size)
-    if found is None:
-        return None
+    as they lie in this picture (``picture_size``: width, height)."""
+    local = local_map(found, picture_size)
     regions = []
+    detection = found.detection
     payload = detection.payload
     for name, position in (("visible-label", payload.label_position), ("author-id", payload.author_position)):
         now = where_now(position, detection) if position else None
         if now is not None and now[0] is not None:
-            regions.append(found.region(name, position_box(now[0], picture_size, now[1]), now[0]))
-    return Localisation(found.overall_z, found.grid(), tuple(regions))
+            regions.append(local.region(name, position_box(now[0], picture_size, now[1]), now[0]))
+    return Localisation(local.overall_z, local.grid(), tuple(regions))
 
 
 def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
-    """``localise`` for a PIL picture (the decoder's own working view of it)."""
-    return localise(wm._working_view_of_image(pixels), detection, key, pixels.size)
+    """``localise`` for a PIL picture (the decoder's own working view of it); None when nothing was decoded."""
+    found = decoded_mark(wm.working_view_of_picture(pixels), detection, key)
+    return None if found is None else localise(found, pixels.size)
 
+
+def binding_of_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> binding.Binding | None:
+    """The found mark's binding to a PIL picture (``binding``); None when nothing was decoded."""
+    found = decoded_mark(wm.working_view_of_picture(pixels), detection, key)
+    return None if found is None else found.binding()

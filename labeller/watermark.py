@@ -28,12 +28,20 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A self-check**: before a labelled file is written, the payload is read back from a social repost of it
   (``embed_checked``); a mark that does not come back is embedded again stronger, and the record says what
   it took, or that the picture leaves the mark no room.
+- **Bound to its picture** (``binding``): inside the mark's power, each cell of its frame also carries a
+  keyed pattern signed by a coarse feature of that cell of the picture. Read in the picture it was embedded
+  in (or any repost of it) the signs agree; copied onto another picture they agree by chance, and the mark
+  reads as "foreign" there — no payload bit is spent.
 
 Threat model. With the open key anyone can read the payload (its purpose), and anyone can also write a mark
-naming any author or rebuild the pattern and subtract it: an unconfirmed open-key mark is evidence that
-needs corroboration, never proof of authorship. With a private key, reading, forging and subtracting all
-need the key. The mark does not yet carry a check of the picture it was embedded in, so a mark copied onto
-another picture still reads as its author's.
+naming any author — bound to any picture they choose — or rebuild the pattern and subtract it: an
+unconfirmed open-key mark is evidence that needs corroboration, never proof of authorship. With a private
+key, reading, forging and subtracting all need the key. Copying is what a third party can do without the
+key: adding a labelled picture's residue to another picture moves its mark, under any key; the binding then
+reads "foreign" (or, on small or flat pictures with too few cells, "cannot tell"; a copy that carries the
+source's visible structure along can read "bound": ``binding``, ``bench/binding.py``). Making a plain copy
+read "bound" means repainting the target's cells until their coarse features match the source's, a
+visible change.
 
 Payload (64 bits): format version (3), author kind (1: decimal ID, or a hash of a non-numeric ID),
 author ID (34 bits: every 10-digit ID), then (format 2) where the visible label and the author's ID mark
@@ -51,7 +59,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import ecc
+from . import binding, ecc
 from .codec import WatermarkCodec
 from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
 from .lattice import busiest_window
@@ -249,6 +257,7 @@ class Layout:
         self.data = order[PILOT_CHIPS:]
         self.bit_of_chip = np.arange(self.data.size) % CODED_BITS
         self.scramble = rng.integers(0, 2, INFO_BITS).astype(np.int8)
+        self.binding = binding.binding_chips(key, TILE)  # drawn apart: the payload's layout is unchanged
         pilot_chips = np.zeros(TILE * TILE, dtype=np.float32)
         pilot_chips[self.pilot] = self.signs[self.pilot]
         self.pilot_tile = expand(pilot_chips.reshape(TILE, TILE))
@@ -376,11 +385,15 @@ def spectrally_white(y: np.ndarray) -> np.ndarray:
     return np.fft.irfft2(spectrum / (smooth + 1e-3 * float(smooth.mean()) + 1e-12), s=y.shape).astype(np.float32)
 
 
-def _canonical(chips: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
-    """The tiled pattern in the canonical frame of a picture of ``size`` drawn at ``scale``, smoothed."""
+def _canonical(chips: np.ndarray, size: tuple[int, int], scale: float, bound=None) -> np.ndarray:
+    """The tiled pattern in the canonical frame of a picture of ``size`` drawn at ``scale``, smoothed; with
+    ``bound`` (the picture's cell weights and the binding chips), the binding pattern added to it."""
     width, height = size
     rows, cols = int(np.ceil(height * scale)) + 2, int(np.ceil(width * scale)) + 2
     canonical = np.tile(expand(chips), (rows // PERIOD + 1, cols // PERIOD + 1))[:rows, :cols]
+    if bound is not None:
+        grid, binding_chips = bound
+        canonical += binding.AMPLITUDE * binding.cell_pattern(grid, binding_chips, CHIP, rows, cols)
     return cv2.GaussianBlur(canonical, (0, 0), 0.6)
 
 
@@ -391,9 +404,9 @@ def _warp_rows(canonical: np.ndarray, scale: float, width: int, top: int, rows: 
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
-def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
+def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: float, bound=None) -> np.ndarray:
     """The tiled pattern in original pixels: canonical tiles rendered, smoothed, and warped up."""
-    return _warp_rows(_canonical(chips, size, scale), scale, size[0], 0, size[1])
+    return _warp_rows(_canonical(chips, size, scale, bound), scale, size[0], 0, size[1])
 
 
 def coarse_scale(short_side: int) -> float | None:
@@ -451,7 +464,7 @@ def _working_view(y: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(y, size, interpolation=cv2.INTER_AREA), factor
 
 
-def _working_view_of_image(image: Image.Image) -> np.ndarray:
+def working_view_of_picture(image: Image.Image) -> np.ndarray:
     """The working view straight from Pillow: luminance first, then a box downscale, both in C, so the
     cost of reading a big photo stays close to the cost of decoding it."""
     grey = image.convert("L") if image.mode != "L" else image
@@ -514,6 +527,7 @@ class Detection:
     alignment: Alignment | None = None  # the tile's symmetry and shift,
     view: str = "usual"  # and which view ("usual", or "flat" on periodic pictures) — for ``localise``
     localisation: object | None = None  # ``localise.Localisation``, when a scan asked where the mark is
+    binding: binding.Binding | None = None  # whether the mark belongs to this picture, when a reader asked
 
     @property
     def found(self) -> bool:
@@ -530,6 +544,7 @@ class Detection:
                 "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
                 "angle_deg": self.angle_deg and round(self.angle_deg, 2), "mirrored": self.mirrored,
                 "false_positive_bound": FALSE_POSITIVE_BOUND,
+                **({"binding": self.binding.as_record()} if self.binding is not None else {}),
                 **({"localisation": self.localisation.as_record()} if self.localisation is not None else {})}
 
 
@@ -566,6 +581,7 @@ class Host:
             y[top:top + strip.shape[0]] = luminance(strip)
         self.amplitude = amplitude_map(y, self.scale)  # at the chips' reduced resolution
         self.work, self.factor = _working_view(y)
+        self._cell_weights = {}  # canonical scale -> the binding's cell weights (``_bound``)
         del y
 
     def _strips(self):
@@ -611,12 +627,19 @@ class Host:
             out.putalpha(self.pixels.getchannel("A"))
         return out
 
+    def _bound(self, layout: Layout, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """What binds a layer drawn at ``scale`` to this picture: its cells' weights and the binding chips."""
+        if scale not in self._cell_weights:
+            self._cell_weights[scale] = binding.upright_weights(self.work, scale, self.factor)
+        return self._cell_weights[scale], layout.binding
+
     def _delta(self, layout: Layout, coded: np.ndarray, amplitudes: np.ndarray, gain: float,
                max_rms: float, coarse: bool = True) -> np.ndarray:
         """The mark in grey levels: the pattern at unit power times the amplitude map, capped at ``max_rms``
         (made in one buffer, in place). The coarse layer gets what the cap leaves of its share, never the
         fine layer's power: a busy picture already at the cap keeps its fine layer whole."""
-        delta = _pattern(layout, layout.chip_values(coded, amplitudes), self.size, self.scale)
+        delta = _pattern(layout, layout.chip_values(coded, amplitudes), self.size, self.scale,
+                         self._bound(layout, self.scale))
         delta /= np.sqrt(_mean_square(delta))  # unit power, so the amplitude map is in grey levels
         for top in range(0, delta.shape[0], STRIP_ROWS):
             rows = delta[top:top + STRIP_ROWS]
@@ -629,7 +652,7 @@ class Host:
             return delta
         # the same codeword in chips a thumbnail keeps, at COARSE_SHARE of the fine layer's power where the
         # cap allows (the two patterns are independent, so their powers add)
-        canonical = _canonical(layout.chip_values(coded), self.size, coarse)
+        canonical = _canonical(layout.chip_values(coded), self.size, coarse, self._bound(layout, coarse))
         sample = _warp_rows(canonical, coarse, self.size[0], 0, min(self.size[1], STRIP_ROWS))
         canonical /= np.sqrt(_mean_square(sample))  # unit power (the warp's, from rows of it)
         room = max(0.0, max_rms ** 2 / fine_power - fine_gain ** 2)  # in units of the fine layer's power
@@ -737,7 +760,7 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none."""
     if isinstance(pixels, Image.Image):
-        work = _working_view_of_image(pixels)
+        work = working_view_of_picture(pixels)
     else:
         work, _ = _working_view(luminance(np.asarray(pixels)))
     return _detect_work(work, key)
@@ -745,7 +768,7 @@ def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None) -> Detect
 
 def working_view(image) -> np.ndarray:
     """The decoder's working view of a ``DecodedImage``, made from its shared luminance once."""
-    return image.view("watermark-work", lambda: _working_view_of_image(image.grey))
+    return image.view("watermark-work", lambda: working_view_of_picture(image.grey))
 
 
 def detect_image(image, key: bytes | None = None) -> Detection:
