@@ -62,6 +62,7 @@ class Outcome(StrEnum):
     PARENT_INVALID = "parent-invalid"
     PARENT_UNTRUSTED = "parent-untrusted"
     UNCONFIRMED = "unconfirmed"  # a mark read, but nothing else agrees it belongs to this picture
+    FOREIGN = "foreign"  # a mark read whose binding shows it was embedded in another picture (copied here)
     REMOTE = "remote"  # C2PA: credentials referenced at a URL (never fetched)
     IDENTITY_VALID = "identity-valid"  # C2PA: a CAWG creator identity assertion that verifies
     IDENTITY_INVALID = "identity-invalid"  # ... or does not (the claim itself may still hold)
@@ -121,6 +122,7 @@ class FindingKind(StrEnum):
     C2PA_IDENTITY_INVALID = "c2pa-identity-invalid"
     WATERMARK_PRESENT = "watermark-present"
     WATERMARK_UNCONFIRMED = "watermark-unconfirmed"
+    WATERMARK_FOREIGN = "watermark-foreign"
     GENERATOR_WATERMARK = "generator-watermark"  # spelled without an outcome before the vocabulary: kept
 
     @property

@@ -28,8 +28,22 @@ class Case:
 
     @property
     def payload(self):
+        """The aimark payload this picture carries as its own: None when none was read, or when the mark's
+        binding shows it was embedded in another picture (``foreign``) — a copied mark names nobody here."""
         detection = self.inspection.watermark
-        return detection.payload if detection is not None else None
+        return detection.payload if detection is not None and not self.foreign else None
+
+    @property
+    def foreign(self) -> bool:
+        """The mark read was embedded in another picture and copied here (``labeller.binding``)."""
+        detection = self.inspection.watermark
+        return bool(detection is not None and detection.binding is not None and detection.binding.verdict == "foreign")
+
+    @property
+    def bound(self) -> bool:
+        """The mark read shows, by its own binding, that it was embedded in this very picture."""
+        detection = self.inspection.watermark
+        return bool(detection is not None and detection.binding is not None and detection.binding.verdict == "bound")
 
     @property
     def confirmed(self) -> bool:

@@ -35,9 +35,10 @@ def with_doubts(case: Case, findings: list[Finding]) -> list[Finding]:
 
 def watermark_corroborated(case: Case) -> bool:
     """Whether the aimark watermark may count as a trace of AI generation on its own: its original is
-    confirmed by the picture, or it was read with a private key (forging it needs the key). An open-key
-    mark nothing else confirms can be written by anyone onto any picture."""
-    return case.payload is not None and (case.confirmed or bool(case.options.watermark_key))
+    confirmed by the picture, or it was read with a private key (forging it needs the key) and its binding
+    shows it was embedded in this picture (a private-key mark can still be copied from a labelled picture
+    onto another). An open-key mark nothing else confirms can be written by anyone onto any picture."""
+    return case.payload is not None and (case.confirmed or (bool(case.options.watermark_key) and case.bound))
 
 
 def modified_lineage(case: Case) -> bool:
@@ -85,8 +86,12 @@ def decide(case: Case, findings: list[Finding]) -> Verdict:
         traces.append("a non-conforming metadata label")
     traces += [f"a {m.generator} watermark" for m in (inspection.generators or [])
                if m.reported and m.confidence == "high"]
-    unconfirmed = ("; an open-key aimark watermark was read, but nothing confirms it belongs to this picture"
+    key = "a private-key" if case.options.watermark_key else "an open-key"
+    unconfirmed = (f"; {key} aimark watermark was read, but nothing confirms it belongs to this picture"
                    if case.payload is not None and not watermark_corroborated(case) else "")
+    if case.foreign:
+        unconfirmed = ("; an aimark watermark was read, but it was embedded in another picture and copied onto this "
+                       "one (no trace of this picture's origin)")
     if case.options.declared_ai:
         return Verdict("2", "the uploader declares it AI-generated" + (f"; it also carries {', '.join(traces)}"
                                                                         if traces else "") + unconfirmed)

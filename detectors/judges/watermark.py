@@ -13,11 +13,22 @@ class WatermarkJudge(Judge):
     def judge(self, case: Case) -> list[Finding]:
         findings = []
         payload = case.payload
+        key = "private key" if case.options.watermark_key else "open key"
+        if case.foreign:
+            read, bound = case.inspection.watermark.payload, case.inspection.watermark.binding
+            findings.append(Finding(FindingKind.WATERMARK_FOREIGN, Confidence.MEDIUM,
+                                    f"an aimark watermark ({key}) naming author {read.author_id}, content "
+                                    f"{read.content_id}, was embedded in another picture and copied onto this one: "
+                                    f"its binding to the picture reads z {bound.z:.1f} where a mark embedded here "
+                                    f"would show about {bound.expected_z:.1f}; it names nobody here",
+                                    ("watermark payload", "watermark binding")))
         if payload is not None:
-            key = "private key" if case.options.watermark_key else "open key"
+            bound = " and bound to this picture" if case.bound else ""
             findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
-                                    f"aimark watermark ({key}): author {payload.author_id}, content {payload.content_id}",
-                                    (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)))
+                                    f"aimark watermark ({key}{bound}): author {payload.author_id}, content "
+                                    f"{payload.content_id}",
+                                    (f"watermark (false-positive bound {watermark.FALSE_POSITIVE_BOUND:.0e})",)
+                                    + (("watermark binding",) if case.bound else ())))
             others = case.inspection.watermark.others if case.inspection.watermark is not None else ()
             if others:
                 authors = ", ".join(f"author {p.author_id} (content {p.content_id})" for p in (payload, *others))

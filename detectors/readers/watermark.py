@@ -17,11 +17,15 @@ class WatermarkReader(Reader):
 
     def read(self, image, context):
         detection = watermark.detect_image(image, context.watermark_key)
-        if detection.payload is not None and context.ocr is not None:
-            # where the mark still is: blind evidence of a local edit, which only a judge that also reads the
-            # visible marks uses (a --fast scan skips it: ~40 ms on a 1080-px repost)
-            found = localise.localise(watermark.working_view(image), detection, context.watermark_key, image.size)
-            detection = replace(detection, localisation=found)
+        found = localise.decoded_mark(watermark.working_view(image), detection, context.watermark_key)
+        if found is not None:
+            # whether the mark was embedded in this picture or copied onto it: what every judge that leans on
+            # the payload needs to know
+            detection = replace(detection, binding=found.binding())
+            if context.ocr is not None:
+                # where the mark still is: blind evidence of a local edit, which only a judge that also reads
+                # the visible marks uses (a --fast scan skips it: ~40 ms on a 1080-px repost)
+                detection = replace(detection, localisation=localise.localise(found, image.size))
         return self.evidence(detection, detection.as_record())
 
     @staticmethod
@@ -31,6 +35,12 @@ class WatermarkReader(Reader):
         payload = record["payload"]
         lines = [f"aimark payload: author {payload['author_id']}, content {payload['content_id']} "
                  f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
+        binding = record.get("binding")
+        if binding is not None:
+            lines.append({"bound": "bound to this picture", "foreign": "NOT embedded in this picture: copied from "
+                          "another", "cannot tell": "cannot tell whether it was embedded in this picture"}
+                         [binding["verdict"]] + f" (binding z {binding['z']}, a mark embedded here: ~"
+                         f"{binding['expected_z']}, {binding['cells']} cells)")
         lines += [f"a second aimark payload under it: author {other['author_id']}, content {other['content_id']} "
                   "(the picture was marked twice)" for other in record.get("other_payloads") or []]
         return lines
