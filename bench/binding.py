@@ -30,25 +30,16 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from PIL import Image, ImageFilter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.pictures import pictures  # noqa: E402
-from bench.reposts import BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
+from bench.reposts import BENIGN, GEOMETRY, jpeg, residue_copy, scale  # noqa: E402
 
 FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
 VERDICTS = ("bound", "cannot tell", "foreign")
 BOUND_Z_GRID = (3.0, 4.0, 5.0, 6.0, 8.0)  # binding.BOUND_Z tried beside the one in use
 FOREIGN_GRID = ((6.0, 0.25), (8.0, 0.25), (8.0, 0.35), (10.0, 0.25), (10.0, 0.35))  # (FOREIGN_EXPECTED_Z, SHARE)
-
-
-def transplant(marked: Image.Image, other: Image.Image, sigma: float) -> Image.Image:
-    """``marked``'s high-pass residue added to ``other`` (the copy the binding exists to expose)."""
-    source = marked.convert("RGB").resize(other.size, Image.Resampling.LANCZOS)
-    residue = np.asarray(source, np.float32) - np.asarray(source.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
-    mixed = np.clip(np.asarray(other.convert("RGB"), np.float32) + residue, 0, 255).astype(np.uint8)
-    return jpeg(Image.fromarray(mixed), 90)
 
 
 def run_picture(job):
@@ -63,9 +54,9 @@ def run_picture(job):
               lambda a=a, s=s: a.apply(marked, s).image) for a in BENIGN + GEOMETRY for s in a.strengths]
     for sigma in sigmas:
         for other_name, other in others:
-            cases.append((f"transplant σ{sigma:g}", "transplant", lambda o=other, s=sigma: transplant(marked, o, s)))
+            cases.append((f"transplant σ{sigma:g}", "transplant", lambda o=other, s=sigma: residue_copy(marked, o, s)))
             cases.append((f"transplant σ{sigma:g} + repost", "transplant",
-                          lambda o=other, s=sigma: jpeg(scale(transplant(marked, o, s), 0.75), 75)))
+                          lambda o=other, s=sigma: jpeg(scale(residue_copy(marked, o, s), 0.75), 75)))
     rows = []
     for case, kind, attack in cases:
         attacked = attack().convert("RGB")

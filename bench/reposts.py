@@ -25,6 +25,15 @@ def jpeg(image: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def residue_copy(marked: Image.Image, onto: Image.Image, sigma: float = 3.0) -> Image.Image:
+    """``marked``'s high-pass residue (a Gaussian blur of ``sigma`` taken away) added to another picture,
+    resized to it, saved as JPEG 90: how a copier moves a mark onto a picture it was not embedded in."""
+    source = marked.convert("RGB").resize(onto.size, Image.Resampling.LANCZOS)
+    residue = np.asarray(source, np.float32) - np.asarray(source.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
+    mixed = np.clip(np.asarray(onto.convert("RGB"), np.float32) + residue, 0, 255).astype(np.uint8)
+    return jpeg(Image.fromarray(mixed), 90)
+
+
 def webp(image: Image.Image, quality: int) -> Image.Image:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "WEBP", quality=quality)

@@ -80,6 +80,7 @@ class Cells:
         self.rows, self.cols = int(row.max()) - self.row0 + 1, int(col.max()) - self.col0 + 1
         self.index = ((row - self.row0) * self.cols + (col - self.col0)).ravel()
         self.shape = ux.shape
+        self.pixels = np.bincount(self.index, minlength=self.rows * self.cols)  # per cell
 
     def weights(self, lum: np.ndarray, cell_area_px: float) -> np.ndarray:
         """Each cell's weight in [-1, 1]: the sign of its centre-minus-rest brightness, weighted by how far
@@ -92,21 +93,18 @@ class Cells:
         values = lum.ravel().astype(np.float64)
         sums = [np.bincount(self.index[part], weights=values[part], minlength=size)
                 for part in (self.centre, ~self.centre)]
-        counts = [np.bincount(self.index[part], minlength=size) for part in (self.centre, ~self.centre)]
-        whole = (counts[0] + counts[1] >= MIN_COVER * cell_area_px) & (counts[0] > 0) & (counts[1] > 0)
+        centre = np.bincount(self.index[self.centre], minlength=size)
+        counts = (centre, self.pixels - centre)
+        whole = (self.pixels >= MIN_COVER * cell_area_px) & (counts[0] > 0) & (counts[1] > 0)
         feature = sums[0] / np.maximum(counts[0], 1) - sums[1] / np.maximum(counts[1], 1)
         # the difference's own uncertainty: the centre square's edge (4 x its side, in pixels) moved by
         # PLACEMENT_PX over the cell's mean gradient changes the centre's mean by about this much
         gradient = np.abs(np.diff(lum, axis=1, append=lum[:, -1:])) + np.abs(np.diff(lum, axis=0, append=lum[-1:]))
-        mean_gradient = self.sum(gradient) / np.maximum(counts[0] + counts[1], 1)
+        mean_gradient = self.sum(gradient) / np.maximum(self.pixels, 1)
         side = CENTRE * np.sqrt(cell_area_px)
         uncertainty = mean_gradient * 4.0 * PLACEMENT_PX / max(side, 1.0)
         strength = np.clip((np.abs(feature) - FEATURE_FLOOR - NOISE_MARGIN * uncertainty) / FEATURE_SCALE, 0.0, 1.0)
         return np.where(whole, np.sign(feature) * strength, 0.0)
-
-    def share(self, mask: np.ndarray) -> np.ndarray:
-        """Per cell, the share of its pixels where ``mask`` holds."""
-        return self.sum(mask.astype(np.float32)) / np.maximum(np.bincount(self.index, minlength=self.rows * self.cols), 1)
 
     def per_pixel(self, per_cell: np.ndarray) -> np.ndarray:
         return per_cell[self.index].reshape(self.shape).astype(np.float32)
@@ -196,7 +194,7 @@ def read(view: np.ndarray, lum: np.ndarray, cells: Cells, binding_view: np.ndarr
     tile's and the pilot's patterns rendered there; ``null_factor``: ``localise``'s calibration of a
     correlation's spread against the sum of squared products."""
     weight = cells.weights(lum, cell_area_px)
-    weight[cells.share(frame(lum)) > 0.0] = 0.0  # a cell that takes in a pad, a fill or a bar
+    weight[cells.sum(frame(lum)) > 0] = 0.0  # a cell that takes in a pad, a fill or a bar
     if not np.any(weight):
         return Binding(0.0, 0.0, 1.0, 0)
     signed = view * binding_view * cells.per_pixel(weight)

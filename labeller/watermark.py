@@ -404,7 +404,7 @@ def _warp_rows(canonical: np.ndarray, scale: float, width: int, top: int, rows: 
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
 
 
-def _pattern(layout: Layout, chips: np.ndarray, size: tuple[int, int], scale: float, bound=None) -> np.ndarray:
+def _pattern(chips: np.ndarray, size: tuple[int, int], scale: float, bound=None) -> np.ndarray:
     """The tiled pattern in original pixels: canonical tiles rendered, smoothed, and warped up."""
     return _warp_rows(_canonical(chips, size, scale, bound), scale, size[0], 0, size[1])
 
@@ -638,8 +638,7 @@ class Host:
         """The mark in grey levels: the pattern at unit power times the amplitude map, capped at ``max_rms``
         (made in one buffer, in place). The coarse layer gets what the cap leaves of its share, never the
         fine layer's power: a busy picture already at the cap keeps its fine layer whole."""
-        delta = _pattern(layout, layout.chip_values(coded, amplitudes), self.size, self.scale,
-                         self._bound(layout, self.scale))
+        delta = _pattern(layout.chip_values(coded, amplitudes), self.size, self.scale, self._bound(layout, self.scale))
         delta /= np.sqrt(_mean_square(delta))  # unit power, so the amplitude map is in grey levels
         for top in range(0, delta.shape[0], STRIP_ROWS):
             rows = delta[top:top + STRIP_ROWS]

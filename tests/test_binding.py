@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from aimark.labeller import binding, localise, watermark
 from aimark.labeller.watermark import WatermarkPayload
-from bench.reposts import ATTACKS, jpeg
+from bench.reposts import ATTACKS, residue_copy
 
 from .conftest import PHOTO
 
@@ -34,13 +34,6 @@ def shapes(seed: int, size: int = 1200) -> Image.Image:
 @pytest.fixture(scope="module")
 def marked() -> Image.Image:
     return watermark.embed(Image.open(PHOTO).convert("RGB"), PAYLOAD)
-
-
-def copied(marked: Image.Image, onto: Image.Image, sigma: float = 3.0) -> Image.Image:
-    """``marked``'s high-pass residue added to another picture, as a copier would move the mark."""
-    source = marked.resize(onto.size, Image.Resampling.LANCZOS)
-    residue = np.asarray(source, np.float32) - np.asarray(source.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
-    return jpeg(Image.fromarray(np.clip(np.asarray(onto, np.float32) + residue, 0, 255).astype(np.uint8)), 90)
 
 
 def reading(image: Image.Image, key: bytes | None = None) -> binding.Binding:
@@ -70,7 +63,7 @@ def test_a_repost_with_fewer_cells_never_reads_foreign(marked, name, strength):
 
 @pytest.mark.parametrize("seed", (0, 2))
 def test_a_mark_copied_onto_another_picture_reads_foreign(marked, seed):
-    found = reading(copied(marked, shapes(seed)))
+    found = reading(residue_copy(marked, shapes(seed)))
     assert found.verdict == "foreign", found.as_record()
     assert found.z < binding.FOREIGN_SHARE * found.expected_z
 
@@ -81,7 +74,7 @@ def test_the_binding_follows_the_key(marked):
     key = b"a private key of the studio, 32b"
     private = watermark.embed(Image.open(PHOTO).convert("RGB"), PAYLOAD, key)
     assert reading(private, key).verdict == "bound"
-    assert reading(copied(private, shapes(3)), key).verdict == "foreign"
+    assert reading(residue_copy(private, shapes(3)), key).verdict == "foreign"
 
 
 def test_a_flat_picture_cannot_tell():
@@ -118,7 +111,7 @@ def test_a_scan_names_a_copied_mark_and_credits_nobody(marked):
     options = ScanOptions(trust_anchors=None, watermark_key=b"a private key of the studio, 32b")
     key = options.watermark_key
     private = watermark.embed(Image.open(PHOTO).convert("RGB"), PAYLOAD, key)
-    copy = scan(_encoded(copied(private, shapes(3))), options)
+    copy = scan(_encoded(residue_copy(private, shapes(3))), options)
     kinds = {f.kind for f in copy.findings}
     assert FindingKind.WATERMARK_FOREIGN in kinds and FindingKind.WATERMARK_PRESENT not in kinds, kinds
     assert copy.verdict.level == "none" and "copied" in copy.verdict.reason

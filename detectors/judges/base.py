@@ -34,16 +34,19 @@ class Case:
         return detection.payload if detection is not None and not self.foreign else None
 
     @property
-    def foreign(self) -> bool:
-        """The mark read was embedded in another picture and copied here (``labeller.binding``)."""
+    def binding(self) -> str | None:
+        """What the mark read says of its own picture (``labeller.binding``): "bound" (embedded in this very
+        picture), "foreign" (embedded in another and copied here), "cannot tell", or None (no binding read)."""
         detection = self.inspection.watermark
-        return bool(detection is not None and detection.binding is not None and detection.binding.verdict == "foreign")
+        return detection.binding.verdict if detection is not None and detection.binding is not None else None
+
+    @property
+    def foreign(self) -> bool:
+        return self.binding == "foreign"
 
     @property
     def bound(self) -> bool:
-        """The mark read shows, by its own binding, that it was embedded in this very picture."""
-        detection = self.inspection.watermark
-        return bool(detection is not None and detection.binding is not None and detection.binding.verdict == "bound")
+        return self.binding == "bound"
 
     @property
     def confirmed(self) -> bool:
