@@ -15,6 +15,10 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A coarse layer for thumbnails**: a big picture also carries the same codeword in the smallest frame's
   chips (``COARSE_LAYER_FROM``), which survive a 256-384 px thumbnail where its own chips fall under a
   pixel; the decoder needs nothing new — in the thumbnail that layer looks like a small picture's mark.
+- **The whole picture first**: a thumbnail or a platform's resize is the whole picture, upright, and its
+  tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
+  those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
+  finds nothing that reads.
 - **Strength follows texture, in absolute grey levels**: about 1 grey level on a flat sky, up to 4 in
   busy texture, never below 38.5 dB PSNR for the whole image.
 - **Informed embedding**: the embedder runs the decoder on the unmarked image and spends more amplitude
@@ -121,7 +125,7 @@ MAX_DECODES = 4  # candidates decoded per view
 # view (2.5 tiles across), beyond what the usual view's autocorrelation window can measure.
 COARSE_FROM = 2 * PERIOD_RANGE[1] + 32
 COARSE_PERIODS = (0.5 * PERIOD_RANGE[1], PERIOD_RANGE[1])  # in the half view: the periods the usual one cannot see
-# Tiles across the short side of a whole marked picture, tried before the autocorrelation: the coarse layer
+# Tiles across the short side of a whole marked picture, tried when the measured lattices fail: the coarse layer
 # (and every picture marked at the smallest frame) and the fine layer of every photo >= 1152 px short side.
 WHOLE_PICTURE_TILES = (MIN_CANONICAL / PERIOD, MAX_CANONICAL / PERIOD)
 COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% crops as 12, at a third of the cost)
@@ -835,25 +839,26 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
 
 def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERIOD_RANGE,
                count: int = SYNC_CANDIDATES, priors=()) -> Detection:
-    """Synchronise on ``residual`` and decode from ``view_for(chip)``, best pilots first.
-
-    The ``priors`` (``_whole_picture_lattices``) are tried first, and the best of them is decoded when its
-    pilot clears PILOT_MIN_Z: one decode of its own (PRIOR_DECODES), so a wrong prior never takes a slot
-    from the measured hypotheses. Then a measured hypothesis whose pilot is unmistakable (z >= EARLY_Z) is decoded
-    as soon as it is found; when its payload passes the CRC the others are never refined, folded or decoded
-    (the common repost — resized, re-encoded, upright — then costs one hypothesis instead of
-    SYNC_CANDIDATES). Those decodes count against MAX_DECODES like the rest."""
+    """Synchronise on ``residual`` and decode from ``view_for(chip)``, best pilots first: the lattices the
+    autocorrelation measures (``_detect_measured``), then, when none of them reads, the ``priors``
+    (``_whole_picture_lattices``): the best of those is decoded when its pilot clears PILOT_MIN_Z, with one
+    decode of its own (PRIOR_DECODES). Measured first, because a picture read there keeps the lattice the
+    map and the binding need: a 720-px resize of a big photo reads at either layer, and the coarse layer's
+    few big cells leave the binding "cannot tell" (measured: ``bench/binding.py`` read "bound" on 23 of 33
+    720-px resizes at the measured lattice, 15 with the whole-picture lattices tried first)."""
     views: dict[float, np.ndarray] = {}
-    best_prior = max(((_align(layout, fold(residual, lattice, PERIOD)).z, lattice) for lattice in priors),
-                     key=lambda pair: pair[0], default=(0.0, None))
-    prior = Detection(payload=None, pilot_z=best_prior[0])
-    if best_prior[0] >= PILOT_MIN_Z:
-        prior = _decode_synced(layout, [_stretched(layout, residual, *best_prior)], view_for, views)
-        if prior.payload is not None:
-            return prior
     found = _detect_measured(layout, residual, view_for, views, period_range, count)
-    return replace(found, pilot_z=max(found.pilot_z, prior.pilot_z),
-                   candidates_decoded=found.candidates_decoded + prior.candidates_decoded)
+    if found.payload is not None or not priors:
+        return found
+    best_z, best = max(((_align(layout, fold(residual, lattice, PERIOD)).z, lattice) for lattice in priors),
+                       key=lambda pair: pair[0])
+    if best_z < PILOT_MIN_Z:
+        return replace(found, pilot_z=max(found.pilot_z, best_z))
+    prior = _decode_synced(layout, [_stretched(layout, residual, best_z, best)], view_for, views)
+    decoded = found.candidates_decoded + prior.candidates_decoded
+    if prior.payload is not None:
+        return replace(prior, candidates_decoded=decoded)
+    return replace(found, pilot_z=max(found.pilot_z, prior.pilot_z), candidates_decoded=decoded)
 
 
 def _stretched(layout: Layout, residual: np.ndarray, z: float, lattice: Lattice) -> tuple[float, Lattice]:
@@ -876,7 +881,10 @@ def _stretched(layout: Layout, residual: np.ndarray, z: float, lattice: Lattice)
 
 def _detect_measured(layout: Layout, residual: np.ndarray, view_for, views: dict, period_range,
                      count: int) -> Detection:
-    """``_detect_in`` on the lattices the autocorrelation measures."""
+    """``_detect_in`` on the lattices the autocorrelation measures. A hypothesis whose pilot is unmistakable
+    (z >= EARLY_Z) is decoded as soon as it is found; when its payload passes the CRC the others are never
+    refined, folded or decoded (the common repost — resized, re-encoded, upright — then costs one hypothesis
+    instead of SYNC_CANDIDATES). Those decodes count against MAX_DECODES like the rest."""
     synced = []
     early: set[int] = set()
     for lattice in lattice_candidates(residual, period_range, count, ACF_WINDOW):

@@ -238,10 +238,10 @@ def test_a_thumbnail_of_a_big_picture_is_read_from_the_coarse_layer():
 
 def test_a_whole_picture_thumbnail_is_read_without_the_autocorrelation(monkeypatch):
     """A platform's thumbnail is the whole picture, upright, only resized: the coarse layer then puts three
-    tiles across its short side, so that lattice is tried first (fitted to each side's rounding) and read
-    with one decode even where the autocorrelation finds nothing (measured: a busy photo's 384-px
-    thumbnail, whose autocorrelation peaks at twice the period). A turned thumbnail is not that lattice:
-    without the autocorrelation it is not read, and an unmarked picture's prior costs one decode at most."""
+    tiles across its short side, so that lattice is tried (fitted to each side's rounding) and read with one
+    decode where the autocorrelation finds nothing (measured: a busy photo's 384-px thumbnail, whose
+    autocorrelation peaks at twice the period). A turned thumbnail is not that lattice: without the
+    autocorrelation it is not read, and an unmarked picture's prior costs one decode at most."""
     picture = Image.open(CORPUS / "retina.jpg").convert("RGB").crop((0, 200, 1411, 1141))  # 3:2
     payload = WatermarkPayload.for_label("1234567890", "thumbnail", "bottom-left", "bottom-right")
     marked = watermark.embed(picture, payload)
