@@ -15,7 +15,7 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A coarse layer for thumbnails**: a big picture also carries the same codeword in the smallest frame's
   chips (``COARSE_LAYER_FROM``), which survive a 256-384 px thumbnail where its own chips fall under a
   pixel; the decoder needs nothing new — in the thumbnail that layer looks like a small picture's mark.
-- **The whole picture first**: a thumbnail or a platform's resize is the whole picture, upright, and its
+- **A whole picture's own lattice**: a thumbnail or a platform's resize is the whole picture, upright, and its
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
   finds nothing that reads.
@@ -756,7 +756,7 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
         marked = host.marked(payload, key, gain=gain)
         # measured as any repost would be read: a whole-picture lattice fits this repost exactly and would
         # pass a mark that the next turn or crop loses (measured: a busy photo passed at gain 1 instead of
-        # 1.6 and lost every rotation of the grid)
+        # 1.6 and lost its rotations, pads, aspect changes and crops in bench/robustness.py's grid)
         found = detect(social_repost(marked), key, whole_picture=False)
         repost = found.payload == payload
         readable = repost or detect(marked, key).payload == payload
@@ -770,7 +770,8 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
 
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None, whole_picture: bool = True) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none. ``whole_picture``:
-    try the lattices of an uncropped, upright picture first (``_whole_picture_lattices``)."""
+    also try the lattices of an uncropped, upright picture where the measured ones read nothing
+    (``_whole_picture_lattices``)."""
     if isinstance(pixels, Image.Image):
         work = working_view_of_picture(pixels)
     else:
