@@ -87,11 +87,13 @@ def decide(case: Case, findings: list[Finding]) -> Verdict:
     traces += [f"a {m.generator} watermark" for m in (inspection.generators or [])
                if m.reported and m.confidence == "high"]
     key = "a private-key" if case.options.watermark_key else "an open-key"
-    unconfirmed = (f"; {key} aimark watermark was read, but nothing confirms it belongs to this picture"
-                   if case.payload is not None and not watermark_corroborated(case) else "")
     if case.foreign:
         unconfirmed = ("; an aimark watermark was read, but it was embedded in another picture and copied onto this "
                        "one (no trace of this picture's origin)")
+    elif case.payload is not None and not watermark_corroborated(case):
+        unconfirmed = f"; {key} aimark watermark was read, but nothing confirms it belongs to this picture"
+    else:
+        unconfirmed = ""
     if case.options.declared_ai:
         return Verdict("2", "the uploader declares it AI-generated" + (f"; it also carries {', '.join(traces)}"
                                                                         if traces else "") + unconfirmed)

@@ -15,12 +15,12 @@ class WatermarkJudge(Judge):
         payload = case.payload
         key = "private key" if case.options.watermark_key else "open key"
         if case.foreign:
-            read, bound = case.inspection.watermark.payload, case.inspection.watermark.binding
+            read, binding = case.inspection.watermark.payload, case.inspection.watermark.binding
             findings.append(Finding(FindingKind.WATERMARK_FOREIGN, Confidence.MEDIUM,
                                     f"an aimark watermark ({key}) naming author {read.author_id}, content "
                                     f"{read.content_id}, was embedded in another picture and copied onto this one: "
-                                    f"its binding to the picture reads z {bound.z:.1f} where a mark embedded here "
-                                    f"would show about {bound.expected_z:.1f}; it names nobody here",
+                                    f"its binding to the picture reads z {binding.z:.1f} where a mark embedded here "
+                                    f"would show about {binding.expected_z:.1f}; it names nobody here",
                                     ("watermark payload", "watermark binding")))
         if payload is not None:
             bound = " and bound to this picture" if case.bound else ""
