@@ -5,7 +5,7 @@ For every picture (``../shared/corpus``, ``tests/corpus`` and the kinds ``bench/
 illustration, stripes, pixel art, near-white, near-black, tiles, a bare gradient): embed a random payload,
 apply each attack of ``bench/reposts.py`` at each of its strengths (``BENIGN`` and ``GEOMETRY``), decode
 blind. Per attack and strength it prints the share of exact payloads and the mean bit accuracy; then the
-false positives and wrong payloads over decodes of unmarked pictures and their crops, rescales and
+false positives and wrong payloads over decodes of unmarked pictures and their crops, rescales, canvases and
 re-encodes; PSNR; CPU seconds per megapixel. Open codecs (imwatermark dwtDctSvd, blind-watermark) run in the
 same table when they are installed.
 
@@ -213,7 +213,9 @@ def robustness_of(args):
 
 
 def unmarked_variants(image: Image.Image, count: int, rng):
-    """The photo, then random crops (30-100% of each side), rescales (0.25-1) and JPEG re-encodes."""
+    """The photo, then random crops (30-100% of each side), rescales (0.25-1), pasted into a flat canvas one
+    time in four (1.1-2.5 times its size: a screenshot, a card, a pad, which the decoder also reads alone)
+    and JPEG re-encodes."""
     yield image
     for _ in range(count - 1):
         w, h = image.size
@@ -223,6 +225,11 @@ def unmarked_variants(image: Image.Image, count: int, rng):
         factor = rng.uniform(0.25, 1.0)
         if min(variant.size) * factor >= 64:
             variant = scale(variant, factor)
+        if rng.random() < 0.25:
+            canvas = Image.new("RGB", tuple(round(side * rng.uniform(1.1, 2.5)) for side in variant.size),
+                               (int(rng.integers(0, 256)),) * 3)
+            canvas.paste(variant, tuple(int(rng.integers(0, c - v + 1)) for c, v in zip(canvas.size, variant.size)))
+            variant = canvas
         if rng.random() < 0.5:
             variant = jpeg(variant, int(rng.integers(50, 96)))
         yield variant
@@ -299,8 +306,8 @@ def main() -> int:
         decodes, claimed = (sum(x) for x in zip(*fp))
         from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
 
-        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, crops "
-              f"and rescales (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
+        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, crops, "
+              f"rescales and canvases (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
     return 0
 
 

@@ -90,14 +90,18 @@ def _map_figure(result: ScanResult, pixels: Image.Image | None) -> dict | None:
     view = pixels.convert("RGB")
     view.thumbnail((THUMB_SIDE, THUMB_SIDE))
     sx, sy = view.width / pixels.width, view.height / pixels.height
-    tint = Image.new("RGB", view.size)
+    tint = view.copy()  # outside the grid (a pasted picture's canvas) the blend leaves the picture as it is
     draw = ImageDraw.Draw(tint)
     rows, cols = len(localisation.grid), len(localisation.grid[0])
+    # the grid covers the picture, or the picture pasted into it the mark was read in
+    ax0, ay0, ax1, ay1 = localisation.area or (0, 0, pixels.width, pixels.height)
+    across, down = (ax1 - ax0) * sx, (ay1 - ay0) * sy
     for r, row in enumerate(localisation.grid):
         for c, z in enumerate(row):
             colour = next(colour for floor, colour in MAP_COLOURS if z >= floor)
-            draw.rectangle((round(c * view.width / cols), round(r * view.height / rows),
-                            round((c + 1) * view.width / cols) - 1, round((r + 1) * view.height / rows) - 1), fill=colour)
+            draw.rectangle((round(ax0 * sx + c * across / cols), round(ay0 * sy + r * down / rows),
+                            round(ax0 * sx + (c + 1) * across / cols) - 1,
+                            round(ay0 * sy + (r + 1) * down / rows) - 1), fill=colour)
     shown = Image.blend(view, tint, MAP_TINT)
     outline = ImageDraw.Draw(shown)
     for region in localisation.regions:

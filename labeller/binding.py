@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import inset
+
 CELL = 32  # canonical pixels per cell side: half a tile, so a tile holds 2 x 2 cells
 CENTRE = 0.5  # the centre square's side, as a share of the cell's (a quarter of its area)
 FEATURE_FLOOR = 1.0  # grey levels of centre-minus-rest a cell needs before it carries a sign at all
@@ -54,7 +56,6 @@ PLACEMENT_PX = 0.5  # how far a repost's resampling may move the centre square's
 NOISE_MARGIN = 2.0  # a cell's difference must stand this many of its own uncertainties above the floor
 AMPLITUDE = 0.35  # the binding chips' amplitude, relative to a pilot chip's
 MIN_COVER = 0.9  # a cell must lie this much inside the view to be measured
-DEAD_LEVEL = 0.1  # grey levels of fine detail below which a pixel carries nothing, not even the mark
 FRAME_MARGIN = 6  # view pixels a frame is widened by: the edge a resampler and a codec smear over the fill
 BOUND_Z = 4.0  # "bound": the correlation stands this far out of what chance agreement of signs gives
 FOREIGN_EXPECTED_Z = 8.0  # "foreign" needs a prediction at least this strong
@@ -116,18 +117,12 @@ class Cells:
 def frame(lum: np.ndarray) -> np.ndarray:
     """What a repost put around the picture: a pad, a letterbox, the fill a rotation adds, a caption or a
     screenshot's bar — pixels with no fine detail at all (not even the mark's, which every pixel of the
-    picture carries) that reach the view's border, widened by ``FRAME_MARGIN``. A cell that takes in any of
-    it is not the embedded cell: a few fill pixels move a smooth cell's brightness by grey levels (measured:
-    a 10-degree turn of a smooth sky read "foreign" before cells touching the fill were left out)."""
-    detail = lum - cv2.GaussianBlur(lum, (0, 0), 1.0)
-    dead = (np.sqrt(np.maximum(cv2.blur(detail * detail, (5, 5)), 0.0)) < DEAD_LEVEL).astype(np.uint8)
-    count, labels = cv2.connectedComponents(dead, connectivity=4)
-    if count <= 1:
-        return np.zeros(lum.shape, bool)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    around = np.isin(labels, border[border > 0]).astype(np.uint8)
+    picture carries) that reach the view's border (``inset.surround``), widened by ``FRAME_MARGIN``. A cell
+    that takes in any of it is not the embedded cell: a few fill pixels move a smooth cell's brightness by
+    grey levels (measured: a 10-degree turn of a smooth sky read "foreign" before cells touching the fill
+    were left out)."""
     size = 2 * FRAME_MARGIN + 1
-    return cv2.dilate(around, np.ones((size, size), np.uint8)).astype(bool)
+    return cv2.dilate(inset.surround(lum).astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
 
 
 def upright_weights(work: np.ndarray, scale: float, factor: float) -> np.ndarray:

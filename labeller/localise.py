@@ -25,7 +25,7 @@ an edit of the plate alone does not show; a flat fill cannot be told from a feat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -346,36 +346,44 @@ class Localisation:
     overall_z: float
     grid: list[list[float]]
     regions: tuple[Region, ...]  # named "visible-label" / "author-id" (the payload's layout)
+    area: tuple[int, int, int, int] | None = None  # the box the grid covers: a pasted picture's; None, the whole
 
     def region(self, name: str) -> Region | None:
         return next((r for r in self.regions if r.name == name), None)
 
     def as_record(self) -> dict:
         return {"overall_z": round(self.overall_z, 1), "grid": self.grid,
-                "regions": [r.as_record() for r in self.regions]}
+                "regions": [r.as_record() for r in self.regions],
+                **({"area": list(self.area)} if self.area is not None else {})}
 
 
 def localise(found: DecodedMark, picture_size: tuple[int, int]) -> Localisation:
     """The map of a found mark and, when its payload carries the layout, the regions of its visible marks
-    as they lie in this picture (``picture_size``: width, height)."""
-    local = local_map(found, picture_size)
-    regions = []
+    as they lie in this picture (``picture_size``: width, height). A mark read in a picture pasted into
+    this one (``Detection.inset``) is mapped over that picture, and its regions placed where it lies."""
     detection = found.detection
+    area = detection.inset
+    left, top = (0, 0) if area is None else area[:2]
+    size = picture_size if area is None else (area[2] - area[0], area[3] - area[1])
+    local = local_map(found, size)
+    regions = []
     payload = detection.payload
     for name, position in (("visible-label", payload.label_position), ("author-id", payload.author_position)):
         now = where_now(position, detection) if position else None
         if now is not None and now[0] is not None:
-            regions.append(local.region(name, position_box(now[0], picture_size, now[1]), now[0]))
-    return Localisation(local.overall_z, local.grid(), tuple(regions))
+            region = local.region(name, position_box(now[0], size, now[1]), now[0])
+            x0, y0, x1, y1 = region.box
+            regions.append(replace(region, box=(x0 + left, y0 + top, x1 + left, y1 + top)))
+    return Localisation(local.overall_z, local.grid(), tuple(regions), area)
 
 
 def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
     """``localise`` for a PIL picture (the decoder's own working view of it); None when nothing was decoded."""
-    found = decoded_mark(wm.working_view_of_picture(pixels), detection, key)
+    found = decoded_mark(wm.view_read_of_picture(pixels, detection), detection, key)
     return None if found is None else localise(found, pixels.size)
 
 
 def binding_of_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> binding.Binding | None:
     """The found mark's binding to a PIL picture (``binding``); None when nothing was decoded."""
-    found = decoded_mark(wm.working_view_of_picture(pixels), detection, key)
+    found = decoded_mark(wm.view_read_of_picture(pixels, detection), detection, key)
     return None if found is None else found.binding()

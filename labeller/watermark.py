@@ -19,13 +19,16 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
   finds nothing that reads.
+- **A picture pasted into a canvas** (a phone screenshot between its bars, a card, a pad): when the whole
+  canvas reads nothing, the picture is found by the flat fill around it (``inset``) and read alone, cut out
+  at the canvas's own resolution, where its chips are several times bigger than in the canvas's working view.
 - **Strength follows texture, in absolute grey levels**: about 1 grey level on a flat sky, up to 4 in
   busy texture, never below 38.5 dB PSNR for the whole image.
 - **Informed embedding**: the embedder runs the decoder on the unmarked image and spends more amplitude
   on the bits the picture itself pushes the wrong way, so the host image stops being the main noise.
 - **Error correction and a false-positive bound**: 64 data bits + CRC-32, convolutional code with soft
   Viterbi (``ecc``). At most ``DECODES_PER_IMAGE`` candidates are decoded per image, so an unmarked image
-  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 3.0e-9.
+  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 4.2e-9.
 - **A key**: chip signs, chip roles, the pilot and a payload scramble all derive from a secret; without it
   the pilot does not correlate and nothing decodes. The default key is public, for interoperability.
 
@@ -63,7 +66,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import binding, ecc
+from . import binding, ecc, inset
 from .codec import WatermarkCodec
 from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
 from .lattice import busiest_window
@@ -131,7 +134,9 @@ WHOLE_PICTURE_TILES = (MIN_CANONICAL / PERIOD, MAX_CANONICAL / PERIOD)
 COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% crops as 12, at a third of the cost)
 PRIOR_STRETCH_STEPS = (0.002, 0.001, 0.0005)  # relative steps fitting a whole-picture lattice to each axis
 PRIOR_DECODES = 1  # and the best whole-picture lattice (``_whole_picture_lattices``), decoded apart from them
-DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES  # the usual view, the half-resolution one, the spectrally flat one
+INSET_DECODES = MAX_DECODES + PRIOR_DECODES  # a picture pasted into a canvas (``inset``): its usual view and lattice
+# the usual view, the half-resolution one, the spectrally flat one, the whole-picture lattice, a pasted picture
+DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES + INSET_DECODES
 PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = DECODES_PER_IMAGE * 2.0 ** -ecc.CRC_BITS
 
@@ -537,6 +542,7 @@ class Detection:
     view: str = "usual"  # and which view ("usual", or "flat" on periodic pictures) — for ``localise``
     localisation: object | None = None  # ``localise.Localisation``, when a scan asked where the mark is
     binding: binding.Binding | None = None  # whether the mark belongs to this picture, when a reader asked
+    inset: tuple[int, int, int, int] | None = None  # the picture pasted into a canvas the mark was read in
 
     @property
     def found(self) -> bool:
@@ -553,6 +559,7 @@ class Detection:
                 "pilot_z": round(self.pilot_z, 2), "period_px": self.period and round(self.period, 2),
                 "angle_deg": self.angle_deg and round(self.angle_deg, 2), "mirrored": self.mirrored,
                 "false_positive_bound": FALSE_POSITIVE_BOUND,
+                **({"inset": list(self.inset)} if self.inset is not None else {}),
                 **({"binding": self.binding.as_record()} if self.binding is not None else {}),
                 **({"localisation": self.localisation.as_record()} if self.localisation is not None else {})}
 
@@ -770,12 +777,12 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
 
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None, whole_picture: bool = True) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none. ``whole_picture``:
-    also try the lattices of an uncropped, upright picture where the measured ones read nothing
-    (``_whole_picture_lattices``)."""
+    where the view reads nothing, also try the lattices of an uncropped, upright picture
+    (``_whole_picture_lattices``) and a picture pasted into the view (``inset``; a PIL picture only)."""
     if isinstance(pixels, Image.Image):
-        work = working_view_of_picture(pixels)
-    else:
-        work, _ = _working_view(luminance(np.asarray(pixels)))
+        grey = pixels.convert("L") if pixels.mode != "L" else pixels
+        return _detect_picture(grey, working_view_of_picture(grey), key, whole_picture)
+    work, _ = _working_view(luminance(np.asarray(pixels)))
     return _detect_work(work, key, whole_picture)
 
 
@@ -786,7 +793,45 @@ def working_view(image) -> np.ndarray:
 
 def detect_image(image, key: bytes | None = None) -> Detection:
     """``detect`` on a ``DecodedImage``: no conversion of the frame beyond the image's own views."""
-    return _detect_work(working_view(image), key)
+    return _detect_picture(image.grey, working_view(image), key)
+
+
+def view_read(image, detection: Detection) -> np.ndarray:
+    """The working view ``detection`` was read in, of a ``DecodedImage``: its own, or its pasted picture's."""
+    if detection.inset is None:
+        return working_view(image)
+    return image.view(("watermark-inset", detection.inset), lambda: working_view_of_picture(image.grey.crop(detection.inset)))
+
+
+def view_read_of_picture(pixels: Image.Image, detection: Detection) -> np.ndarray:
+    """``view_read`` of a PIL picture."""
+    return working_view_of_picture(pixels if detection.inset is None else pixels.crop(detection.inset))
+
+
+def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None, whole_picture: bool = True) -> Detection:
+    """``_detect_work`` on a picture's working view ``work`` and, when that reads nothing, on the picture
+    pasted into it (``inset.find`` on the full-resolution ``grey``): at most INSET_DECODES more decodes."""
+    found = _detect_work(work, key, whole_picture)
+    if found.payload is not None or not whole_picture:
+        return found
+    box = inset.find(grey)
+    if box is None:
+        return found
+    pasted = _detect_pasted(working_view_of_picture(grey.crop(box)), layout_for(key))
+    decoded = found.candidates_decoded + pasted.candidates_decoded
+    if pasted.payload is not None:
+        return replace(pasted, inset=box, candidates_decoded=decoded)
+    return replace(found, pilot_z=max(found.pilot_z, pasted.pilot_z), candidates_decoded=decoded)
+
+
+def _detect_pasted(work: np.ndarray, layout: Layout) -> Detection:
+    """The usual view of a picture cut out of its canvas, with its whole-picture lattices: it is a whole
+    picture (INSET_DECODES decodes at most)."""
+    work = bounded(work)
+    if min(work.shape) < 64:
+        return Detection(payload=None, pilot_z=0.0)
+    return _detect_in(layout, whiten(work), lambda chip: decoder_view(work, chip),
+                      priors=_whole_picture_lattices(work.shape))
 
 
 def bounded(work: np.ndarray) -> np.ndarray:

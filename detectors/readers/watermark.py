@@ -17,7 +17,7 @@ class WatermarkReader(Reader):
 
     def read(self, image, context):
         detection = watermark.detect_image(image, context.watermark_key)
-        found = localise.decoded_mark(watermark.working_view(image), detection, context.watermark_key)
+        found = localise.decoded_mark(watermark.view_read(image, detection), detection, context.watermark_key)
         if found is not None:
             # whether the mark was embedded in this picture or copied onto it: what every judge that leans on
             # the payload needs to know
@@ -35,6 +35,9 @@ class WatermarkReader(Reader):
         payload = record["payload"]
         lines = [f"aimark payload: author {payload['author_id']}, content {payload['content_id']} "
                  f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
+        if record.get("inset"):
+            x0, y0, x1, y1 = record["inset"]
+            lines.append(f"read in a picture pasted into this one at ({x0}, {y0})-({x1}, {y1}): a screenshot, a card or a pad")
         binding = record.get("binding")
         if binding is not None:
             lines.append({"bound": "bound to this picture", "foreign": "NOT embedded in this picture: copied from "
