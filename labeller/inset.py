@@ -4,10 +4,9 @@ letterbox — found, so the watermark can be read in the picture alone and at th
 Why. The decoder's working view shrinks the whole canvas to ``WORK_SHORT_MAX``: a picture shown at 30% of a
 phone screen's width is ~150 px across there, too small for its chips; cut out of the screenshot at full
 resolution it is several times that and, being the whole marked picture, its tiles sit at a known fraction
-of its short side (``watermark._whole_picture_lattices``). Measured on the bench's phone screenshots (41
-pictures, ``bench/robustness.py``): read at 30% of the screen on 5 of 41 from the whole canvas, on 33 more
-from the picture cut out of it (a throwaway run of this module's first form; the grid's figures are in
-``docs/benchmarks.md``).
+of its short side (``watermark._whole_picture_lattices``). Measured (``bench/robustness.py``, 41 pictures,
+``docs/benchmarks.md``): phone screenshots at 30/50/100% of the screen read on 12/54/93% from the whole
+canvas, on 76/98/98% with the picture cut out of it.
 
 How. A canvas's fill and flat bars carry no fine detail at all — not even a mark's, which every pixel of a
 marked picture carries — and they reach the canvas's border (``surround``). What is left is the picture and
