@@ -8,7 +8,8 @@ embeds it; then
   any region the map calls *lost* is a false claim;
 - corner edits: the author-ID corner region replaced by another part of the same picture (clone stamp),
   by another picture (a sticker), or inpainted (OpenCV Telea, smooth), then a JPEG 85 repost — the map
-  should call it lost (recall), and never the label's untouched corner.
+  should call it lost (recall), and never the label's untouched corner; each edit also framed afterwards
+  (a phone screenshot at full width, a 10% pad), where the regions are the pasted picture's corners.
 
 Each decode that finds the payload is localised; the table counts, per case, the decodes, the regions judged
 (the rest of the picture carries the mark clearly enough to expect it there), and the regions called lost.
@@ -35,7 +36,7 @@ from PIL import Image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.pictures import pictures  # noqa: E402
-from bench.reposts import BENIGN, GEOMETRY, jpeg  # noqa: E402
+from bench.reposts import ATTACKS, BENIGN, GEOMETRY, jpeg  # noqa: E402
 
 FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
 LABEL_AT, AUTHOR_AT = "bottom-left", "bottom-right"
@@ -72,6 +73,12 @@ def inpaint_corner(image: Image.Image, sticker: Image.Image) -> Image.Image:
 
 
 EDITS = {"clone_corner": clone_corner, "sticker_corner": sticker_corner, "inpaint_corner": inpaint_corner}
+FRAMES = {"phone_screenshot@1": ("phone_screenshot", 1.0), "pad@0.1": ("pad", 0.1)}  # added after an edit
+
+
+def edited(case: str) -> bool:
+    """Whether ``case`` took the author-ID corner away (an edit, framed or not)."""
+    return case.split("+")[0] in EDITS
 
 
 LOST_Z_GRID = (2.0, 2.5, 3.0, 3.5, 4.0)  # "shows no mark" thresholds tried beside the one in use
@@ -90,6 +97,8 @@ def run_picture(job):
     cases = [(f"{a.name}@{s:g}" if isinstance(s, float) else f"{a.name}@{s}",
               lambda im, a=a, s=s: a.apply(im, s).image) for a in BENIGN + GEOMETRY for s in a.strengths]
     cases += [(edit, lambda im, f=f: f(im, sticker)) for edit, f in EDITS.items()]
+    cases += [(f"{edit}+{frame}", lambda im, f=f, a=a, s=s: ATTACKS[a].apply(f(im, sticker), s).image)
+              for edit, f in EDITS.items() for frame, (a, s) in FRAMES.items()]
     for case, attack in cases:
         attacked = attack(marked).convert("RGB")
         found = wm.detect(attacked)
@@ -98,14 +107,14 @@ def run_picture(job):
             continue
         where = localise.localise_picture(attacked, found)
         regions = where.regions if where else ()
-        edited = case in EDITS
+        taken = edited(case)
         judged = sum(r.judged for r in regions)
-        lost = sum(r.lost for r in regions if edited and r.name == "author-id")
-        false = sum(r.lost for r in regions if not edited or r.name != "author-id")
+        lost = sum(r.lost for r in regions if taken and r.name == "author-id")
+        false = sum(r.lost for r in regions if not taken or r.name != "author-id")
         grid = []
         for t in LOST_Z_GRID:
-            grid += [sum(r.lost_below(t) for r in regions if edited and r.name == "author-id"),
-                     sum(r.lost_below(t) for r in regions if not edited or r.name != "author-id")]
+            grid += [sum(r.lost_below(t) for r in regions if taken and r.name == "author-id"),
+                     sum(r.lost_below(t) for r in regions if not taken or r.name != "author-id")]
         rows.append((case, 1, judged, lost, false, *grid))
     return name, rows
 
@@ -129,17 +138,17 @@ def main(argv=None) -> int:
     print(f"{len(images)} pictures, {len(totals)} cases; {time.time() - started:.0f} s wall\n")
     print(f"{'case':28} {'decoded':>8} {'judged':>7} {'lost: edited corner':>20} {'lost: untouched':>16}")
     for case, (decoded, judged, lost, false, *_) in totals.items():
-        edited = "" if case not in EDITS else f"{lost:>4} / {decoded:<4}"
-        print(f"{case:28} {decoded:>8} {judged:>7} {edited:>20} {false:>16}")
-    benign = sum(t for c, t in totals.items() if c not in EDITS)
+        found = f"{lost:>4} / {decoded:<4}" if edited(case) else ""
+        print(f"{case:28} {decoded:>8} {judged:>7} {found:>20} {false:>16}")
+    benign = sum(t for c, t in totals.items() if not edited(c))
     print(f"\nbenign: {benign[0]} decodes, {benign[1]} regions judged, {benign[3]} called lost (false claims)")
-    for edit in EDITS:
+    for edit in [c for c in totals if edited(c)]:
         decoded, judged, lost, false, *_ = totals[edit]
         print(f"{edit}: the edited corner called lost in {lost} of {decoded} decodes; untouched regions called "
               f"lost: {false}")
     print("\nthe threshold for \"shows no mark\" (localise.LOST_Z) as a grid; every other condition unchanged:")
     print(f"{'LOST_Z':>7} {'benign: false claims':>21} {'edits: corner found':>20} {'edits: untouched':>17}")
-    edits = sum(t for c, t in totals.items() if c in EDITS)
+    edits = sum(t for c, t in totals.items() if edited(c))
     for i, t in enumerate(LOST_Z_GRID):
         print(f"{t:>7.1f} {benign[5 + 2 * i]:>21} {f'{edits[4 + 2 * i]} / {edits[0]}':>20} {edits[5 + 2 * i]:>17}")
     return 0

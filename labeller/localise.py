@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from . import binding
+from . import binding, inset
 from . import watermark as wm
 from .lattice import DIHEDRAL_INVERSE, tile_map
 from .visible import POSITIONS
@@ -98,15 +98,17 @@ class Region:
 
 class LocalMap:
     """The found mark's strength over the picture, answerable for any box (integral images of the residual
-    times the expected pattern, and of the null variance)."""
+    times the expected pattern, and of the null variance). ``area``: the part of the picture a region is
+    compared with and the grid covers (a picture pasted into a canvas; None: the whole picture)."""
 
     def __init__(self, signal: np.ndarray, power: np.ndarray, null_factor: float,
-                 factor: tuple[float, float], picture_size: tuple[int, int], displaced=None):
+                 factor: tuple[float, float], picture_size: tuple[int, int], displaced=None, area=None):
         self._signal = cv2.integral(signal.astype(np.float64))
         self._power = cv2.integral(power.astype(np.float64))
         self._null = null_factor
         self._fx, self._fy = factor  # working-view pixels per picture pixel
         self.size = picture_size
+        self.area = area or (0, 0, *picture_size)
         self._displaced = displaced  # box (working-view rows, cols) -> best z with the pattern moved a little
         self.overall_z = float(self._signal[-1, -1] / np.sqrt(max(self._null * self._power[-1, -1], 1e-30)))
 
@@ -125,19 +127,19 @@ class LocalMap:
         have detail enough to show it: what they show is what ``box`` should show."""
         z, power = self._z(box)
         x0, y0, x1, y1 = box
-        width, height = self.size
+        ax0, ay0, ax1, ay1 = self.area
         bw, bh = x1 - x0, y1 - y0
         others = []
-        for top in np.arange(0, max(1, height - bh + 1), max(1, bh // 2)):
-            for left in np.arange(0, max(1, width - bw + 1), max(1, bw // 2)):
+        for top in np.arange(ay0, max(ay0 + 1, ay1 - bh + 1), max(1, bh // 2)):
+            for left in np.arange(ax0, max(ax0 + 1, ax1 - bw + 1), max(1, bw // 2)):
                 if left < x1 and left + bw > x0 and top < y1 and top + bh > y0:
                     continue  # overlaps the region itself
                 others.append(self._z((int(left), int(top), int(left + bw), int(top + bh))))
         detailed = [oz for oz, op in others if op >= DETAIL_SHARE * np.median([p for _, p in others])]
         if not detailed or power < DETAIL_SHARE * np.median([p for _, p in others]):
             return Region(name, box, z, 0.0, position)  # nothing to compare, or too flat to show a mark
-        inward_x = bw if x0 + bw / 2 < width / 2 else -bw
-        inward_y = bh if y0 + bh / 2 < height / 2 else -bh
+        inward_x = bw if x0 + bw / 2 < (ax0 + ax1) / 2 else -bw
+        inward_y = bh if y0 + bh / 2 < (ay0 + ay1) / 2 else -bh
         beside = min(self._z((x0, y0 + inward_y, x1, y1 + inward_y))[0], self._z((x0 + inward_x, y0, x1 + inward_x, y1))[0])
         found = Region(name, box, z, float(np.percentile(detailed, OTHERS_PERCENTILE)), position, beside)
         if found.judged and found.z < FIT_BELOW_Z and self._displaced is not None:  # only then worth the fit
@@ -157,12 +159,13 @@ class LocalMap:
         return float(signal / np.sqrt(max(self._null * power, 1e-30))), float(power / area)
 
     def grid(self, cells: int = MAP_CELLS) -> list[list[float]]:
-        """z per cell over the picture, ``cells`` along its long side: the map a report draws."""
-        width, height = self.size
+        """z per cell over the picture (its ``area``), ``cells`` along its long side: the map a report draws."""
+        ax0, ay0, ax1, ay1 = self.area
+        width, height = ax1 - ax0, ay1 - ay0
         step = max(width, height) / cells
         rows, cols = max(1, round(height / step)), max(1, round(width / step))
-        return [[round(self._z((round(c * width / cols), round(r * height / rows),
-                                 round((c + 1) * width / cols), round((r + 1) * height / rows)))[0], 1)
+        return [[round(self._z((ax0 + round(c * width / cols), ay0 + round(r * height / rows),
+                                 ax0 + round((c + 1) * width / cols), ay0 + round((r + 1) * height / rows)))[0], 1)
                  for c in range(cols)] for r in range(rows)]
 
 
@@ -236,8 +239,9 @@ class DecodedMark:
                             self.null_factor, cell_area)
 
 
-def local_map(found: DecodedMark, picture_size: tuple[int, int]) -> LocalMap:
-    """The map of a found mark over its working view, for a picture of ``picture_size`` (width, height)."""
+def local_map(found: DecodedMark, picture_size: tuple[int, int], area=None) -> LocalMap:
+    """The map of a found mark over its working view, for a picture of ``picture_size`` (width, height);
+    ``area``: the part of it the marked picture fills (``LocalMap``)."""
     view, tile, null_factor = found.view, found.tile, found.null_factor
     tx, ty = found.tx, found.ty
     expected = found.render(tile)
@@ -264,7 +268,7 @@ def local_map(found: DecodedMark, picture_size: tuple[int, int]) -> LocalMap:
                 best = max(best, float(moved.sum() / np.sqrt(max(null_factor * float((moved * moved).sum()), 1e-30))))
         return best
 
-    return LocalMap(product, product * product, null_factor, (fx, fy), picture_size, displaced)
+    return LocalMap(product, product * product, null_factor, (fx, fy), picture_size, displaced, area)
 
 
 def decoded_mark(work: np.ndarray, detection: wm.Detection, key: bytes | None) -> DecodedMark | None:
@@ -357,30 +361,42 @@ class Localisation:
                 **({"area": list(self.area)} if self.area is not None else {})}
 
 
-def localise(found: DecodedMark, picture_size: tuple[int, int]) -> Localisation:
+def localise(found: DecodedMark, picture_size: tuple[int, int], area=None) -> Localisation:
     """The map of a found mark and, when its payload carries the layout, the regions of its visible marks
-    as they lie in this picture (``picture_size``: width, height). A mark read in a picture pasted into
-    this one (``Detection.inset``) is mapped over that picture, and its regions placed where it lies."""
+    as they lie in this picture (``picture_size``: width, height). ``area``: where the marked picture lies
+    in a canvas the mark was read in whole (a phone screenshot at full width, a pad: ``canvas_area``) —
+    its regions are that picture's corners, not the canvas's bars. A mark read in a picture pasted into
+    this one (``Detection.inset``) is mapped over that picture alone."""
     detection = found.detection
-    area = detection.inset
-    left, top = (0, 0) if area is None else area[:2]
-    size = picture_size if area is None else (area[2] - area[0], area[3] - area[1])
-    local = local_map(found, size)
+    if detection.inset is not None:  # the view is the pasted picture's own: its boxes move by its corner
+        x0, y0, x1, y1 = area = detection.inset
+        local, within, shift = local_map(found, (x1 - x0, y1 - y0)), (0, 0, x1 - x0, y1 - y0), (x0, y0)
+    else:
+        local, within, shift = local_map(found, picture_size, area), area or (0, 0, *picture_size), (0, 0)
     regions = []
     payload = detection.payload
     for name, position in (("visible-label", payload.label_position), ("author-id", payload.author_position)):
         now = where_now(position, detection) if position else None
         if now is not None and now[0] is not None:
-            region = local.region(name, position_box(now[0], size, now[1]), now[0])
-            x0, y0, x1, y1 = region.box
-            regions.append(replace(region, box=(x0 + left, y0 + top, x1 + left, y1 + top)))
+            bx0, by0, bx1, by1 = position_box(now[0], (within[2] - within[0], within[3] - within[1]), now[1])
+            box = (bx0 + within[0], by0 + within[1], bx1 + within[0], by1 + within[1])
+            region = local.region(name, box, now[0])
+            regions.append(replace(region, box=(box[0] + shift[0], box[1] + shift[1], box[2] + shift[0],
+                                                box[3] + shift[1])))
     return Localisation(local.overall_z, local.grid(), tuple(regions), area)
+
+
+def canvas_area(grey, detection: wm.Detection) -> tuple[int, int, int, int] | None:
+    """Where the marked picture lies in a canvas the mark was read in whole (``inset.find`` on the 8-bit
+    luminance ``grey``): a phone screenshot at full width, a pad, a letterbox. None when the mark was read
+    in a pasted picture alone (``Detection.inset`` says where) or the picture is its own canvas."""
+    return None if detection.inset is not None else inset.find(grey)
 
 
 def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
     """``localise`` for a PIL picture (the decoder's own working view of it); None when nothing was decoded."""
     found = decoded_mark(wm.view_read_of_picture(pixels, detection), detection, key)
-    return None if found is None else localise(found, pixels.size)
+    return None if found is None else localise(found, pixels.size, canvas_area(pixels.convert("L"), detection))
 
 
 def binding_of_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> binding.Binding | None:

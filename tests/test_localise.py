@@ -81,6 +81,24 @@ def test_honest_reposts_lose_the_mark_nowhere(marked, case):
     assert not any(r.lost for r in found.values()), found
 
 
+@pytest.mark.parametrize("frame", [("phone_screenshot", 1.0), ("pad", 0.1), ("letterbox", 16 / 9)])
+def test_in_a_framed_repost_the_regions_are_the_pictures_corners(marked, frame):
+    """A mark read in the whole canvas of a screenshot, a pad or a letterbox: the regions are the marked
+    picture's corners (where the canvas holds it), not the canvas's bars — so a corner painted over before
+    the frame was added is still found, and an honest framed repost loses the mark nowhere."""
+    edited = ATTACKS[frame[0]].apply(jpeg(replace_corner(marked, "bottom-right"), 85), frame[1])
+    found = watermark.detect(edited.image)
+    assert found.payload == LAID_OUT and found.inset is None  # read in the whole canvas
+    where = localise.localise_picture(edited.image, found)
+    x1, y1 = (edited.matrix @ [marked.width, marked.height, 1])[:2]
+    author = where.region("author-id")
+    assert abs(author.box[2] - x1) <= 2 and abs(author.box[3] - y1) <= 2, (author.box, (x1, y1))
+    assert author.lost and not where.region("visible-label").lost
+    honest = ATTACKS[frame[0]].apply(marked, frame[1]).image
+    found = watermark.detect(honest)
+    assert not any(r.lost for r in localise.localise_picture(honest, found).regions)
+
+
 def test_the_map_grid_shows_the_hole(marked):
     edited = jpeg(replace_corner(marked, "bottom-right"), 85)
     found = watermark.detect(edited)

@@ -25,7 +25,8 @@ class WatermarkReader(Reader):
             if context.ocr is not None:
                 # where the mark still is: blind evidence of a local edit, which only a judge that also reads
                 # the visible marks uses (a --fast scan skips it: ~40 ms on a 1080-px repost)
-                detection = replace(detection, localisation=localise.localise(found, image.size))
+                where = localise.localise(found, image.size, localise.canvas_area(image.grey, detection))
+                detection = replace(detection, localisation=where)
         return self.evidence(detection, detection.as_record())
 
     @staticmethod
