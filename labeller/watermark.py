@@ -18,7 +18,8 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A whole picture's own lattice**: a thumbnail or a platform's resize is the whole picture, upright, and its
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
-  finds nothing that reads.
+  finds nothing that reads. So is an unscaled crop's: a picture marked at its own frame has 144-px tiles
+  whatever its size, and a crop keeps them.
 - **A picture pasted into a canvas** (a phone screenshot between its bars, a card, a pad): when the whole
   canvas reads nothing, the picture is found by the flat fill around it (``inset``) and read alone, cut out
   at the canvas's own resolution, where its chips are several times bigger than in the canvas's working view.
@@ -132,8 +133,11 @@ COARSE_PERIODS = (0.5 * PERIOD_RANGE[1], PERIOD_RANGE[1])  # in the half view: t
 # (and every picture marked at the smallest frame) and the fine layer of every photo >= 1152 px short side.
 WHOLE_PICTURE_TILES = (MIN_CANONICAL / PERIOD, MAX_CANONICAL / PERIOD)
 COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% crops as 12, at a third of the cost)
-PRIOR_STRETCH_STEPS = (0.002, 0.001, 0.0005)  # relative steps fitting a whole-picture lattice to each axis
-PRIOR_DECODES = 1  # and the best whole-picture lattice (``_whole_picture_lattices``), decoded apart from them
+# A crop keeps the picture's own scale, and a picture marked at its own frame (short side 432-1152 px: every
+# canonical size between the clamps) has tiles of PERIOD x ORIGINAL_PX_PER_CANONICAL = 144 px, whatever its size.
+UNSCALED_PERIOD = PERIOD * ORIGINAL_PX_PER_CANONICAL
+PRIOR_STRETCH_STEPS = (0.002, 0.001, 0.0005)  # relative steps fitting a prior lattice to each axis
+PRIOR_DECODES = 1  # and the best prior lattice (``_prior_lattices``), decoded apart from them
 INSET_DECODES = MAX_DECODES + PRIOR_DECODES  # a picture pasted into a canvas (``inset``): its usual view and lattice
 # the usual view, the half-resolution one, the spectrally flat one, the whole-picture lattice, a pasted picture
 DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES + INSET_DECODES
@@ -782,8 +786,8 @@ def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None, whole_pic
     if isinstance(pixels, Image.Image):
         grey = pixels.convert("L") if pixels.mode != "L" else pixels
         return _detect_picture(grey, working_view_of_picture(grey), key, whole_picture)
-    work, _ = _working_view(luminance(np.asarray(pixels)))
-    return _detect_work(work, key, whole_picture)
+    work, factor = _working_view(luminance(np.asarray(pixels)))
+    return _detect_work(work, key, whole_picture, factor)
 
 
 def working_view(image) -> np.ndarray:
@@ -811,7 +815,7 @@ def view_read_of_picture(pixels: Image.Image, detection: Detection) -> np.ndarra
 def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None, whole_picture: bool = True) -> Detection:
     """``_detect_work`` on a picture's working view ``work`` and, when that reads nothing, on the picture
     pasted into it (``inset.find`` on the full-resolution ``grey``): at most INSET_DECODES more decodes."""
-    found = _detect_work(work, key, whole_picture)
+    found = _detect_work(work, key, whole_picture, work.shape[1] / grey.width)
     if found.payload is not None or not whole_picture:
         return found
     box = inset.find(grey)
@@ -847,13 +851,15 @@ def bounded(work: np.ndarray) -> np.ndarray:
     return work
 
 
-def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True) -> Detection:
+def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True,
+                 scale: float | None = None) -> Detection:
+    """``work``: the working view, ``scale`` of its pixels per picture pixel (None: unknown)."""
     layout = layout_for(key)
     work = bounded(work)
     if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
-    priors = _whole_picture_lattices(work.shape) if whole_picture else ()
+    priors = _prior_lattices(work.shape, scale) if whole_picture else ()
     found = _detect_in(layout, residual, lambda chip: decoder_view(work, chip), priors=priors)
     if found.payload is None and min(work.shape) >= COARSE_FROM:
         half = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_AREA)
@@ -881,6 +887,17 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
     short = min(shape)
     return [Lattice.square(short / count) for count in tiles
             if PERIOD_RANGE[0] <= short / count <= PERIOD_RANGE[1]]
+
+
+def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice]:
+    """The lattices tried when the measured ones read nothing: the whole picture's
+    (``_whole_picture_lattices``) and, when the view's ``scale`` to the picture is known, an upright crop's
+    kept at its own scale (``UNSCALED_PERIOD``: a 10% crop of a 1280 x 1024 picture is 2.2 tiles across,
+    too few for the autocorrelation)."""
+    priors = _whole_picture_lattices(shape)
+    if scale is not None and PERIOD_RANGE[0] <= UNSCALED_PERIOD * scale <= PERIOD_RANGE[1]:
+        priors.append(Lattice.square(UNSCALED_PERIOD * scale))
+    return priors
 
 
 def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERIOD_RANGE,

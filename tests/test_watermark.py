@@ -254,3 +254,17 @@ def test_a_whole_picture_thumbnail_is_read_without_the_autocorrelation(monkeypat
     turned = ATTACKS["rotate"].apply(ATTACKS["long_side"].apply(marked, 384).image, 10).image
     assert watermark.detect(turned).payload is None
     assert watermark.detect(picture.resize((384, 256))).candidates_decoded <= watermark.PRIOR_DECODES
+
+
+def test_an_unscaled_crop_is_read_at_the_pictures_own_tile_size(monkeypatch):
+    """A crop keeps the picture's scale, and a picture marked at its own frame (short side 432-1152 px) has
+    tiles of 144 px at any size: a crop too small for the autocorrelation is read at that lattice, with the
+    one decode the prior lattices have; rescaled afterwards, it is not (the prior is the picture's scale)."""
+    picture = Image.open(CORPUS / "hubble_deep_field.jpg").convert("RGB")  # 1000 x 872: tiles of 143.9 px
+    marked = watermark.embed(picture, PAYLOAD)
+    monkeypatch.setattr(watermark, "lattice_candidates", lambda *args, **kwargs: iter(()))
+    crop = marked.crop((301, 257, 661, 587))  # 360 x 330: 2.3 tiles across
+    found = watermark.detect(crop)
+    assert found.payload == PAYLOAD and found.candidates_decoded == 1
+    assert abs(found.period - watermark.UNSCALED_PERIOD) < 0.01 * found.period
+    assert watermark.detect(crop.resize((300, 275))).payload is None
