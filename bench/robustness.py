@@ -228,7 +228,8 @@ def unmarked_variants(image: Image.Image, count: int, rng):
         if rng.random() < 0.25:
             canvas = Image.new("RGB", tuple(round(side * rng.uniform(1.1, 2.5)) for side in variant.size),
                                (int(rng.integers(0, 256)),) * 3)
-            canvas.paste(variant, tuple(int(rng.integers(0, c - v + 1)) for c, v in zip(canvas.size, variant.size)))
+            at = tuple(int(rng.integers(0, c - v + 1)) for c, v in zip(canvas.size, variant.size))
+            canvas.paste(variant, at)
             variant = canvas
         if rng.random() < 0.5:
             variant = jpeg(variant, int(rng.integers(50, 96)))
@@ -306,8 +307,8 @@ def main() -> int:
         decodes, claimed = (sum(x) for x in zip(*fp))
         from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
 
-        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, crops, "
-              f"rescales and canvases (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
+        print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, "
+              f"crops, rescales and canvases (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
     return 0
 
 

@@ -25,14 +25,14 @@ import numpy as np
 from PIL import Image
 
 DEAD_LEVEL = 0.1  # grey levels of fine detail below which a pixel carries nothing, not even a mark
-FIND_PIXELS = 4_000_000  # the canvas is looked at with at most this many pixels (a 1290 x 2796 phone screen whole)
+FIND_PIXELS = 4_000_000  # pixels the canvas is looked at with, at most (a 1290 x 2796 phone screen whole)
 RING = 8  # px of the canvas's border looked at first: the test every picture pays
 MIN_RING_FILL = 0.1  # share of the border that must be fill before the whole canvas is looked at
 MIN_RECTANGLE = 0.9  # the picture must cover this share of its bounding box (a turned picture does not)
 MAX_SHARE = 0.9  # and its box at most this share of the canvas: else the canvas is the picture
 MIN_SIDE = 64  # canvas px of the picture's short side: the decoder reads nothing smaller
-REACH = 24  # px beyond the picture's edge that can read as detail: the test's own reach, a JPEG's 16-px blocks
-EDGE_RISE = 2.0  # the picture's first line differs from the fill at least this much more than the lines outside it
+REACH = 24  # px beyond a picture's edge that can read as detail: the test's reach, a JPEG's 16-px blocks
+EDGE_RISE = 2.0  # grey levels the picture's first line differs from the fill by, more than the lines outside
 
 
 def dead(lum: np.ndarray) -> np.ndarray:
@@ -69,8 +69,8 @@ def find(grey: Image.Image) -> tuple[int, int, int, int] | None:
     if min(width, height) < MIN_SIDE or _ring_fill(grey) < MIN_RING_FILL:
         return None
     factor = min(1.0, math.sqrt(FIND_PIXELS / (width * height)))
-    seen = grey if factor == 1.0 else grey.resize((max(1, round(width * factor)), max(1, round(height * factor))),
-                                                  Image.Resampling.BOX)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    seen = grey if factor == 1.0 else grey.resize(size, Image.Resampling.BOX)
     fill = surround(np.asarray(seen, np.float32))
     if not fill.any():
         return None

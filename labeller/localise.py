@@ -159,14 +159,16 @@ class LocalMap:
         return float(signal / np.sqrt(max(self._null * power, 1e-30))), float(power / area)
 
     def grid(self, cells: int = MAP_CELLS) -> list[list[float]]:
-        """z per cell over the picture (its ``area``), ``cells`` along its long side: the map a report draws."""
+        """z per cell over the picture (its ``area``), ``cells`` along the long side: the map a report
+        draws."""
         ax0, ay0, ax1, ay1 = self.area
         width, height = ax1 - ax0, ay1 - ay0
         step = max(width, height) / cells
         rows, cols = max(1, round(height / step)), max(1, round(width / step))
-        return [[round(self._z((ax0 + round(c * width / cols), ay0 + round(r * height / rows),
-                                 ax0 + round((c + 1) * width / cols), ay0 + round((r + 1) * height / rows)))[0], 1)
-                 for c in range(cols)] for r in range(rows)]
+        xs = [ax0 + round(c * width / cols) for c in range(cols + 1)]
+        ys = [ay0 + round(r * height / rows) for r in range(rows + 1)]
+        return [[round(self._z((xs[c], ys[r], xs[c + 1], ys[r + 1]))[0], 1) for c in range(cols)]
+                for r in range(rows)]
 
 
 def _aligned(upright: np.ndarray, alignment: wm.Alignment) -> np.ndarray:
@@ -350,7 +352,7 @@ class Localisation:
     overall_z: float
     grid: list[list[float]]
     regions: tuple[Region, ...]  # named "visible-label" / "author-id" (the payload's layout)
-    area: tuple[int, int, int, int] | None = None  # the box the grid covers: a pasted picture's; None, the whole
+    area: tuple[int, int, int, int] | None = None  # the box the grid covers (a pasted picture); None: all
 
     def region(self, name: str) -> Region | None:
         return next((r for r in self.regions if r.name == name), None)
@@ -396,7 +398,9 @@ def canvas_area(grey, detection: wm.Detection) -> tuple[int, int, int, int] | No
 def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
     """``localise`` for a PIL picture (the decoder's own working view of it); None when nothing was decoded."""
     found = decoded_mark(wm.view_read_of_picture(pixels, detection), detection, key)
-    return None if found is None else localise(found, pixels.size, canvas_area(pixels.convert("L"), detection))
+    if found is None:
+        return None
+    return localise(found, pixels.size, canvas_area(pixels.convert("L"), detection))
 
 
 def binding_of_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> binding.Binding | None:

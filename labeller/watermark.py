@@ -134,12 +134,12 @@ COARSE_PERIODS = (0.5 * PERIOD_RANGE[1], PERIOD_RANGE[1])  # in the half view: t
 WHOLE_PICTURE_TILES = (MIN_CANONICAL / PERIOD, MAX_CANONICAL / PERIOD)
 COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% crops as 12, at a third of the cost)
 # A crop keeps the picture's own scale, and a picture marked at its own frame (short side 432-1152 px: every
-# canonical size between the clamps) has tiles of PERIOD x ORIGINAL_PX_PER_CANONICAL = 144 px, whatever its size.
+# canonical size between the clamps) has tiles of PERIOD x ORIGINAL_PX_PER_CANONICAL = 144 px at any size.
 UNSCALED_PERIOD = PERIOD * ORIGINAL_PX_PER_CANONICAL
 PRIOR_STRETCH_STEPS = (0.002, 0.001, 0.0005)  # relative steps fitting a prior lattice to each axis
 PRIOR_DECODES = 1  # and the best prior lattice (``_prior_lattices``), decoded apart from them
-INSET_DECODES = MAX_DECODES + PRIOR_DECODES  # a picture pasted into a canvas (``inset``): its usual view and lattice
-# the usual view, the half-resolution one, the spectrally flat one, the whole-picture lattice, a pasted picture
+INSET_DECODES = MAX_DECODES + PRIOR_DECODES  # a picture pasted into a canvas (``inset``): view, lattice
+# the usual view, the half-resolution one, the spectrally flat one, the prior lattice, a pasted picture
 DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES + INSET_DECODES
 PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = DECODES_PER_IMAGE * 2.0 ** -ecc.CRC_BITS
@@ -781,8 +781,8 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
 
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None, whole_picture: bool = True) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none. ``whole_picture``:
-    where the view reads nothing, also try the lattices of an uncropped, upright picture
-    (``_whole_picture_lattices``) and a picture pasted into the view (``inset``; a PIL picture only)."""
+    where the view reads nothing, also try the lattices of an uncropped, upright picture or an unscaled crop
+    (``_prior_lattices``) and a picture pasted into the view (``inset``; a PIL picture only)."""
     if isinstance(pixels, Image.Image):
         grey = pixels.convert("L") if pixels.mode != "L" else pixels
         return _detect_picture(grey, working_view_of_picture(grey), key, whole_picture)
@@ -804,7 +804,8 @@ def view_read(image, detection: Detection) -> np.ndarray:
     """The working view ``detection`` was read in, of a ``DecodedImage``: its own, or its pasted picture's."""
     if detection.inset is None:
         return working_view(image)
-    return image.view(("watermark-inset", detection.inset), lambda: working_view_of_picture(image.grey.crop(detection.inset)))
+    return image.view(("watermark-inset", detection.inset),
+                      lambda: working_view_of_picture(image.grey.crop(detection.inset)))
 
 
 def view_read_of_picture(pixels: Image.Image, detection: Detection) -> np.ndarray:
@@ -812,7 +813,8 @@ def view_read_of_picture(pixels: Image.Image, detection: Detection) -> np.ndarra
     return working_view_of_picture(pixels if detection.inset is None else pixels.crop(detection.inset))
 
 
-def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None, whole_picture: bool = True) -> Detection:
+def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None,
+                    whole_picture: bool = True) -> Detection:
     """``_detect_work`` on a picture's working view ``work`` and, when that reads nothing, on the picture
     pasted into it (``inset.find`` on the full-resolution ``grey``): at most INSET_DECODES more decodes."""
     found = _detect_work(work, key, whole_picture, work.shape[1] / grey.width)
@@ -904,7 +906,7 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERI
                count: int = SYNC_CANDIDATES, priors=()) -> Detection:
     """Synchronise on ``residual`` and decode from ``view_for(chip)``, best pilots first: the lattices the
     autocorrelation measures (``_detect_measured``), then, when none of them reads, the ``priors``
-    (``_whole_picture_lattices``): the best of those is decoded when its pilot clears PILOT_MIN_Z, with one
+    (``_prior_lattices``): the best of those is decoded when its pilot clears PILOT_MIN_Z, with one
     decode of its own (PRIOR_DECODES). Measured first, because a picture read there keeps the lattice the
     map and the binding need: a 720-px resize of a big photo reads at either layer, and the coarse layer's
     few big cells leave the binding "cannot tell" (measured: ``bench/binding.py`` read "bound" on 23 of 33

@@ -27,7 +27,7 @@ def screen(picture: Image.Image, width: int, at: tuple[int, int]) -> Image.Image
     draw.text((20, at[1] - 40), "someone posted this", fill=(20, 20, 20))
     draw.text((20, at[1] + picture.height + 20), "412 likes   37 comments", fill=(20, 20, 20))
     draw.rectangle((0, canvas.height - 120, width, canvas.height), fill=(240, 240, 240))
-    draw.ellipse((width // 2 - 30, canvas.height - 90, width // 2 + 30, canvas.height - 30), fill=(90, 90, 90))
+    draw.ellipse((width // 2 - 30, canvas.height - 90, width // 2 + 30, canvas.height - 30), fill=(90,) * 3)
     canvas.paste(picture, at)
     return canvas
 

@@ -38,7 +38,8 @@ class WatermarkReader(Reader):
                  f"(pilot z {record['pilot_z']}, false-positive bound {record['false_positive_bound']:.0e})"]
         if record.get("inset"):
             x0, y0, x1, y1 = record["inset"]
-            lines.append(f"read in a picture pasted into this one at ({x0}, {y0})-({x1}, {y1}): a screenshot, a card or a pad")
+            lines.append(f"read in a picture pasted into this one at ({x0}, {y0})-({x1}, {y1}): "
+                         "a screenshot, a card or a pad")
         binding = record.get("binding")
         if binding is not None:
             lines.append({"bound": "bound to this picture", "foreign": "NOT embedded in this picture: copied from "
