@@ -18,8 +18,8 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A whole picture's own lattice**: a thumbnail or a platform's resize is the whole picture, upright, and its
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
-  finds nothing that reads. So is an unscaled crop's: a picture marked at its own frame has 144-px tiles
-  whatever its size, and a crop keeps them.
+  finds nothing that reads. So is the picture's own scale's: a picture marked at its own frame has 144-px
+  tiles whatever its size, which a crop, a re-encode or a filter keeps.
 - **A picture pasted into a canvas** (a phone screenshot between its bars, a card, a pad): when the whole
   canvas reads nothing, the picture is found by the flat fill around it (``inset``) and read alone, cut out
   at the canvas's own resolution, where its chips are several times bigger than in the canvas's working view.
@@ -893,9 +893,10 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
 
 def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice]:
     """The lattices tried when the measured ones read nothing: the whole picture's
-    (``_whole_picture_lattices``) and, when the view's ``scale`` to the picture is known, an upright crop's
-    kept at its own scale (``UNSCALED_PERIOD``: a 10% crop of a 1280 x 1024 picture is 2.2 tiles across,
-    too few for the autocorrelation)."""
+    (``_whole_picture_lattices``) and, when the view's ``scale`` to the picture is known, an upright repost's
+    kept at the picture's scale (``UNSCALED_PERIOD``: a 10% crop of a 1280 x 1024 picture is 2.2 tiles across,
+    too few for the autocorrelation; a re-encode or a filter keeps that tile too). Measured
+    (``bench/robustness.py``): crops to 10% 63 -> 73%, WebP 50 68 -> 73%, a denoiser 59 -> 68%."""
     priors = _whole_picture_lattices(shape)
     if scale is not None and PERIOD_RANGE[0] <= UNSCALED_PERIOD * scale <= PERIOD_RANGE[1]:
         priors.append(Lattice.square(UNSCALED_PERIOD * scale))
