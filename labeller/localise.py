@@ -107,7 +107,6 @@ class LocalMap:
         self._power = cv2.integral(power.astype(np.float64))
         self._null = null_factor
         self._fx, self._fy = factor  # working-view pixels per picture pixel
-        self.size = picture_size
         self.area = area or (0, 0, *picture_size)
         self._displaced = displaced  # box (working-view rows, cols) -> best z with the pattern moved a little
         self.overall_z = float(self._signal[-1, -1] / np.sqrt(max(self._null * self._power[-1, -1], 1e-30)))
@@ -397,10 +396,11 @@ def canvas_area(grey, detection: wm.Detection) -> tuple[int, int, int, int] | No
 
 def localise_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> Localisation | None:
     """``localise`` for a PIL picture (the decoder's own working view of it); None when nothing was decoded."""
-    found = decoded_mark(wm.view_read_of_picture(pixels, detection), detection, key)
+    grey = pixels.convert("L")  # once, for the working view and the canvas both
+    found = decoded_mark(wm.view_read_of_picture(grey, detection), detection, key)
     if found is None:
         return None
-    return localise(found, pixels.size, canvas_area(pixels.convert("L"), detection))
+    return localise(found, pixels.size, canvas_area(grey, detection))
 
 
 def binding_of_picture(pixels, detection: wm.Detection, key: bytes | None = None) -> binding.Binding | None:

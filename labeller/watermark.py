@@ -823,21 +823,12 @@ def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None,
     box = inset.find(grey)
     if box is None:
         return found
-    pasted = _detect_pasted(working_view_of_picture(grey.crop(box)), layout_for(key))
+    # a whole picture, at an unknown scale to the marked one: its usual view and whole-picture lattices alone
+    pasted = _detect_work(working_view_of_picture(grey.crop(box)), key, usual_only=True)
     decoded = found.candidates_decoded + pasted.candidates_decoded
     if pasted.payload is not None:
         return replace(pasted, inset=box, candidates_decoded=decoded)
     return replace(found, pilot_z=max(found.pilot_z, pasted.pilot_z), candidates_decoded=decoded)
-
-
-def _detect_pasted(work: np.ndarray, layout: Layout) -> Detection:
-    """The usual view of a picture cut out of its canvas, with its whole-picture lattices: it is a whole
-    picture (INSET_DECODES decodes at most)."""
-    work = bounded(work)
-    if min(work.shape) < 64:
-        return Detection(payload=None, pilot_z=0.0)
-    return _detect_in(layout, whiten(work), lambda chip: decoder_view(work, chip),
-                      priors=_whole_picture_lattices(work.shape))
 
 
 def bounded(work: np.ndarray) -> np.ndarray:
@@ -854,8 +845,10 @@ def bounded(work: np.ndarray) -> np.ndarray:
 
 
 def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True,
-                 scale: float | None = None) -> Detection:
-    """``work``: the working view, ``scale`` of its pixels per picture pixel (None: unknown)."""
+                 scale: float | None = None, usual_only: bool = False) -> Detection:
+    """``work``: the working view, ``scale`` of its pixels per picture pixel (None: unknown). ``usual_only``:
+    the usual view and its prior lattices alone (MAX_DECODES + PRIOR_DECODES), as a pasted picture is read
+    (INSET_DECODES)."""
     layout = layout_for(key)
     work = bounded(work)
     if min(work.shape) < 64:
@@ -863,6 +856,8 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
     residual = whiten(work)
     priors = _prior_lattices(work.shape, scale) if whole_picture else ()
     found = _detect_in(layout, residual, lambda chip: decoder_view(work, chip), priors=priors)
+    if usual_only:
+        return found
     if found.payload is None and min(work.shape) >= COARSE_FROM:
         half = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_AREA)
         coarse = _detect_in(layout, whiten(half), lambda chip: decoder_view(half, chip), COARSE_PERIODS,
@@ -928,7 +923,7 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERI
 
 
 def _stretched(layout: Layout, residual: np.ndarray, z: float, lattice: Lattice) -> tuple[float, Lattice]:
-    """A whole-picture lattice fitted to the picture: each axis stretched in turn where the pilot stands out
+    """A prior lattice fitted to the picture: each axis stretched in turn where the pilot stands out
     most. A resize rounds each side on its own, so the tiles across the long side are off by up to half a
     pixel over the side — a third of a chip at the far edge of a 384-px thumbnail, which costs the payload
     and the binding's cells their sharpness."""

@@ -52,7 +52,7 @@ def test_the_picture_pasted_into_a_screen_is_found_past_the_bars_and_the_text(hu
     assert inset.find(wide.convert("L")) == (0, 400, 700, 1010)
 
 
-def test_a_picture_that_is_its_own_canvas_has_no_inset(hubble):
+def test_a_picture_that_is_its_own_canvas_has_no_inset():
     photo = Image.open(CORPUS / "chelsea.png")
     assert inset.find(photo.convert("L")) is None
     turned = ATTACKS["rotate"].apply(photo, 10).image  # on a white fill, but no rectangle
