@@ -1,9 +1,14 @@
 """Where the original's pixels went in a repost: local features (ORB) matched and fitted with RANSAC.
 
-A similarity transform (scale, rotation, shift) is enough for every repost we model — crops, rescales,
-small rotations, added bars — and it is what maps the original's mark boxes into the repost, so that a
-scan can say "the author's ID was here, inside the frame, and it is gone". Measured here: at least 47
-inliers for every repost of the corpus and at most 12 between different photos (``toolbox.md``).
+The fit maps the original's mark boxes into the repost, so that a scan can say "the author's ID was here,
+inside the frame, and it is gone". Most reposts are a similarity (scale, rotation, shift: crops, rescales,
+turns, added bars), fitted first because its four degrees of freedom are the hardest to fool. A repost
+stretched on one side (an aspect change) or photographed off-axis (keystone) is not: a similarity then fits
+only a band of the picture, and near the edges — where the marks are — it lands the boxes tens of pixels
+off, even outside the frame ("cropped") or on other pixels ("altered"). So a perspective fit (a homography)
+is tried too and kept when it explains clearly more matches and is a plausible view of a flat picture.
+Measured here: at least 47 inliers for every repost of the corpus and at most 12 between different photos
+(``toolbox.md``); a 10% stretch left the similarity 340 of 705 matches.
 """
 
 from __future__ import annotations
@@ -22,6 +27,17 @@ REPROJECTION_PX = 4.0
 MIN_INLIERS = 24
 MIN_REGISTRATION = 0.4  # correlation of detail over the middle of the picture, for a geometry to be trusted
 SIMILARITY_SHIFT_PX = 3
+# A perspective fit replaces the similarity only when it explains this many more matches (share, and
+# count): on a true similarity both fit the same matches, and a fit with more freedom must earn its place.
+PERSPECTIVE_GAIN = 1.05
+PERSPECTIVE_MORE = 8
+# ...and only as a plausible view of a flat picture: the local scale may vary by this factor across the
+# picture (a 5% keystone: 1.1), one axis may be stretched against the other by at most this factor.
+PERSPECTIVE_SCALE_SPREAD = 1.5
+PERSPECTIVE_STRETCH = 1.5
+# How far (reference pixels) a mark's reference is lined up locally before its box is compared.
+LOCAL_SEARCH_PX = 16
+DETAIL_REACH_PX = 6  # three times the detail filter's outer sigma (2 px): how far an edge shows in it
 DETAIL_FLOOR = 1.0  # grey levels squared: keeps flat regions from dividing by nothing
 
 Box = tuple[int, int, int, int]
@@ -31,7 +47,7 @@ Box = tuple[int, int, int, int]
 class Alignment:
     """A fitted original -> repost transform and how well it is supported."""
 
-    matrix: np.ndarray  # 2x3, original pixels -> repost pixels
+    matrix: np.ndarray  # 3x3, original pixels -> repost pixels (last row 0 0 1 unless a perspective)
     inliers: int
     matches: int
 
@@ -40,8 +56,13 @@ class Alignment:
         return self.inliers >= MIN_INLIERS
 
     @property
+    def perspective(self) -> bool:
+        return not np.allclose(self.matrix[2], (0.0, 0.0, 1.0))
+
+    @property
     def scale(self) -> float:
-        return float(np.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+        """Linear scale at the original's origin (the one scale of a similarity)."""
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:2, :2])))) / float(self.matrix[2, 2])
 
     @property
     def rotation_deg(self) -> float:
@@ -50,15 +71,34 @@ class Alignment:
     def map_box(self, box: Box) -> Box:
         """The repost-pixel bounding box of an original-pixel box."""
         x0, y0, x1, y1 = box
-        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64)
-        mapped = corners @ self.matrix.T
+        mapped = project(self.matrix, np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64))
         return (int(np.floor(mapped[:, 0].min())), int(np.floor(mapped[:, 1].min())),
                 int(np.ceil(mapped[:, 0].max())), int(np.ceil(mapped[:, 1].max())))
 
     def as_record(self) -> dict:
-        return {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
-                "rotation_deg": round(self.rotation_deg, 2),
-                "shift": [round(float(self.matrix[0, 2]), 1), round(float(self.matrix[1, 2]), 1)]}
+        record = {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
+                  "rotation_deg": round(self.rotation_deg, 2),
+                  "shift": [round(float(self.matrix[0, 2]), 1), round(float(self.matrix[1, 2]), 1)]}
+        if self.perspective:
+            record["fit"] = "perspective"
+        return record
+
+
+def project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` (n x 2) through a 3x3 transform, with the perspective division."""
+    mapped = np.hstack([points, np.ones((len(points), 1))]) @ matrix.T
+    return mapped[:, :2] / mapped[:, 2:3]
+
+
+def local_scale(matrix: np.ndarray, point) -> float:
+    """How much a 3x3 transform enlarges lengths near ``point`` (the root of its Jacobian's determinant)."""
+    x, y = point
+    w = matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2]
+    u = matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]
+    v = matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]
+    jacobian = np.array([[matrix[0, 0] * w - u * matrix[2, 0], matrix[0, 1] * w - u * matrix[2, 1]],
+                         [matrix[1, 0] * w - v * matrix[2, 0], matrix[1, 1] * w - v * matrix[2, 1]]]) / (w * w)
+    return float(np.sqrt(abs(np.linalg.det(jacobian))))
 
 
 def _features(image: Image.Image):
@@ -85,10 +125,38 @@ def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repos
                                                maxIters=4000, confidence=0.999, refineIters=20)
     if matrix is None:
         return None
+    full, inliers = np.vstack([matrix, [0, 0, 1]]), int(mask.sum())
+    if len(good) >= inliers * PERSPECTIVE_GAIN + PERSPECTIVE_MORE:  # the similarity left many matches out
+        homography, kept = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, REPROJECTION_PX, maxIters=4000, confidence=0.999)
+        if (homography is not None and int(kept.sum()) >= inliers * PERSPECTIVE_GAIN + PERSPECTIVE_MORE
+                and _plausible(homography, original_thumbnail.size)):
+            full, inliers = homography / homography[2, 2], int(kept.sum())
     # thumbnail -> repost view, made original -> repost: scale in on the left, out on the right
-    full = np.vstack([matrix, [0, 0, 1]])
     total = np.diag([1 / repost_factor, 1 / repost_factor, 1]) @ full @ np.diag([thumb_factor, thumb_factor, 1])
-    return Alignment(matrix=total[:2], inliers=int(mask.sum()), matches=len(good))
+    return Alignment(matrix=total, inliers=inliers, matches=len(good))
+
+
+def _plausible(homography: np.ndarray, size: tuple[int, int]) -> bool:
+    """A homography that is a view of the whole flat picture: its corners in the same order (no fold or
+    mirror the similarity would not also show), the local scale nearly even over the picture, and neither
+    axis stretched far against the other — not a fit to a few matches that flings the rest away."""
+    width, height = size
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    mapped = project(homography, corners)
+    if not np.all(np.isfinite(mapped)):
+        return False
+    edges = np.roll(mapped, -1, axis=0) - mapped
+    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    if not (np.all(turns > 0) or np.all(turns < 0)):
+        return False
+    w = homography[2, 0] * corners[:, 0] + homography[2, 1] * corners[:, 1] + homography[2, 2]
+    if np.any(w <= 0):
+        return False  # the picture's plane passes behind the camera
+    scales = [local_scale(homography, point) for point in corners]
+    if max(scales) > PERSPECTIVE_SCALE_SPREAD * min(scales):
+        return False
+    singular = np.linalg.svd(homography[:2, :2] / homography[2, 2], compute_uv=False)
+    return singular[0] <= PERSPECTIVE_STRETCH * singular[1]
 
 
 def registration(original_thumbnail: Image.Image, original_size: tuple[int, int], alignment: Alignment,
@@ -123,23 +191,35 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
     the two are compared by the normalised correlation of their local detail, best over shifts of up to
     three pixels (what the fitted geometry may be off by). Near 1 where a mark is intact — even re-encoded,
     rescaled or brightened — and near 0 where it was erased or covered; blurring takes most of its edges."""
-    to_repost = np.vstack([alignment.matrix, [0, 0, 1]]) @ reference_to_original
-    scale = float(np.hypot(to_repost[0, 0], to_repost[1, 0]))
+    to_repost = alignment.matrix @ reference_to_original
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    scale = local_scale(to_repost, centre)
     if scale < 1.0:  # the repost is coarser than the reference: compare at the repost's resolution
         reference = reference.resize((max(1, round(reference.width * scale)), max(1, round(reference.height * scale))),
                                      Image.Resampling.BOX)
         reference_to_original = reference_to_original @ np.diag([1 / scale, 1 / scale, 1.0])
         to_repost = to_repost @ np.diag([1 / scale, 1 / scale, 1.0])
         box = tuple(int(round(v * scale)) for v in box)
-    shrink = round(min(1.0, 1.0 / max(float(np.hypot(to_repost[0, 0], to_repost[1, 0])), 1e-6)), 3)
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    shrink = round(min(1.0, 1.0 / max(local_scale(to_repost, centre), 1e-6)), 3)
     grey = _float_grey(repost, shrink)
     if shrink < 1.0:
         to_repost = np.diag([shrink, shrink, 1]) @ to_repost
     width, height = reference.size
-    warped = cv2.warpAffine(grey, to_repost[:2].astype(np.float32), (width, height),
-                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    margin = LOCAL_SEARCH_PX  # the repost is brought in with a margin, to line the reference up locally
+    to_repost = to_repost @ np.array([[1, 0, -margin], [0, 1, -margin], [0, 0, 1]], dtype=np.float64)
+    size = (width + 2 * margin, height + 2 * margin)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if np.allclose(to_repost[2], (0.0, 0.0, 1.0)):
+        warped = cv2.warpAffine(grey, to_repost[:2].astype(np.float32), size, flags=flags,
+                                borderMode=cv2.BORDER_REPLICATE)
+    else:
+        warped = cv2.warpPerspective(grey, to_repost.astype(np.float32), size, flags=flags,
+                                     borderMode=cv2.BORDER_REPLICATE)
     detail = lambda a: cv2.GaussianBlur(a, (0, 0), 0.7) - cv2.GaussianBlur(a, (0, 0), 2.0)  # noqa: E731
     a, b = detail(np.asarray(reference.convert("L"), dtype=np.float32)), detail(warped)
+    oy, ox = _local_offset(a, b, margin)
+    b = b[margin + oy:margin + oy + height, margin + ox:margin + ox + width]
     shift = SIMILARITY_SHIFT_PX
     x0, y0, x1, y1 = box
     x0, y0, x1, y1 = max(shift, x0), max(shift, y0), min(width - shift, x1), min(height - shift, y1)
@@ -159,14 +239,32 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
     dy, dx = best_shift
     inner = np.zeros(a.shape, bool)
     inner[y0:y1, x0:x1] = True
+    # The ring leaves out the reference's own border, which is often the picture's edge (a mark sits near
+    # one): beyond it the repost has bars, a turn's fill or nothing, and the detail filter reaches across.
     ring = ~inner
-    ring[:shift, :] = ring[-shift:, :] = False
-    ring[:, :shift] = ring[:, -shift:] = False
+    band = shift + DETAIL_REACH_PX
+    ring[:band, :] = ring[-band:, :] = False
+    ring[:, :band] = ring[:, -band:] = False
     shifted = np.roll(b, (-dy, -dx), axis=(0, 1))
     energy = lambda image, mask: float((image[mask] ** 2).mean()) + DETAIL_FLOOR  # noqa: E731
     kept_box = energy(shifted, inner) / energy(a, inner)
     kept_ring = energy(shifted, ring) / energy(a, ring) if ring.any() else 1.0
     return RegionComparison(best, kept_box / kept_ring)
+
+
+def _local_offset(a: np.ndarray, b: np.ndarray, margin: int) -> tuple[int, int]:
+    """Where the reference's detail ``a`` lines up best in ``b`` (the repost brought into the reference's
+    frame with ``margin`` pixels more on every side), as an offset of at most ``margin``: the fitted
+    geometry is a few pixels off near the picture's edges, where the marks are (its features are found
+    at 768 px and a perspective fits a whole picture). The whole reference — the mark and the context kept
+    around it — is matched, so a mark erased from its place does not move where it is looked for."""
+    if a.shape[0] < 8 or a.shape[1] < 8 or float(a.std()) < 1e-3:
+        return 0, 0
+    scores = cv2.matchTemplate(b, a, cv2.TM_CCOEFF_NORMED)
+    if not np.all(np.isfinite(scores)):
+        return 0, 0
+    y, x = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return int(y) - margin, int(x) - margin
 
 
 def _float_grey(repost, shrink: float) -> np.ndarray:
