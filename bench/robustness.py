@@ -212,12 +212,13 @@ def robustness_of(args):
     return rows
 
 
-def unmarked_variants(image: Image.Image, count: int, rng):
-    """The photo, then random crops (30-100% of each side), rescales (0.25-1), pasted into a flat canvas one
-    time in four (1.1-2.5 times its size: a screenshot, a card, a pad, which the decoder also reads alone)
-    and JPEG re-encodes."""
-    yield image
-    for _ in range(count - 1):
+def unmarked_variants(image: Image.Image, count: int, rng, with_image: bool = True):
+    """The photo (unless not ``with_image``), then random crops (30-100% of each side), rescales (0.25-1),
+    pasted into a flat canvas one time in four (1.1-2.5 times its size: a screenshot, a card, a pad, which
+    the decoder also reads alone) and JPEG re-encodes: ``count`` pictures in all."""
+    if with_image:
+        yield image
+    for _ in range(count - 1 if with_image else count):
         w, h = image.size
         cw, ch = (max(64, int(side * rng.uniform(0.3, 1.0))) for side in (w, h))
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
@@ -236,13 +237,16 @@ def unmarked_variants(image: Image.Image, count: int, rng):
         yield variant
 
 
+FP_TASK = 250  # unmarked decodes per task: a long run is spread over both cores evenly
+
+
 def false_positives_of(args):
-    (name, image), count, seed = args
+    (name, image), count, seed, with_image = args
     from aimark.labeller import watermark
 
     rng = np.random.default_rng(seed)
     decodes = claimed = 0
-    for variant in unmarked_variants(image, count, rng):
+    for variant in unmarked_variants(image, count, rng, with_image):
         decodes += 1
         claimed += watermark.detect(variant).payload is not None
     return decodes, claimed
@@ -278,6 +282,8 @@ def main() -> int:
     parser.add_argument("--images", default="", help="comma-separated picture names (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="payloads embedded per picture and codec")
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
+    parser.add_argument("--fp-seed", type=int, default=1000,
+                        help="first seed of the unmarked variants (runs with seeds far apart add up)")
     parser.add_argument("--self-check-margin", type=float, default=None,
                         help="the self-check's pilot margin (default: the library's; 0: no margin)")
     args = parser.parse_args()
@@ -296,8 +302,10 @@ def main() -> int:
         rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials)
                                                                   for i, p in enumerate(images)])
                 for r in batch]
-        fp = pool.map(false_positives_of, [(p, args.fp_per_image, 1000 + i) for i, p in enumerate(images)]) \
-            if args.fp_per_image else []
+        # tasks of at most FP_TASK decodes; the first of each picture has the seed and variants of a short run
+        tasks = [(p, min(FP_TASK, args.fp_per_image - start), args.fp_seed + 1000 * (start // FP_TASK) + i, start == 0)
+                 for i, p in enumerate(images) for start in range(0, args.fp_per_image, FP_TASK)]
+        fp = pool.map(false_positives_of, tasks, chunksize=1)
     print(f"{len(images)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
           f"(payload bits: {', '.join(f'{c} {CODECS[c].message_bits}' for c in codecs)}); "
           f"{time.time() - started:.0f} s wall\n")

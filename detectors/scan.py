@@ -23,13 +23,13 @@ from aimark.labeller.vocabulary import Confidence
 from .findings import Finding, Verdict
 from .inspect import Inspection, inspect_image
 from .judges import JUDGES, Case
+from .judges.visible import EDGE_READER
 from .judges.verdict import decide, with_doubts
 from .matching import Match, find_original
-from .readers import READERS, ReadContext, VisibleReader
+from .readers import READERS, ReadContext
 from .registry import Registry
 
 FIRST_READERS = tuple(reader for reader in READERS if reader.key != "visible")  # visible: after matching
-EDGE_READER = VisibleReader(where="edges")
 
 
 @dataclass

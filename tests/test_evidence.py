@@ -65,6 +65,7 @@ def attacked(world, name, strength) -> bytes:
     ("pad", 0.1), ("caption_bar", 0.2), ("letterbox", 16 / 9), ("crop_sides", 0.04), ("long_side", 720),
     ("scale", 0.5), ("jpeg", 50), ("webp", 50), ("brightness", 1.2), ("gamma", 0.8), ("saturation", 0.0),
     ("sharpen", 150), ("blur", 1.0), ("noise", 8), ("screenshot", 0.8), ("rotate", 5), ("aspect", 1.1),
+    ("aspect", 0.9), ("keystone", 0.05), ("rotate", 135),
 ])
 def test_benign_reposts_draw_no_accusation(world, name, strength):
     scanned = scan(attacked(world, name, strength), world["options"])
@@ -102,6 +103,32 @@ def test_real_removals_are_still_found(world):
         scanned = scan(attacked(world, name, strength), world["options"])
         assert any(f.kind == kind and f.confidence == "high" for f in scanned.findings), (name, scanned.findings)
 
+
+def test_a_mark_the_geometry_puts_off_the_frame_but_ocr_reads_is_not_called_cropped(world):
+    """A fit that cannot follow a repost's warp lands a mark's box outside the frame; the mark still showing
+    at the edge contradicts "cropped". Here the fitted geometry is pushed off by a quarter of the picture
+    on purpose: the label and ID are then "outside", OCR reads both at the edges, and neither is called
+    cropped. Without OCR (fast mode) the same geometry does say cropped: nothing there could contradict it."""
+    from dataclasses import replace
+
+    from aimark.detectors.geometry import Alignment
+    from aimark.detectors.judges import Case, PlacedMarksJudge
+    from aimark.labeller.source import DecodedImage
+
+    data = encode(world["first"].pixels)
+    scanned = scan(data, world["options"])
+    assert scanned.match is not None and scanned.match.placed
+    width, height = world["first"].pixels.size
+    true = scanned.match.alignment
+    off = Alignment(np.array([[1, 0, width / 4], [0, 1, height / 4], [0, 0, 1]]) @ true.matrix, true.inliers,
+                    true.matches)
+    fast = ScanOptions(registry=world["registry"])
+    for options, expected in ((world["options"], "present"), (fast, "cropped")):
+        case = Case(inspection=scanned.inspection, image=DecodedImage(data),
+                    match=replace(scanned.match, alignment=off), options=options)
+        findings = PlacedMarksJudge().judge(case)
+        assert {f.kind.outcome.value for f in findings} == {expected}, [f.summary for f in findings]
+        assert len(findings) == 2
 
 def test_c2pa_kept_over_a_reencode_is_modified_not_a_removal(world):
     data = world["first"].data

@@ -23,7 +23,8 @@ class Case:
     image: DecodedImage
     match: Match | None
     options: object  # ScanOptions
-    visible: list[FoundMark] | None = None  # OCR of the edges (no placed original), else None
+    visible: list[FoundMark] | None = None  # OCR of the edges (no placed original, or a mark mapped off
+    # the frame), else None
     read_at_marks: list[FoundMark] = field(default_factory=list)  # OCR where a placed original's marks went
 
     @property

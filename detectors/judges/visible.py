@@ -31,6 +31,7 @@ ALTERED_BELOW = 0.5
 BLURRED_BELOW = 0.3
 MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 READER = VisibleReader()
+EDGE_READER = VisibleReader(where="edges")
 
 
 def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
@@ -43,11 +44,12 @@ def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
 class PlacedMarksJudge(Judge):
     """With a confirmed original whose geometry maps its mark boxes into the repost.
 
-    A mark is *removed* only when three things agree: its box lies whole inside the frame, OCR reads no such
-    text there, and the pixels there are no longer the original's. OCR reading the expected words where the
-    mark should be is a mark that is there, whatever the pixels' likeness says (an edit beside it, a
-    re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a removal unless the
-    frame cut most of it away."""
+    A mark is *cropped* when the geometry puts its box outside the frame and OCR (when on) does not read it
+    at the repost's edges. A mark is *removed* only when three things agree: its box lies whole inside the
+    frame, OCR reads no such text there, and the pixels there are no longer the original's. OCR reading the
+    expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
+    edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
+    removal unless the frame cut most of it away."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -66,14 +68,34 @@ class PlacedMarksJudge(Judge):
             inside = mapped.inside_fraction(size)
             clipped = mapped.clipped(size)
             if inside < CROPPED_BELOW:
-                findings.append(Finding(FindingKind.of(kind, Outcome.CROPPED), Confidence.HIGH,
-                                        f"the original's {kind.words} {words!r} lay where the repost was cut off "
-                                        f"({inside:.0%} of its box remains in the frame)", rests, clipped, original_box))
+                findings.append(self._cropped(case, kind, words, inside, clipped, original_box, rests))
                 continue
             if ocr is None:
                 continue  # fast mode: no OCR, so no claim about whether the mark is still there
             findings.append(self._judge_mark(case, kind, words, mapped, clipped, inside, original_box, rests))
         return findings
+
+    @staticmethod
+    def _cropped(case, kind, words, inside, clipped, original_box, rests) -> Finding:
+        """A mark whose box the geometry puts (mostly) outside the repost's frame. What could contradict it is
+        the mark still showing: a fit that cannot follow the repost's warp lands boxes off the frame. So with
+        OCR, the repost's edge strips are read first, and the mark found there is no crop at all."""
+        if case.options.ocr is not None:
+            if case.visible is None:  # read once; the edge judge stays silent when an original is placed
+                case.visible = EDGE_READER.read(case.image, case.options).reading
+            seen = [m for m in case.visible if m.score >= PRESENT_SCORE and (
+                m.kind == MarkKind.VISIBLE_LABEL if kind == MarkKind.VISIBLE_LABEL
+                else m.author_id == visible.looks_like_author_id(words))]
+            if seen:
+                return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
+                               f"the fitted geometry puts the original's {kind.words} {words!r} outside the "
+                               f"frame ({inside:.0%} of its box inside), but OCR reads it at the repost's edge: "
+                               f"{seen[0].text!r} — the fit is off there, so no crop is claimed",
+                               rests + ("OCR",), Box.of(seen[0].box), original_box)
+            rests = rests + ("OCR: not at the repost's edges",)
+        return Finding(FindingKind.of(kind, Outcome.CROPPED), Confidence.HIGH,
+                       f"the original's {kind.words} {words!r} lay where the repost was cut off "
+                       f"({inside:.0%} of its box remains in the frame)", rests, clipped, original_box)
 
     def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
         size, match = case.image.size, case.match

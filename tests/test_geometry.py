@@ -1,0 +1,90 @@
+"""Where the original's pixels went: the fitted geometry against the truth each repost attack knows, and a
+mark's region compared where the geometry puts it. Small real photos; the truth comes from the attack."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aimark.detectors import geometry
+from aimark.detectors.registry import thumbnail_bytes
+from aimark.labeller.source import DecodedImage
+from bench.reposts import ATTACKS
+
+from .conftest import PHOTO, PORTRAIT
+
+
+def _encoded(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _fit(picture: Image.Image, name: str, strength):
+    """The attack's truth (original -> repost, 3x3) and the fit from the registry's thumbnail."""
+    done = ATTACKS[name].apply(picture, strength, box=(0, 0, 8, 8))
+    thumbnail = Image.open(io.BytesIO(thumbnail_bytes(picture)))
+    return done.matrix, geometry.align(thumbnail, picture.size, DecodedImage(_encoded(done.image)))
+
+
+def _corner_error(picture: Image.Image, truth: np.ndarray, alignment) -> float:
+    """Largest distance (repost pixels) between where the fit and the truth put points near the corners,
+    where the marks sit."""
+    w, h = picture.size
+    points = np.array([[0.05 * w, 0.05 * h], [0.95 * w, 0.05 * h], [0.95 * w, 0.95 * h], [0.05 * w, 0.95 * h]])
+    return float(np.hypot(*(geometry.project(truth, points) - geometry.project(alignment.matrix, points)).T).max())
+
+
+@pytest.fixture(scope="module", params=[PHOTO, PORTRAIT], ids=lambda p: p.stem)
+def picture(request):
+    return Image.open(request.param).convert("RGB")
+
+
+@pytest.mark.parametrize("name, strength", [("aspect", 0.9), ("aspect", 1.1), ("keystone", 0.05)])
+def test_a_stretched_or_keystoned_repost_is_fitted_where_the_marks_are(picture, name, strength):
+    """A similarity cannot follow a 10% stretch of one side: near the corners it is off by tens of pixels
+    (it put a label box below the frame and called it cropped). The perspective fit lands within 1% of the
+    picture's width there."""
+    truth, alignment = _fit(picture, name, strength)
+    assert alignment is not None and alignment.confirmed and alignment.perspective
+    assert _corner_error(picture, truth, alignment) <= 0.01 * picture.width
+
+
+@pytest.mark.parametrize("name, strength", [("scale", 0.5), ("rotate", 5), ("crop_sides", 0.04), ("jpeg", 50)])
+def test_a_similarity_repost_keeps_the_similarity_fit(picture, name, strength):
+    """The perspective fit has more freedom: it replaces the similarity only when it explains clearly more
+    matches, so an ordinary repost keeps the four-parameter fit (and its record has no ``fit`` key)."""
+    truth, alignment = _fit(picture, name, strength)
+    assert alignment is not None and not alignment.perspective and "fit" not in alignment.as_record()
+    assert _corner_error(picture, truth, alignment) <= 0.01 * picture.width
+
+
+def test_an_implausible_homography_is_refused():
+    """A fit that folds the picture, or stretches one axis far against the other, is not a view of it."""
+    size = (400, 300)
+    assert geometry._plausible(np.diag([1.1, 0.95, 1.0]), size)
+    assert geometry._plausible(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2e-4, 0.0, 1.0]]), size)  # keystone
+    assert not geometry._plausible(np.diag([2.0, 1.0, 1.0]), size)  # one axis twice the other
+    assert not geometry._plausible(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [4e-3, 0.0, 1.0]]), size)  # uneven
+    assert not geometry._plausible(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-5e-3, 0.0, 1.0]]), size)  # behind
+
+
+def test_a_mark_is_compared_where_the_fit_puts_it_even_when_the_fit_is_off(picture):
+    """The fit is a few pixels off near the edges; the mark's reference is lined up locally first. With the
+    geometry deliberately 10 px off, an intact corner still compares as the original's pixels, and a corner
+    painted flat still does not."""
+    truth, alignment = _fit(picture, "jpeg", 90)
+    off = geometry.Alignment(alignment.matrix @ np.array([[1, 0, 7], [0, 1, -7], [0, 0, 1]], float),
+                             alignment.inliers, alignment.matches)
+    w, h = picture.size
+    box = (int(0.7 * w), int(0.85 * h), int(0.95 * w), int(0.95 * h))
+    context = (box[0] - 30, box[1] - 30, min(w, box[2] + 30), min(h, box[3] + 30))
+    reference = picture.crop(context)
+    to_original = np.array([[1, 0, context[0]], [0, 1, context[1]], [0, 0, 1]], float)
+    inner = (box[0] - context[0], box[1] - context[1], box[2] - context[0], box[3] - context[1])
+    intact = geometry.region_similarity(reference, to_original, off, DecodedImage(_encoded(picture)), inner)
+    painted = picture.copy()
+    painted.paste(tuple(int(v) for v in np.asarray(picture.crop(box)).reshape(-1, 3).mean(0)), box)
+    erased = geometry.region_similarity(reference, to_original, off, DecodedImage(_encoded(painted)), inner)
+    assert intact.similarity >= 0.8 and erased.similarity < 0.3 and erased.detail_kept < 0.3
