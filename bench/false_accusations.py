@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -238,7 +239,13 @@ def run_job(job: dict) -> dict:
     findings = [(f.kind.value, f.kind.mark.value, f.confidence.value, f.removal) for f in result.findings]
     return {"case": job["attack"], "strength": job["strength"], "benign": job["benign"],
             "image": Path(job["entry"]["source"]).name, "truth": truth, "findings": findings,
+            "likeness": [(f.kind.mark.value, *map(float, m.groups())) for f in result.findings
+                         for m in [LIKENESS.search(f.rests_on[-1])] if m],
             "error": result.error, "seconds": result.seconds}
+
+
+# the placed-marks judge's evidence: how alike a mark's region is to the original's, and the detail kept there
+LIKENESS = re.compile(r"similarity to the original's pixels (-?[\d.]+), detail kept (-?[\d.]+)")
 
 
 def false_removals(row: dict) -> list[tuple[str, str]]:
@@ -320,10 +327,41 @@ def report(rows: list[dict], images: int, seconds: float, show: int) -> None:
     for row in missed[:show]:
         kinds = sorted({f"{k}/{c}" for k, _, c, _ in row["findings"] if k.startswith(('author', 'visible'))})
         print(f"  MISSED {row['case']}@{row['strength']} on {row['image']}: {', '.join(kinds)}")
+    report_margins(rows)
     broken = [r for r in rows if r["truth"] is None]
     for row in broken[:show]:
         print(f"  CASE FAILED {row['case']} on {row['image']}: {row['error']}")
     print(f"scan seconds per image: median {np.median([r['seconds'] for r in rows]):.2f}")
+
+
+def report_margins(rows: list[dict]) -> None:
+    """The placed-marks judge's thresholds against what it measured: the lowest likeness and detail kept of
+    a mark that is there (a benign repost that keeps it whole), the highest of an author ID taken away
+    (erased, blurred, covered, cloned) — a mark is called altered below ALTERED_BELOW or BLURRED_BELOW."""
+    from aimark.detectors.judges.visible import ALTERED_BELOW, BLURRED_BELOW
+
+    kept, taken = [], []
+    for row in rows:
+        if row["truth"] is None or row["truth"]["unrelated"]:
+            continue
+        for mark, similarity, detail in row.get("likeness", []):
+            label = f"{row['case']}@{row['strength']} on {row['image']} ({mark})"
+            if row["benign"] and row["truth"]["kept"].get(mark, 1.0) >= KEPT:
+                kept.append((similarity, detail, label))
+            elif row["case"] in ("erase_id", "blur_id", "cover_id", "clone_id") and mark == "author-id":
+                taken.append((similarity, detail, label))
+    if not kept or not taken:
+        return
+    print(f"\nlikeness where the mark is there ({len(kept)}) and where the author ID was taken ({len(taken)}); "
+          f"altered below similarity {ALTERED_BELOW} or detail kept {BLURRED_BELOW}:")
+    for what, values, pick in (("there: lowest similarity", kept, lambda t: t[0]),
+                               ("there: lowest detail kept", kept, lambda t: t[1]),
+                               ("taken: highest similarity", taken, lambda t: -t[0]),
+                               ("taken: highest detail kept", taken, lambda t: -t[1])):
+        ranked = sorted(values, key=pick)[:3]
+        print(f"  {what:27} " + "; ".join(f"{s:.2f} / {d:.2f} {label}" for s, d, label in ranked))
+    both = sum(1 for s, d, _ in kept if s < ALTERED_BELOW or d < BLURRED_BELOW)
+    print(f"  marks there that the pixels alone would call altered (OCR must then read them): {both} of {len(kept)}")
 
 
 if __name__ == "__main__":
