@@ -88,3 +88,29 @@ def test_a_mark_is_compared_where_the_fit_puts_it_even_when_the_fit_is_off(pictu
     painted.paste(tuple(int(v) for v in np.asarray(picture.crop(box)).reshape(-1, 3).mean(0)), box)
     erased = geometry.region_similarity(reference, to_original, off, DecodedImage(_encoded(painted)), inner)
     assert intact.similarity >= 0.8 and erased.similarity < 0.3 and erased.detail_kept < 0.3
+
+
+def test_a_sharpened_repost_keeps_its_marks_detail_and_a_blurred_mark_still_loses_it(picture):
+    """Sharpening adds more detail around a mark than to its saturated strokes; only a loss of detail in the
+    ring is made up for, so a sharpened mark is not read as blurred — and a mark blurred before the whole
+    picture was sharpened still is."""
+    from PIL import ImageDraw, ImageFilter
+
+    marked = picture.copy()
+    w, h = marked.size
+    box = (int(0.6 * w), int(0.88 * h), int(0.95 * w), int(0.95 * h))
+    ImageDraw.Draw(marked).text((box[0] + 4, box[1]), "ID 1234567890", fill=(255, 255, 255),
+                                font_size=max(10, (box[3] - box[1]) * 3 // 4), stroke_width=2, stroke_fill=(0, 0, 0))
+    truth, alignment = _fit(marked, "jpeg", 95)
+    context = (box[0] - 30, box[1] - 30, min(w, box[2] + 30), min(h, box[3] + 30))
+    to_original = np.array([[1, 0, context[0]], [0, 1, context[1]], [0, 0, 1]], float)
+    inner = (box[0] - context[0], box[1] - context[1], box[2] - context[0], box[3] - context[1])
+    sharpen = ImageFilter.UnsharpMask(radius=2, percent=150, threshold=0)
+    sharpened = geometry.region_similarity(marked.crop(context), to_original, alignment,
+                                           DecodedImage(_encoded(marked.filter(sharpen))), inner)
+    blurred = marked.copy()
+    blurred.paste(marked.crop(box).filter(ImageFilter.GaussianBlur(0.3 * (box[3] - box[1]))), box)
+    then_sharpened = geometry.region_similarity(marked.crop(context), to_original, alignment,
+                                                DecodedImage(_encoded(blurred.filter(sharpen))), inner)
+    assert sharpened.similarity >= 0.8 and sharpened.detail_kept >= 0.8, sharpened
+    assert then_sharpened.detail_kept < 0.3, then_sharpened
