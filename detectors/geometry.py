@@ -27,6 +27,7 @@ REPROJECTION_PX = 4.0
 MIN_INLIERS = 24
 MIN_REGISTRATION = 0.4  # correlation of detail over the middle of the picture, for a geometry to be trusted
 SIMILARITY_SHIFT_PX = 3
+MIN_SHOWN_PX = 48  # a fit that shows the whole original smaller than this (short side, repost view) is degenerate
 # A perspective fit replaces the similarity only when it explains this many more matches (share, and
 # count): on a true similarity both fit the same matches, and a fit with more freedom must earn its place.
 PERSPECTIVE_GAIN = 1.05
@@ -135,6 +136,13 @@ def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repos
         if (homography is not None and int(kept.sum()) >= inliers * PERSPECTIVE_GAIN + PERSPECTIVE_MORE
                 and _plausible(homography, original_thumbnail.size)):
             full, inliers = homography / homography[2, 2], int(kept.sum())
+    centre = (original_thumbnail.width / 2, original_thumbnail.height / 2)
+    if local_scale(full, centre) * min(original_thumbnail.size) < MIN_SHOWN_PX:
+        # The whole original collapsed onto a few pixels: ORB finds a corner at several pyramid levels, and a
+        # fit shrinking everything onto one spot counts those repeated matches as inliers (a phone screenshot
+        # showing a 4352-px photo at 30% of the screen: 47 "inliers" at a scale of 0.002, which then passed
+        # the registration, whose box had vanished). Nothing can be judged there: no placed geometry.
+        return None
     # thumbnail -> repost view, made original -> repost: scale in on the left, out on the right
     total = np.diag([1 / repost_factor, 1 / repost_factor, 1]) @ full @ np.diag([thumb_factor, thumb_factor, 1])
     return Alignment(matrix=total, inliers=inliers, matches=len(good))
