@@ -58,12 +58,12 @@ class Alignment:
 
     @property
     def perspective(self) -> bool:
-        return not np.allclose(self.matrix[2], (0.0, 0.0, 1.0))
+        return not _affine(self.matrix)
 
     @property
     def scale(self) -> float:
         """Linear scale at the original's origin (the one scale of a similarity)."""
-        return float(np.sqrt(abs(np.linalg.det(self.matrix[:2, :2])))) / float(self.matrix[2, 2])
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:2, :2]))))  # the matrix is kept with [2, 2] = 1
 
     @property
     def rotation_deg(self) -> float:
@@ -83,6 +83,11 @@ class Alignment:
         if self.perspective:
             record["fit"] = "perspective"
         return record
+
+
+def _affine(matrix: np.ndarray) -> bool:
+    """Whether a 3x3 transform has no perspective part (its last row is 0 0 1)."""
+    return bool(np.allclose(matrix[2], (0.0, 0.0, 1.0)))
 
 
 def project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -183,17 +188,6 @@ def registration(original_thumbnail: Image.Image, original_size: tuple[int, int]
     return region_similarity(original_thumbnail, to_original, alignment, repost, middle).similarity
 
 
-def visible_fraction(box: Box, size: tuple[int, int]) -> float:
-    """How much of ``box`` lies inside an image of ``size``."""
-    x0, y0, x1, y1 = box
-    area = max(0, x1 - x0) * max(0, y1 - y0)
-    if area == 0:
-        return 0.0
-    ix = max(0, min(x1, size[0]) - max(x0, 0))
-    iy = max(0, min(y1, size[1]) - max(y0, 0))
-    return ix * iy / area
-
-
 def region_similarity(reference: Image.Image, reference_to_original: np.ndarray, alignment: Alignment,
                       repost, box: Box) -> RegionComparison:
     """How alike the repost is to a reference picture of the original inside ``box`` (reference pixels).
@@ -224,7 +218,7 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
     to_repost = to_repost @ np.array([[1, 0, -margin], [0, 1, -margin], [0, 0, 1]], dtype=np.float64)
     size = (width + 2 * margin, height + 2 * margin)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    if np.allclose(to_repost[2], (0.0, 0.0, 1.0)):
+    if _affine(to_repost):
         warped = cv2.warpAffine(grey, to_repost[:2].astype(np.float32), size, flags=flags,
                                 borderMode=cv2.BORDER_REPLICATE)
     else:
