@@ -19,7 +19,9 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
   finds nothing that reads. So is the picture's own scale's: a picture marked at its own frame has 144-px
-  tiles whatever its size, which a crop, a re-encode or a filter keeps.
+  tiles whatever its size, which a crop, a re-encode or a filter keeps. In a thumbnail the fine layer's
+  tiles are finer than the autocorrelation searches (20-45 px); those are priors there too, and the two
+  layers, which carry one codeword, are read together (then the better one alone, if that fails).
 - **A picture pasted into a canvas** (a phone screenshot between its bars, a card, a pad): when the whole
   canvas reads nothing, the picture is found by the flat fill around it (``inset``) and read alone, cut out
   at the canvas's own resolution, where its chips are several times bigger than in the canvas's working view.
@@ -29,7 +31,7 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   on the bits the picture itself pushes the wrong way, so the host image stops being the main noise.
 - **Error correction and a false-positive bound**: 64 data bits + CRC-32, convolutional code with soft
   Viterbi (``ecc``). At most ``DECODES_PER_IMAGE`` candidates are decoded per image, so an unmarked image
-  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 4.2e-9.
+  is taken for a marked one with probability ≤ DECODES_PER_IMAGE × 2^-32 ≈ 4.7e-9.
 - **A key**: chip signs, chip roles, the pilot and a payload scramble all derive from a secret; without it
   the pilot does not correlate and nothing decodes. The default key is public, for interoperability.
 
@@ -137,7 +139,21 @@ COARSE_CANDIDATES = 4  # hypotheses tried there (measured: 4 find as many 10% cr
 # canonical size between the clamps) has tiles of PERIOD x ORIGINAL_PX_PER_CANONICAL = 144 px at any size.
 UNSCALED_PERIOD = PERIOD * ORIGINAL_PX_PER_CANONICAL
 PRIOR_STRETCH_STEPS = (0.002, 0.001, 0.0005)  # relative steps fitting a prior lattice to each axis
-PRIOR_DECODES = 1  # and the best prior lattice (``_prior_lattices``), decoded apart from them
+# and the best prior lattice (``_prior_lattices``), decoded apart from them: with the picture's other layer
+# when one is among the priors, and alone when that fails. Measured (``bench/robustness.py``, 41 pictures x 82
+# cases): with the two read together only, 2 reads were lost to a noise lattice taken for the other layer.
+PRIOR_DECODES = 2
+# A thumbnail of a big picture keeps its fine layer at a tile under PERIOD_RANGE's (25-45 px at 256-384 px):
+# in a view this small, lattices of those periods are measured for the priors too, and the best two layers
+# are read together (``_decode_layers``).
+THUMBNAIL_VIEW = 400  # short side of a view that may be a thumbnail
+FINE_PRIOR_PERIODS = (20.0, PERIOD_RANGE[0])
+FINE_PRIOR_CANDIDATES = 4  # measured by the autocorrelation (a picture marked at its own frame: any period)
+SECOND_LAYER_Z = 4.0  # a second layer's pilot must stand out this much to be read with the first
+# ``_layer_weight``'s pilot of no weight. Fitted lattices of pictures with no mark score a median of 4.2 (p99
+# 5.3), but a thumbnail's true fine layer scores 4.5-5: at 4.0 and 4.5 it lost that weight, and 256-px
+# thumbnails read 29 of 41 pictures instead of 30 (a throwaway grid, 384/320 px unchanged).
+NOISE_Z = 3.5
 INSET_DECODES = MAX_DECODES + PRIOR_DECODES  # a picture pasted into a canvas (``inset``): view, lattice
 # the usual view, the half-resolution one, the spectrally flat one, the prior lattice, a pasted picture
 DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES + INSET_DECODES
@@ -854,7 +870,16 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
     if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
-    priors = _prior_lattices(work.shape, scale) if whole_picture else ()
+
+    def priors() -> list[Lattice]:
+        if not whole_picture:
+            return []
+        lattices = _prior_lattices(work.shape, scale)
+        if min(work.shape) <= THUMBNAIL_VIEW:  # a thumbnail's fine layer, marked at its own frame
+            lattices += [Lattice.square(measured.period) for measured in
+                         lattice_candidates(residual, FINE_PRIOR_PERIODS, FINE_PRIOR_CANDIDATES, ACF_WINDOW)]
+        return lattices
+
     found = _detect_in(layout, residual, lambda chip: decoder_view(work, chip), priors=priors)
     if usual_only:
         return found
@@ -882,8 +907,8 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
     only rescaled (a thumbnail, a platform's resize): a layer drawn with a canonical short side of ``c``
     puts ``c / PERIOD`` tiles across the picture's short side whatever its size."""
     short = min(shape)
-    return [Lattice.square(short / count) for count in tiles
-            if PERIOD_RANGE[0] <= short / count <= PERIOD_RANGE[1]]
+    lowest = FINE_PRIOR_PERIODS[0] if short <= THUMBNAIL_VIEW else PERIOD_RANGE[0]
+    return [Lattice.square(short / count) for count in tiles if lowest <= short / count <= PERIOD_RANGE[1]]
 
 
 def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice]:
@@ -899,27 +924,86 @@ def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice
 
 
 def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERIOD_RANGE,
-               count: int = SYNC_CANDIDATES, priors=()) -> Detection:
+               count: int = SYNC_CANDIDATES, priors=list) -> Detection:
     """Synchronise on ``residual`` and decode from ``view_for(chip)``, best pilots first: the lattices the
-    autocorrelation measures (``_detect_measured``), then, when none of them reads, the ``priors``
-    (``_prior_lattices``): the best of those is decoded when its pilot clears PILOT_MIN_Z, with one
-    decode of its own (PRIOR_DECODES). Measured first, because a picture read there keeps the lattice the
-    map and the binding need: a 720-px resize of a big photo reads at either layer, and the coarse layer's
-    few big cells leave the binding "cannot tell" (measured: ``bench/binding.py`` read "bound" on 23 of 33
-    720-px resizes at the measured lattice, 15 with the whole-picture lattices tried first)."""
+    autocorrelation measures (``_detect_measured``), then, when none of them reads, the lattices
+    ``priors()`` gives (``_prior_lattices``; made only then): the best of those is decoded when its pilot
+    clears PILOT_MIN_Z, together with the other layer of the same picture when one is among them
+    (``_decode_layers``) and, when that fails, alone (PRIOR_DECODES). Measured first, because a picture read there
+    keeps the lattice the map and the binding need: a 720-px resize of a big photo reads at either layer,
+    and the coarse layer's few big cells leave the binding "cannot tell" (measured: ``bench/binding.py``
+    read "bound" on 23 of 33 720-px resizes at the measured lattice, 15 with the whole-picture lattices
+    tried first)."""
     views: dict[float, np.ndarray] = {}
     found = _detect_measured(layout, residual, view_for, views, period_range, count)
-    if found.payload is not None or not priors:
+    lattices = priors() if found.payload is None else []
+    if not lattices:
         return found
-    best_z, best = max(((_align(layout, fold(residual, lattice, PERIOD)).z, lattice) for lattice in priors),
-                       key=lambda pair: pair[0])
+    scored = sorted(((_align(layout, fold(residual, lattice, PERIOD)).z, lattice) for lattice in lattices),
+                    key=lambda pair: -pair[0])
+    best_z, best = scored[0]
     if best_z < PILOT_MIN_Z:
         return replace(found, pilot_z=max(found.pilot_z, best_z))
-    prior = _decode_synced(layout, [_stretched(layout, residual, best_z, best)], view_for, views)
+    layers = [_stretched(layout, residual, best_z, best)]
+    # a whole picture's coarse and fine layers carry one codeword: the other one is read with it
+    short = min(residual.shape)
+    other = next(((z, lattice) for z, lattice in scored[1:]
+                  if z >= SECOND_LAYER_Z and _two_layers(short, best.period, lattice.period)), None)
+    if other is not None:
+        layers.append(_stretched(layout, residual, *other))
+    prior = _decode_layers(layout, layers, view_for, views)
+    if prior.payload is None and len(layers) > 1:  # the other layer was noise that drowned the best one
+        alone = _decode_layers(layout, layers[:1], view_for, views)
+        prior = replace(alone, candidates_decoded=prior.candidates_decoded + alone.candidates_decoded)
     decoded = found.candidates_decoded + prior.candidates_decoded
     if prior.payload is not None:
         return replace(prior, candidates_decoded=decoded)
     return replace(found, pilot_z=max(found.pilot_z, prior.pilot_z), candidates_decoded=decoded)
+
+
+def _two_layers(short: int, first: float, second: float) -> bool:
+    """Whether tiles of these two periods could be one picture's coarse layer (WHOLE_PICTURE_TILES[0]
+    across its short side) and its fine one (the coarse layer is drawn only where the fine frame is
+    COARSE_LAYER_FROM times as big, up to WHOLE_PICTURE_TILES[1] tiles)."""
+    coarse, fine = short / max(first, second), short / min(first, second)
+    return (abs(coarse / WHOLE_PICTURE_TILES[0] - 1) < 0.02
+            and 0.97 * COARSE_LAYER_FROM * WHOLE_PICTURE_TILES[0] <= fine <= 1.03 * WHOLE_PICTURE_TILES[1])
+
+
+def _decode_layers(layout: Layout, layers: list, view_for, views: dict) -> Detection:
+    """One decode of the soft bits of every layer in ``layers`` ((pilot z, lattice), the strongest first),
+    each weighted by its signal-to-noise ratio (``_layer_weight``). In a 256-384 px thumbnail of a big
+    photo each layer alone may leave 20-30% of the coded bits wrong; together they read where neither does
+    (measured: ``bench/robustness.py``, docs/benchmarks.md)."""
+    readings = []
+    for z, lattice in layers:
+        chip = round(lattice.period / TILE, 1)
+        if chip not in views:
+            views[chip] = view_for(chip)
+        tile = fold(views[chip], lattice, PERIOD)
+        alignment = _align(layout, tile)
+        chips = _chips(tile, alignment)
+        readings.append((layout.soft_bits(chips), _layer_weight(layout, chips, z), z, lattice, alignment))
+    soft, first_weight, z, lattice, alignment = readings[0]
+    for other_soft, weight, *_ in readings[1:]:
+        if first_weight > 0:  # relative to the strongest layer's weight, whose soft values stay as read
+            soft = soft + (weight / first_weight) * other_soft
+    payloads = list(_payloads_in(layout, soft))
+    found = [payload for payload, _ in payloads if payload is not None]
+    if not found:
+        return Detection(None, z, candidates_decoded=1, data_bits=payloads[0][1][:DATA_BITS])
+    angle, mirrored = _geometry(lattice, alignment)
+    return Detection(found[0], z, lattice.period, angle, 1, data_bits=found[0].to_bits(), mirrored=mirrored,
+                     others=tuple(found[1:]), lattice=lattice, alignment=alignment)
+
+
+def _layer_weight(layout: Layout, chips: np.ndarray, z: float) -> float:
+    """A layer's log-likelihood weight on a Gaussian channel: its pilot chips' mean over its data chips'
+    variance. The pilot's mean is biased up by picking the best of every shift, so it is scaled by
+    1 - NOISE_Z / z: a weak pilot, which that choice alone could have lifted to its height, weighs little."""
+    despread = chips.ravel() * layout.signs
+    signal = float(despread[layout.pilot].mean()) * max(0.0, 1.0 - NOISE_Z / max(z, 1e-6))
+    return signal / max(float(despread[layout.data].var()), 1e-30)
 
 
 def _stretched(layout: Layout, residual: np.ndarray, z: float, lattice: Lattice) -> tuple[float, Lattice]:
