@@ -197,7 +197,8 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
     full-detail crop of a mark the registry keeps. The repost is brought into the reference's frame and
     the two are compared by the normalised correlation of their local detail: the whole reference (the mark
     and its context) is lined up first (``_local_offset``, what the fitted geometry is off by near the
-    edges), then the box is compared at its best over shifts of up to three pixels more. Near 1 where a
+    edges), then the box is compared at its best over shifts of up to three pixels more, and a third at a
+    time where that is better (``_piecewise_similarity``: a fit a little off in scale). Near 1 where a
     mark is intact — even re-encoded, rescaled or brightened — and near 0 where it was erased or covered;
     blurring takes most of its edges."""
     to_repost = alignment.matrix @ reference_to_original

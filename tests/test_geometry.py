@@ -101,7 +101,8 @@ def test_a_long_mark_is_compared_through_a_fit_a_little_off_in_scale(picture):
     w, h = marked.size
     box = (int(0.45 * w), int(0.88 * h), int(0.95 * w), int(0.95 * h))
     ImageDraw.Draw(marked).text((box[0] + 4, box[1]), "ID 1234567890 1234567890", fill=(255, 255, 255),
-                                font_size=max(10, (box[3] - box[1]) * 3 // 4), stroke_width=2, stroke_fill=(0, 0, 0))
+                                font_size=max(10, (box[3] - box[1]) * 3 // 4), stroke_width=2,
+                                stroke_fill=(0, 0, 0))
     centre = np.array([[1, 0, box[0]], [0, 1, box[1]], [0, 0, 1]], float)
     skew = centre @ np.diag([1.02, 1.0, 1.0]) @ np.linalg.inv(centre)  # 2% wider, about the box's corner
     off = geometry.Alignment(alignment.matrix @ skew, alignment.inliers, alignment.matches)
