@@ -275,10 +275,11 @@ def _piecewise_similarity(a: np.ndarray, around: np.ndarray, box: tuple[int, int
     An erased or covered mark has no strokes to line up at any shift. ``around``: the repost in the
     reference's frame with a margin; ``at``: where the reference's origin lies in it."""
     x0, y0, x1, y1 = box
-    cuts = np.linspace(x0, x1, PIECES + 1) if x1 - x0 >= y1 - y0 else np.linspace(y0, y1, PIECES + 1)
+    wide = x1 - x0 >= y1 - y0
+    cuts = np.linspace(x0, x1, PIECES + 1) if wide else np.linspace(y0, y1, PIECES + 1)
     scores = []
     for start, end in zip(cuts[:-1].astype(int), cuts[1:].astype(int)):
-        px0, py0, px1, py1 = (start, y0, end, y1) if x1 - x0 >= y1 - y0 else (x0, start, x1, end)
+        px0, py0, px1, py1 = (start, y0, end, y1) if wide else (x0, start, x1, end)
         target = a[py0:py1, px0:px1]
         if min(target.shape) < 3 or float(target.std()) < 1e-3:
             return -1.0

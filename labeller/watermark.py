@@ -951,10 +951,11 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERI
                   if z >= SECOND_LAYER_Z and _two_layers(short, best.period, lattice.period)), None)
     if other is not None:
         layers.append(_stretched(layout, residual, *other))
-    prior = _decode_layers(layout, layers, view_for, views)
-    if prior.payload is None and len(layers) > 1:  # the other layer was noise that drowned the best one
-        alone = _decode_layers(layout, layers[:1], view_for, views)
-        prior = replace(alone, candidates_decoded=prior.candidates_decoded + alone.candidates_decoded)
+    prior = _decode_layers(layout, layers, view_for, views) if len(layers) > 1 else None
+    if prior is None or prior.payload is None:  # alone: the other layer may be noise that drowned this one
+        alone = _decode_synced(layout, layers[:1], view_for, views)
+        prior = alone if prior is None else replace(
+            alone, candidates_decoded=prior.candidates_decoded + alone.candidates_decoded)
     decoded = found.candidates_decoded + prior.candidates_decoded
     if prior.payload is not None:
         return replace(prior, candidates_decoded=decoded)
@@ -971,16 +972,13 @@ def _two_layers(short: int, first: float, second: float) -> bool:
 
 
 def _decode_layers(layout: Layout, layers: list, view_for, views: dict) -> Detection:
-    """One decode of the soft bits of every layer in ``layers`` ((pilot z, lattice), the strongest first),
+    """One decode of the soft bits of the layers in ``layers`` ((pilot z, lattice), the strongest first),
     each weighted by its signal-to-noise ratio (``_layer_weight``). In a 256-384 px thumbnail of a big
     photo each layer alone may leave 20-30% of the coded bits wrong; together they read where neither does
     (measured: ``bench/robustness.py``, docs/benchmarks.md)."""
     readings = []
     for z, lattice in layers:
-        chip = round(lattice.period / TILE, 1)
-        if chip not in views:
-            views[chip] = view_for(chip)
-        tile = fold(views[chip], lattice, PERIOD)
+        tile = fold(_view_for_lattice(views, view_for, lattice), lattice, PERIOD)
         alignment = _align(layout, tile)
         chips = _chips(tile, alignment)
         readings.append((layout.soft_bits(chips), _layer_weight(layout, chips, z), z, lattice, alignment))
@@ -995,6 +993,14 @@ def _decode_layers(layout: Layout, layers: list, view_for, views: dict) -> Detec
     angle, mirrored = _geometry(lattice, alignment)
     return Detection(found[0], z, lattice.period, angle, 1, data_bits=found[0].to_bits(), mirrored=mirrored,
                      others=tuple(found[1:]), lattice=lattice, alignment=alignment)
+
+
+def _view_for_lattice(views: dict, view_for, lattice: Lattice) -> np.ndarray:
+    """The decoder's view for this lattice's chip size, made once per size (``views`` caches them)."""
+    chip = round(lattice.period / TILE, 1)
+    if chip not in views:
+        views[chip] = view_for(chip)
+    return views[chip]
 
 
 def _layer_weight(layout: Layout, chips: np.ndarray, z: float) -> float:
@@ -1057,10 +1063,7 @@ def _decode_synced(layout: Layout, synced: list, view_for, views: dict,
             break
         if id(lattice) in decoded_before:
             continue
-        chip = round(lattice.period / TILE, 1)
-        if chip not in views:
-            views[chip] = view_for(chip)
-        soft, alignment = _soft_for_sync(layout, views[chip], lattice)
+        soft, alignment = _soft_for_sync(layout, _view_for_lattice(views, view_for, lattice), lattice)
         decoded += 1
         for payload, bits in _payloads_in(layout, soft):
             best_bits = bits if best_bits is None else best_bits
