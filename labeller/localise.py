@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from . import binding, inset
+from . import binding, inset, perspective
 from . import watermark as wm
 from .lattice import DIHEDRAL_INVERSE, tile_map
 from .visible import POSITIONS
@@ -204,6 +204,8 @@ class DecodedMark:
         height, width = self.view.shape
         xs = np.arange(width, dtype=np.float64)[None, :]
         ys = np.arange(height, dtype=np.float64)[:, None]
+        if detection.perspective is not None:  # read in the view with a perspective undone: go through it
+            xs, ys = perspective.undone_positions(xs, ys, detection.perspective, self.view.shape)
         # each pixel's place in the folded tile, exactly as ``lattice.fold`` puts it there: float64 for the
         # sums (positions far from the origin), float32 for the remap
         self.ux = self.matrix[0, 0] * xs + (self.matrix[0, 1] * ys + self.offset[0])

@@ -81,6 +81,16 @@ def test_honest_reposts_lose_the_mark_nowhere(marked, case):
     assert not any(r.lost for r in found.values()), found
 
 
+def test_a_keystoned_repost_is_mapped_through_its_perspective(marked):
+    """Read through an undone perspective (``perspective``), the map follows it: an honest 5% keystone
+    loses the mark nowhere and every region is judged, and a corner painted over before it is still found."""
+    honest = regions(ATTACKS["keystone"].apply(marked, 0.05).image)
+    assert not any(r.lost for r in honest.values())
+    assert min(r.expected_z for r in honest.values()) > localise.MIN_EXPECTED_Z, honest
+    edited = regions(ATTACKS["keystone"].apply(jpeg(replace_corner(marked, "bottom-right"), 85), 0.05).image)
+    assert edited["author-id"].lost and not edited["visible-label"].lost
+
+
 @pytest.mark.parametrize("frame", [("phone_screenshot", 1.0), ("pad", 0.1), ("letterbox", 16 / 9)])
 def test_in_a_framed_repost_the_regions_are_the_pictures_corners(marked, frame):
     """A mark read in the whole canvas of a screenshot, a pad or a letterbox: the regions are the marked
