@@ -77,8 +77,8 @@ from . import binding, ecc, inset, perspective
 from .codec import WatermarkCodec
 from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
 from .lattice import busiest_window
-from .lattice import fold
 from .lattice import candidates as lattice_candidates
+from .lattice import fold
 from .visible import CORNERS, POSITIONS
 
 FORMAT_VERSION = 1  # the payload without the visible marks' layout
@@ -809,7 +809,8 @@ def embed_checked(pixels: Image.Image, payload: WatermarkPayload, key: bytes | N
 def detect(pixels: Image.Image | np.ndarray, key: bytes | None = None, whole_picture: bool = True) -> Detection:
     """Find and decode the mark from pixels alone. ``payload`` is None when there is none. ``whole_picture``:
     where the view reads nothing, also try the lattices of an uncropped, upright picture or an unscaled crop
-    (``_prior_lattices``) and a picture pasted into the view (``inset``; a PIL picture only)."""
+    (``_prior_lattices``), the view with a perspective undone (``perspective``) and a picture pasted into
+    the view (``inset``; a PIL picture only)."""
     if isinstance(pixels, Image.Image):
         grey = pixels.convert("L") if pixels.mode != "L" else pixels
         return _detect_picture(grey, working_view_of_picture(grey), key, whole_picture)
