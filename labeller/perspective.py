@@ -3,7 +3,7 @@
 An affine warp (a rescale, a turn, an aspect change) leaves a tiled mark on one lattice; a perspective does
 not. Under a 5% keystone the top row's tiles are 10% narrower than the bottom row's, so one fold over the
 whole view lines up its middle only and the pilot drowns (measured: ``bench/robustness.py``'s keystone 5%
-read on 18 of 41 pictures; undoing the attack's own homography first, on 40).
+read on 18 of 41 pictures; undoing the attack's own homography first read 40, a throwaway check).
 
 Any homography is an affine map followed by a pure perspective about the view's centre,
 ``P(z) = z / (1 + g.z)`` — two numbers, ``g``. The decoder's affine lattice handles the first; this module
@@ -12,8 +12,8 @@ centre's lag times P's Jacobian there, so the autocorrelation of a window in eac
 window's peaks moved by that Jacobian. ``g`` is the pair under which the corners' autocorrelations, summed,
 stand highest at the centre's strongest peaks so moved. It needs no lattice: the peaks the windows share
 are the mark's, since a picture's own texture differs from corner to corner. (Measured on the 41 pictures,
-keystone 5%: fitting a lattice first and ``g`` to it read 28-31, lost where the lattice measured at the
-centre was a little off; the peaks alone 33.)
+keystone 5%, a throwaway script: fitting a lattice first and ``g`` to it read 28-31, lost where the lattice
+measured at the centre was a little off; the peaks alone 33.)
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from .lattice import autocorrelation, peakness, peaks, ring_radius, sample
 
 WINDOW_SHARE = 0.4  # a window's side, of the view's short side: 3 tiles of a big photo's fine layer
 MIN_WINDOW, MAX_WINDOW_SHARE = 256, 0.6  # and at least 256 px (almost two 144-px tiles of a picture marked
-# at its own frame) where the view allows it. Measured (41 pictures, keystone 5%): 0.4 alone read 30 (the
-# small pictures' windows held one tile), 0.5 alone 31 and 0.6 alone 30 (the big photos' corners averaged
-# too much of the warp), the rule 33.
+# at its own frame) where the view allows it. Measured (41 pictures, keystone 5%, a throwaway script): 0.4
+# alone read 30 (the small pictures' windows held one tile), 0.5 alone 31 and 0.6 alone 30 (the big photos'
+# corners averaged too much of the warp), the rule 33.
 PEAKS = 24  # the centre window's strongest autocorrelation peaks followed into the corners
 SPAN = 0.10  # the strongest perspective searched: 10% more or less scale at the view's edges
 COARSE_STEP, FINE_STEP = 0.01, 0.0025  # of scale at the edges: a 0.25% error is 0.75 px 3 tiles away
