@@ -10,6 +10,10 @@ re-encodes; PSNR; CPU seconds per megapixel. Open codecs (imwatermark dwtDctSvd,
 same table when they are installed.
 
     python bench/robustness.py [--jobs 2] [--cases rotate,jpeg@30] [--fp-per-image 250] [--seeds 0]
+
+Held out (pictures and tools the project was not tuned on): ``--folders DIR --seeds 7 8 --cases grid,outside``
+adds the attacks of ``bench/outside_tools.py`` (ImageMagick, cwebp, cjpeg) on the pictures in DIR and drawn
+pictures of new seeds (``docs/benchmarks.md`` says which pictures were used).
 """
 
 from __future__ import annotations
@@ -29,8 +33,12 @@ from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aimark.labeller.codec import WatermarkCodec  # noqa: E402
+from bench.outside_tools import OUTSIDE, missing  # noqa: E402
 from bench.pictures import pictures  # noqa: E402
 from bench.reposts import ATTACKS, BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
+
+# the grid's attacks and those made by tools aimark never uses (``--cases outside``: all of the latter)
+CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE}}
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
@@ -195,7 +203,7 @@ def robustness_of(args):
         embed_s = time.process_time() - start
         box = author_box(image.size)
         for case, (attack, strength) in cases:
-            attacked = ATTACKS[attack].apply(marked, strength, box=box, seed=seed).image
+            attacked = CATALOGUE[attack].apply(marked, strength, box=box, seed=seed).image
             start = time.process_time()
             try:
                 reading = codec.read(attacked)
@@ -256,11 +264,20 @@ def false_positives_of(args):
 
 def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
     """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
-    allowed: a new point to try)."""
+    allowed: a new point to try); ``outside`` -> every strength of every attack in ``bench/outside_tools.py``,
+    ``grid`` -> the default grid's (``grid,outside``: both)."""
     cases = []
-    for token in (t for t in spec.split(",") if t):
+    tokens = [t for t in spec.split(",") if t]
+    if "outside" in tokens:
+        if missing():
+            raise SystemExit(f"--cases outside needs {', '.join(missing())}: apt-get install imagemagick webp "
+                             "libjpeg-turbo-progs")
+        tokens = [t for t in tokens if t != "outside"] + [attack.name for attack in OUTSIDE]
+    if "grid" in tokens:
+        tokens = [attack.name for attack in BENIGN + GEOMETRY] + [t for t in tokens if t != "grid"]
+    for token in tokens:
         name, _, strength = token.partition("@")
-        attack = ATTACKS[name]
+        attack = CATALOGUE[name]
         if not strength:
             cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]
             continue
@@ -278,7 +295,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--codecs", default="aimark,dwtDctSvd,blind")
     parser.add_argument("--cases", default=",".join(a.name for a in BENIGN + GEOMETRY),
-                        help="comma-separated attacks, each optionally @strength; empty: none")
+                        help="comma-separated attacks, each optionally @strength; 'grid': the default ones, "
+                             "'outside': those of bench/outside_tools.py; empty: none")
     parser.add_argument("--images", default="", help="comma-separated picture names (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="payloads embedded per picture and codec")
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")

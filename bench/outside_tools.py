@@ -1,0 +1,156 @@
+"""Reposts made by tools aimark never uses: ImageMagick, libwebp's ``cwebp`` and libjpeg-turbo's ``cjpeg``.
+
+Every other attack in ``bench/reposts.py`` is Pillow or OpenCV — the libraries the decoder was tuned
+against. The issue asks that an evaluation with pictures *and tools* the project does not use reach the same
+figures, so these run the real command-line programs (their own resampling filters, DCTs, encoder defaults,
+rotation and perspective code) at strengths and angles the main grid does not hold. Each is an ``Attack``
+like the grid's, so ``bench/robustness.py --cases outside`` puts them in the same table.
+
+They need the programs (Debian: ``apt-get install imagemagick webp libjpeg-turbo-progs``); ``missing()``
+names any that are absent, and a tool that fails raises: a silent fallback would count the unattacked
+picture as a read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.reposts import Attack, Attacked, _scale_matrix, _shift
+
+TOOLS = ("convert", "cwebp", "dwebp", "cjpeg", "djpeg")
+
+
+def missing() -> list[str]:
+    """The command-line programs these attacks need that are not installed."""
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def _run(image: Image.Image, *steps: list[str]) -> Image.Image:
+    """``image`` through each command in turn: ``{in}`` names what the last step wrote (a PNG of ``image``
+    first), ``{out}`` the stem of what this one writes (its suffix, e.g. ``{out}.jpg``, sets the format)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        current = Path(tmp) / "0.png"
+        image.save(current)
+        for index, step in enumerate(steps, 1):
+            stem = str(Path(tmp) / str(index))
+            command = [part.replace("{in}", str(current)).replace("{out}", stem) for part in step]
+            subprocess.run(command, check=True, capture_output=True, timeout=120)
+            current = Path(next(part.replace("{out}", stem) for part in reversed(step) if "{out}" in part))
+        with Image.open(current) as out:
+            return out.convert("RGB")
+
+
+def _im_jpeg(im, q, rng, box):
+    """ImageMagick's JPEG (its own libjpeg settings: 4:2:0 below quality 90)."""
+    return Attacked(_run(im, ["convert", "{in}", "-quality", str(q), "{out}.jpg"]), np.eye(3))
+
+
+def _cjpeg(im, q, rng, box):
+    """libjpeg-turbo's reference encoder with the float DCT and optimised Huffman tables."""
+    return Attacked(_run(im, ["convert", "{in}", "{out}.ppm"],
+                         ["cjpeg", "-quality", str(q), "-dct", "float", "-optimize", "-outfile", "{out}.jpg", "{in}"]),
+                    np.eye(3))
+
+
+def _cwebp(im, q, rng, box):
+    """libwebp's own command-line encoder at its defaults (method 4, its spatial noise shaping and filter)."""
+    return Attacked(_run(im, ["cwebp", "-quiet", "-q", str(q), "{in}", "-o", "{out}.webp"],
+                         ["dwebp", "-quiet", "{in}", "-o", "{out}.png"]), np.eye(3))
+
+
+def _platform_webp(im, q, rng, box):
+    """A platform's serving path: shrunk by ImageMagick to fit 720 px (never enlarged), then WebP."""
+    factor = min(1.0, 720 / max(im.size))
+    resized = _run(im, ["convert", "{in}", "-resize", "720x720>", "{out}.png"])
+    out = _run(resized, ["cwebp", "-quiet", "-q", str(q), "{in}", "-o", "{out}.webp"],
+               ["dwebp", "-quiet", "{in}", "-o", "{out}.png"])
+    return Attacked(out, _scale_matrix(factor))
+
+
+def _im_resize(im, side, rng, box):
+    """ImageMagick's resize to fit ``side`` px (its default filter), saved at its default JPEG quality."""
+    out = _run(im, ["convert", "{in}", "-resize", f"{side}x{side}", "{out}.jpg"])
+    return Attacked(out, _scale_matrix(out.width / im.width, out.height / im.height))
+
+
+def _im_rotate(im, degrees, rng, box):
+    """ImageMagick's rotation (its own resampling), the corners filled white, JPEG 90."""
+    out = _run(im, ["convert", "{in}", "-background", "white", "-rotate", str(degrees), "-quality", "90", "{out}.jpg"])
+    t = np.deg2rad(degrees)
+    rotation = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
+    return Attacked(out, _shift(out.width / 2, out.height / 2) @ rotation @ _shift(-im.width / 2, -im.height / 2))
+
+
+def _im_keystone(im, k, rng, box):
+    """A sideways keystone by ImageMagick's perspective distortion: the left edge shortened by ``k`` of the
+    height at each end (the grid's own keystone narrows the top, with OpenCV)."""
+    w, h = im.size
+    points = f"0,0 0,{k * h:.2f}  {w},0 {w},0  {w},{h} {w},{h}  0,{h} 0,{h - k * h:.2f}"
+    out = _run(im, ["convert", "{in}", "-virtual-pixel", "white", "-distort", "Perspective", points,
+                    "-quality", "90", "{out}.jpg"])
+    return Attacked(out, np.eye(3))  # only the robustness grid reads these: no box is mapped through it
+
+
+def _im_crop(im, area, rng, box):
+    """ImageMagick's crop of ``area`` of the picture from its top-right corner (off centre), JPEG 90."""
+    w, h = im.size
+    cw, ch = max(32, round(w * area ** 0.5)), max(32, round(h * area ** 0.5))
+    out = _run(im, ["convert", "{in}", "-crop", f"{cw}x{ch}+{w - cw}+0", "+repage", "-quality", "90", "{out}.jpg"])
+    return Attacked(out, _shift(-(w - cw), 0))
+
+
+def _im_aspect(im, f, rng, box):
+    """Height alone changed by ImageMagick (``-resize 100%xN%!``), JPEG 90."""
+    out = _run(im, ["convert", "{in}", "-resize", f"100%x{100 * f:g}%!", "-quality", "90", "{out}.jpg"])
+    return Attacked(out, _scale_matrix(1.0, out.height / im.height))
+
+
+def _im_blur(im, sigma, rng, box):
+    return Attacked(_run(im, ["convert", "{in}", "-gaussian-blur", f"0x{sigma}", "-quality", "90", "{out}.jpg"]),
+                    np.eye(3))
+
+
+def _im_unsharp(im, amount, rng, box):
+    return Attacked(_run(im, ["convert", "{in}", "-unsharp", f"0x1.5+{amount}+0", "-quality", "90", "{out}.jpg"]),
+                    np.eye(3))
+
+
+def _im_median(im, size, rng, box):
+    """A median filter (a cheap denoiser many tools offer), ``size`` x ``size`` pixels."""
+    return Attacked(_run(im, ["convert", "{in}", "-statistic", "Median", f"{size}x{size}", "-quality", "90",
+                              "{out}.jpg"]), np.eye(3))
+
+
+def _im_levels(im, change, rng, box):
+    """ImageMagick's brightness and contrast, both by ``change`` percent."""
+    return Attacked(_run(im, ["convert", "{in}", "-brightness-contrast", f"{change}x{change}", "-quality", "90",
+                              "{out}.jpg"]), np.eye(3))
+
+
+def _im_flop(im, _, rng, box):
+    out = _run(im, ["convert", "{in}", "-flop", "-quality", "90", "{out}.jpg"])
+    return Attacked(out, np.array([[-1, 0, im.width], [0, 1, 0], [0, 0, 1]], float))
+
+
+OUTSIDE: tuple[Attack, ...] = (
+    Attack("im_jpeg", "codec", (30, 50, 70), _im_jpeg),
+    Attack("cjpeg", "codec", (40, 60), _cjpeg),
+    Attack("cwebp", "codec", (50, 75), _cwebp),
+    Attack("platform_webp", "codec", (60, 80), _platform_webp),
+    Attack("im_resize", "scale", (720, 512, 384, 320, 256), _im_resize),
+    Attack("im_rotate", "geometry", (7, 20, 60, 200), _im_rotate),
+    Attack("im_keystone", "geometry", (0.02, 0.04), _im_keystone),
+    Attack("im_crop", "crop", (0.5, 0.25), _im_crop),
+    Attack("im_aspect", "geometry", (0.92, 1.08), _im_aspect),
+    Attack("im_flop", "geometry", ("x",), _im_flop),
+    Attack("im_blur", "filter", (0.7, 1.2), _im_blur),
+    Attack("im_unsharp", "filter", (1.2,), _im_unsharp),
+    Attack("im_median", "filter", (3,), _im_median),
+    Attack("im_levels", "tone", (-10, 10), _im_levels),
+)
