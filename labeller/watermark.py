@@ -134,7 +134,13 @@ MAX_DECODES = 4  # candidates decoded per view
 # tile longer than PERIOD_RANGE twice: a crop to 10% of a big photo keeps tiles of ~300 px in the working
 # view (2.5 tiles across), beyond what the usual view's autocorrelation window can measure.
 COARSE_FROM = 2 * PERIOD_RANGE[1] + 32
-COARSE_PERIODS = (0.5 * PERIOD_RANGE[1], PERIOD_RANGE[1])  # in the half view: the periods the usual one cannot see
+# In the half view: the periods the usual one cannot see, and those it sees only weakly — its 512-px window
+# holds under 2.8 tiles of 184 px or more, and a busy picture's own peaks drown them. With the half view from
+# 115 px (207 px of the usual view, after the search's 10% margin), a held-out micrograph (ihc.png) scaled
+# 1.35-1.41x (tiles of 194-202 px) read in neither view, though 1.3x and 1.45x read: a gap in the periods
+# searched, not in the signal (a throwaway sweep of factors 0.3-2.0, after ``bench/robustness.py --cases
+# grid,outside`` on held-out pictures missed its 720-px resize). From 92 px it reads; nothing else moved.
+COARSE_PERIODS = (0.4 * PERIOD_RANGE[1], PERIOD_RANGE[1])
 # Tiles across the short side of a whole marked picture, tried when the measured lattices fail: the coarse layer
 # (and every picture marked at the smallest frame) and the fine layer of every photo >= 1152 px short side.
 WHOLE_PICTURE_TILES = (MIN_CANONICAL / PERIOD, MAX_CANONICAL / PERIOD)
@@ -896,15 +902,10 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
     if usual_only:
         return found
     if found.payload is None and min(work.shape) >= COARSE_FROM:
-        half = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        coarse = _detect_in(layout, whiten(half), lambda chip: decoder_view(half, chip), COARSE_PERIODS,
-                            COARSE_CANDIDATES)
+        coarse = _detect_half_view(layout, work)
         decoded = found.candidates_decoded + coarse.candidates_decoded
-        if coarse.payload is not None:  # the lattice back in the working view's pixels
-            scale = work.shape[1] / half.shape[1], work.shape[0] / half.shape[0]
-            lattice = Lattice((coarse.lattice.u[0] * scale[0], coarse.lattice.u[1] * scale[1]),
-                              (coarse.lattice.v[0] * scale[0], coarse.lattice.v[1] * scale[1]), coarse.lattice.score)
-            return replace(coarse, lattice=lattice, period=lattice.period, candidates_decoded=decoded)
+        if coarse.payload is not None:
+            return replace(coarse, candidates_decoded=decoded)
         found = replace(found, candidates_decoded=decoded)
     if found.payload is None and periodic_share(residual) > PERIODIC_SHARE:
         flat = spectrally_white(work)
@@ -918,6 +919,20 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
             return replace(straight, candidates_decoded=decoded)
         found = replace(found, candidates_decoded=decoded)
     return found
+
+
+def _detect_half_view(layout: Layout, work: np.ndarray) -> Detection:
+    """The mark read in ``work`` at half resolution, at COARSE_PERIODS (tiles too long, or too few, for the
+    usual view's window), COARSE_CANDIDATES hypotheses; a lattice found is given in ``work``'s pixels."""
+    half = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    coarse = _detect_in(layout, whiten(half), lambda chip: decoder_view(half, chip), COARSE_PERIODS,
+                        COARSE_CANDIDATES)
+    if coarse.payload is None:
+        return coarse
+    scale = work.shape[1] / half.shape[1], work.shape[0] / half.shape[0]
+    lattice = Lattice((coarse.lattice.u[0] * scale[0], coarse.lattice.u[1] * scale[1]),
+                      (coarse.lattice.v[0] * scale[0], coarse.lattice.v[1] * scale[1]), coarse.lattice.score)
+    return replace(coarse, lattice=lattice, period=lattice.period)
 
 
 def _detect_perspective(layout: Layout, work: np.ndarray, residual: np.ndarray) -> Detection:

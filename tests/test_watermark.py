@@ -209,6 +209,19 @@ def test_a_crop_to_a_tenth_of_a_big_photo_is_read_in_the_half_resolution_view():
     assert found.payload == PAYLOAD and found.period > watermark.PERIOD_RANGE[1], found
 
 
+def test_the_half_view_reads_tiles_the_usual_view_holds_too_few_of():
+    """Scaled 1.4x, a 512-px picture's 144-px tiles are ~200 px, under three across the usual view's 512-px
+    window, where a busy picture's own peaks drown them (a held-out micrograph read in neither view): the half
+    view's periods reach down to those too."""
+    marked = watermark.embed(Image.open(CORPUS / "camera.png").convert("RGB"), PAYLOAD)
+    upscaled = ATTACKS["scale"].apply(marked, 1.4).image
+    work = watermark.working_view_of_picture(upscaled)
+    period = watermark.UNSCALED_PERIOD * 1.4 * work.shape[0] / upscaled.height
+    assert 190 < period < 0.9 * 2 * 0.5 * watermark.PERIOD_RANGE[1]  # below where the half view once began
+    found = watermark._detect_half_view(watermark.layout_for(None), work)
+    assert found.payload == PAYLOAD and abs(found.period - period) < 0.02 * period, found
+
+
 def test_the_self_check_asks_for_a_margin_and_keeps_the_clearest_pass(monkeypatch):
     photo = Image.open(SMALL_PHOTO).convert("RGB")
     monkeypatch.setattr(watermark, "SELF_CHECK_MARGIN_Z", 0.0)
