@@ -46,6 +46,11 @@ def _run(image: Image.Image, *steps: list[str]) -> Image.Image:
             return out.convert("RGB")
 
 
+def _im(im: Image.Image, *options: str) -> Image.Image:
+    """``im`` through ImageMagick with ``options``, written as its JPEG at quality 90 (a repost's re-encode)."""
+    return _run(im, ["convert", "{in}", *options, "-quality", "90", "{out}.jpg"])
+
+
 def _im_jpeg(im, q, rng, box):
     """ImageMagick's JPEG (its own libjpeg settings: 4:2:0 below quality 90)."""
     return Attacked(_run(im, ["convert", "{in}", "-quality", str(q), "{out}.jpg"]), np.eye(3))
@@ -68,9 +73,7 @@ def _platform_webp(im, q, rng, box):
     """A platform's serving path: shrunk by ImageMagick to fit 720 px (never enlarged), then WebP."""
     factor = min(1.0, 720 / max(im.size))
     resized = _run(im, ["convert", "{in}", "-resize", "720x720>", "{out}.png"])
-    out = _run(resized, ["cwebp", "-quiet", "-q", str(q), "{in}", "-o", "{out}.webp"],
-               ["dwebp", "-quiet", "{in}", "-o", "{out}.png"])
-    return Attacked(out, _scale_matrix(factor))
+    return Attacked(_cwebp(resized, q, rng, box).image, _scale_matrix(factor))
 
 
 def _im_resize(im, side, rng, box):
@@ -81,7 +84,7 @@ def _im_resize(im, side, rng, box):
 
 def _im_rotate(im, degrees, rng, box):
     """ImageMagick's rotation (its own resampling), the corners filled white, JPEG 90."""
-    out = _run(im, ["convert", "{in}", "-background", "white", "-rotate", str(degrees), "-quality", "90", "{out}.jpg"])
+    out = _im(im, "-background", "white", "-rotate", str(degrees))
     t = np.deg2rad(degrees)
     rotation = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
     return Attacked(out, _shift(out.width / 2, out.height / 2) @ rotation @ _shift(-im.width / 2, -im.height / 2))
@@ -92,8 +95,7 @@ def _im_keystone(im, k, rng, box):
     height at each end (the grid's own keystone narrows the top, with OpenCV)."""
     w, h = im.size
     points = f"0,0 0,{k * h:.2f}  {w},0 {w},0  {w},{h} {w},{h}  0,{h} 0,{h - k * h:.2f}"
-    out = _run(im, ["convert", "{in}", "-virtual-pixel", "white", "-distort", "Perspective", points,
-                    "-quality", "90", "{out}.jpg"])
+    out = _im(im, "-virtual-pixel", "white", "-distort", "Perspective", points)
     return Attacked(out, np.eye(3))  # only the robustness grid reads these: no box is mapped through it
 
 
@@ -101,40 +103,36 @@ def _im_crop(im, area, rng, box):
     """ImageMagick's crop of ``area`` of the picture from its top-right corner (off centre), JPEG 90."""
     w, h = im.size
     cw, ch = max(32, round(w * area ** 0.5)), max(32, round(h * area ** 0.5))
-    out = _run(im, ["convert", "{in}", "-crop", f"{cw}x{ch}+{w - cw}+0", "+repage", "-quality", "90", "{out}.jpg"])
+    out = _im(im, "-crop", f"{cw}x{ch}+{w - cw}+0", "+repage")
     return Attacked(out, _shift(-(w - cw), 0))
 
 
 def _im_aspect(im, f, rng, box):
     """Height alone changed by ImageMagick (``-resize 100%xN%!``), JPEG 90."""
-    out = _run(im, ["convert", "{in}", "-resize", f"100%x{100 * f:g}%!", "-quality", "90", "{out}.jpg"])
+    out = _im(im, "-resize", f"100%x{100 * f:g}%!")
     return Attacked(out, _scale_matrix(1.0, out.height / im.height))
 
 
 def _im_blur(im, sigma, rng, box):
-    return Attacked(_run(im, ["convert", "{in}", "-gaussian-blur", f"0x{sigma}", "-quality", "90", "{out}.jpg"]),
-                    np.eye(3))
+    return Attacked(_im(im, "-gaussian-blur", f"0x{sigma}"), np.eye(3))
 
 
 def _im_unsharp(im, amount, rng, box):
-    return Attacked(_run(im, ["convert", "{in}", "-unsharp", f"0x1.5+{amount}+0", "-quality", "90", "{out}.jpg"]),
-                    np.eye(3))
+    return Attacked(_im(im, "-unsharp", f"0x1.5+{amount}+0"), np.eye(3))
 
 
 def _im_median(im, size, rng, box):
     """A median filter (a cheap denoiser many tools offer), ``size`` x ``size`` pixels."""
-    return Attacked(_run(im, ["convert", "{in}", "-statistic", "Median", f"{size}x{size}", "-quality", "90",
-                              "{out}.jpg"]), np.eye(3))
+    return Attacked(_im(im, "-statistic", "Median", f"{size}x{size}"), np.eye(3))
 
 
 def _im_levels(im, change, rng, box):
     """ImageMagick's brightness and contrast, both by ``change`` percent."""
-    return Attacked(_run(im, ["convert", "{in}", "-brightness-contrast", f"{change}x{change}", "-quality", "90",
-                              "{out}.jpg"]), np.eye(3))
+    return Attacked(_im(im, "-brightness-contrast", f"{change}x{change}"), np.eye(3))
 
 
 def _im_flop(im, _, rng, box):
-    out = _run(im, ["convert", "{in}", "-flop", "-quality", "90", "{out}.jpg"])
+    out = _im(im, "-flop")
     return Attacked(out, np.array([[-1, 0, im.width], [0, 1, 0], [0, 0, 1]], float))
 
 

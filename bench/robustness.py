@@ -268,14 +268,11 @@ def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
     ``grid`` -> the default grid's (``grid,outside``: both)."""
     cases = []
     tokens = [t for t in spec.split(",") if t]
-    if "outside" in tokens:
-        tokens = [t for t in tokens if t != "outside"] + [attack.name for attack in OUTSIDE]
-    outside = {attack.name for attack in OUTSIDE}
-    if missing() and any(t.partition("@")[0] in outside for t in tokens):
+    groups = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE]}
+    tokens = [name for t in tokens for name in groups.get(t, [t])]
+    if missing() and any(t.partition("@")[0] in groups["outside"] for t in tokens):
         raise SystemExit(f"the attacks of bench/outside_tools.py need {', '.join(missing())}: apt-get install "
                          "imagemagick webp libjpeg-turbo-progs")
-    if "grid" in tokens:
-        tokens = [attack.name for attack in BENIGN + GEOMETRY] + [t for t in tokens if t != "grid"]
     for token in tokens:
         name, _, strength = token.partition("@")
         attack = CATALOGUE[name]
