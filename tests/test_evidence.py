@@ -130,6 +130,66 @@ def test_a_mark_the_geometry_puts_off_the_frame_but_ocr_reads_is_not_called_crop
         assert {f.kind.outcome.value for f in findings} == {expected}, [f.summary for f in findings]
         assert len(findings) == 2
 
+def symmetric_picture(seed: int, size=(640, 480)) -> Image.Image:
+    """A picture that is its own mirror image (a phantom, a logo, a face-on portrait): shapes on the left
+    half, the right half their reflection."""
+    rng = np.random.default_rng(seed)
+    half = Image.new("RGB", (size[0] // 2, size[1]), (30, 40, 60))
+    draw = ImageDraw.Draw(half)
+    for _ in range(40):
+        (x, y), w, h = rng.integers(-40, size[0] // 2, 2), *rng.integers(8, 70, 2)
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x, y, x + w, y + h), fill=tuple(int(c) for c in rng.integers(40, 255, 3)), outline=(0, 0, 0))
+    left = np.asarray(half.filter(ImageFilter.GaussianBlur(0.8)))
+    return Image.fromarray(np.concatenate([left, left[:, ::-1]], axis=1))
+
+
+def test_a_mirrored_symmetric_picture_is_not_an_accusation(signer, keys, ocr, tmp_path):
+    """Mirrored, a picture symmetric that way matches its original unmirrored, and its marks (now on the
+    other side) are looked for where they are not. The watermark says the repost is a mirror image: the fit
+    cannot place the marks, and nothing is claimed on it. Unmirrored, a real removal is still found."""
+    buffer = io.BytesIO()
+    symmetric_picture(0).save(buffer, "PNG")
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+                        signer=signer, watermark=TiledSpreadSpectrum())
+    labelled = labeller.label_bytes(buffer.getvalue(), "symmetric.png")
+    registry = Registry(tmp_path / "originals.sqlite")
+    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    mirrored = scan(encode(labelled.pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), options)
+    assert mirrored.inspection.watermark.mirrored and mirrored.match.original.produce_id == labelled.record.produce_id
+    assert not accusations(mirrored), [f.summary for f in accusations(mirrored)]
+    doubted = [f for f in mirrored.findings if f.removal and f.kind.mark == MarkKind.AUTHOR_ID]
+    assert doubted and all("watermark geometry" in f.rests_on and "mirror" in f.summary for f in doubted)
+    erased = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=labelled.record.box(MarkKind.AUTHOR_ID).as_tuple())
+    found = scan(encode(erased.image), options)
+    registry.close()
+    assert any(f.kind == "author-id-removed" and f.confidence == Confidence.HIGH for f in found.findings), [
+        (f.kind.value, f.confidence.value, f.summary) for f in found.findings]
+
+
+def test_the_watermark_and_the_fit_must_agree_on_the_turn(world):
+    """The watermark's reading of a quarter turn against fitted geometries: the same turn agrees, no turn
+    (what a fit gives a picture that matches itself turned) is a doubt that names the turn."""
+    from types import SimpleNamespace
+
+    from aimark.detectors.geometry import Alignment
+    from aimark.detectors.judges.visible import geometry_doubt
+
+    pixels = world["first"].pixels
+    detection = watermark.detect(pixels.transpose(Image.Transpose.ROTATE_90))  # a quarter turn counter-clockwise
+    assert detection.payload is not None and round(detection.angle_deg) == 90
+
+    def doubt(matrix):
+        fit = SimpleNamespace(alignment=Alignment(np.asarray(matrix, float), inliers=99, matches=99))
+        return geometry_doubt(SimpleNamespace(inspection=SimpleNamespace(watermark=detection), match=fit))
+
+    quarter = [[0, 1, 0], [-1, 0, pixels.width], [0, 0, 1]]  # original (x, y) -> turned (y, width - x)
+    assert doubt(quarter) is None
+    assert "turned 90 degrees" in doubt(np.eye(3))
+    assert "mirror" in doubt([[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+
+
 def test_c2pa_kept_over_a_reencode_is_modified_not_a_removal(world):
     data = world["first"].data
     reencoded = encode(Image.open(io.BytesIO(data)), 85)
