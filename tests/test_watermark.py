@@ -234,6 +234,18 @@ def test_the_half_view_reads_tiles_the_usual_view_holds_too_few_of():
     assert found.payload == PAYLOAD and abs(found.period - period) < 0.02 * period, found
 
 
+@pytest.mark.parametrize("attack, strength", [("webp", 50), ("jpeg", 30)])
+def test_a_flat_picture_whose_fine_detail_a_codec_took_is_read_from_its_coarse_layer(attack, strength):
+    """A gradient sky under WebP 50 or JPEG 30 keeps only its coarse layer, three tiles across: 256 px in
+    the working view, beyond the periods searched, and plain only in the view made for chips that big. The
+    whole picture's coarse lattice is tried there (a throwaway check on the grid's 41 pictures: JPEG 30 34 ->
+    39 read, WebP 50 30 -> 36)."""
+    sky = np.linspace(0, 1, 900)[:, None, None] * [60, 80, 40] + [120, 150, 200]
+    flat = Image.fromarray(np.broadcast_to(sky, (900, 1600, 3)).astype(np.uint8))
+    found = watermark.detect(ATTACKS[attack].apply(watermark.embed(flat, PAYLOAD), strength).image)
+    assert found.payload == PAYLOAD and found.period > watermark.PERIOD_RANGE[1], found
+
+
 def test_the_self_check_asks_for_a_margin_and_keeps_the_clearest_pass(monkeypatch):
     photo = Image.open(SMALL_PHOTO).convert("RGB")
     monkeypatch.setattr(watermark, "SELF_CHECK_MARGIN_Z", 0.0)
