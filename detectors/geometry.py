@@ -154,6 +154,38 @@ def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repos
     return Alignment(matrix=total, inliers=inliers, matches=len(good))
 
 
+# The ways a picture can be its own image: mirrored either way, or turned half round (a phantom, a logo, a
+# face-on portrait, a playing card). Each maps the original's pixels onto the turned original's.
+SYMMETRIES = {
+    "mirrored left to right": (Image.Transpose.FLIP_LEFT_RIGHT, lambda w, h: [[-1, 0, w], [0, 1, 0], [0, 0, 1]]),
+    "mirrored top to bottom": (Image.Transpose.FLIP_TOP_BOTTOM, lambda w, h: [[1, 0, 0], [0, -1, h], [0, 0, 1]]),
+    "turned half round": (Image.Transpose.ROTATE_180, lambda w, h: [[-1, 0, w], [0, -1, h], [0, 0, 1]]),
+}
+OTHER_PLACE = 0.05  # of the original's short side: a corner moved this far is a different placement
+
+
+def symmetric_fits(original_thumbnail: Image.Image, original_size: tuple[int, int], fitted: Alignment,
+                   repost) -> list[tuple[str, Alignment]]:
+    """Fits of the original to the repost other than ``fitted``, found by turning the original onto itself
+    (``SYMMETRIES``): each confirmed and registered as a fit must be, and placing the picture elsewhere. A
+    picture symmetric that way fits its repost both ways, and the features cannot tell which is true."""
+    width, height = original_size
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    placed = project(fitted.matrix, corners)
+    found = []
+    for how, (transpose, matrix) in SYMMETRIES.items():
+        fit = align(original_thumbnail.transpose(transpose), original_size, repost)
+        if fit is None or not fit.confirmed:
+            continue
+        other = Alignment(fit.matrix @ np.asarray(matrix(width, height), dtype=np.float64), fit.inliers, fit.matches)
+        moved = np.abs(project(other.matrix, corners) - placed).max()
+        if moved < OTHER_PLACE * min(repost.size) or (
+                registration(original_thumbnail, original_size, other, repost) < MIN_REGISTRATION):
+            continue
+        found.append((how, other))
+    return found
+
+
 def _plausible(homography: np.ndarray, size: tuple[int, int]) -> bool:
     """A homography that is a view of the whole flat picture: its corners in the same turning order (no
     fold), in front of the camera, the local scale nearly even over the picture, and neither axis stretched

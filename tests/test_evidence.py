@@ -144,23 +144,27 @@ def symmetric_picture(seed: int, size=(640, 480)) -> Image.Image:
     return Image.fromarray(np.concatenate([left, left[:, ::-1]], axis=1))
 
 
-def test_a_mirrored_symmetric_picture_is_not_an_accusation(signer, keys, ocr, tmp_path):
+@pytest.mark.parametrize("marked", [True, False], ids=["watermarked", "no-watermark"])
+def test_a_mirrored_symmetric_picture_is_not_an_accusation(signer, keys, ocr, tmp_path, marked):
     """Mirrored, a picture symmetric that way matches its original unmirrored, and its marks (now on the
-    other side) are looked for where they are not. The watermark says the repost is a mirror image: the fit
-    cannot place the marks, and nothing is claimed on it. Unmirrored, a real removal is still found."""
+    other side) are looked for where they are not. The picture also fits its original mirrored, with the
+    marks there (and the watermark, when there is one, reads it as a mirror image): the fit cannot place
+    the marks, and nothing is claimed on it. Unmirrored, a real removal is still found."""
     buffer = io.BytesIO()
     symmetric_picture(0).save(buffer, "PNG")
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
+                        signer=signer, watermark=TiledSpreadSpectrum() if marked else None)
     labelled = labeller.label_bytes(buffer.getvalue(), "symmetric.png")
     registry = Registry(tmp_path / "originals.sqlite")
     registry.add(labelled.record, labelled.pixels, AUTHOR)
     options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
     mirrored = scan(encode(labelled.pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), options)
-    assert mirrored.inspection.watermark.mirrored and mirrored.match.original.produce_id == labelled.record.produce_id
+    assert mirrored.match.original.produce_id == labelled.record.produce_id
+    assert (mirrored.inspection.watermark.payload is not None) == marked
     assert not accusations(mirrored), [f.summary for f in accusations(mirrored)]
     doubted = [f for f in mirrored.findings if f.removal and f.kind.mark == MarkKind.AUTHOR_ID]
-    assert doubted and all("watermark geometry" in f.rests_on and "mirror" in f.summary for f in doubted)
+    assert doubted and all({"symmetric fit", "watermark geometry"} & set(f.rests_on) and "mirror" in f.summary
+                           for f in doubted), [f.summary for f in doubted]
     erased = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=labelled.record.box(MarkKind.AUTHOR_ID).as_tuple())
     found = scan(encode(erased.image), options)
     registry.close()

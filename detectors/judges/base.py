@@ -26,6 +26,7 @@ class Case:
     visible: list[FoundMark] | None = None  # OCR of the edges (no placed original, or a mark mapped off
     # the frame), else None
     read_at_marks: list[FoundMark] = field(default_factory=list)  # OCR where a placed original's marks went
+    symmetric_fits: list | None = None  # the match's other fits under the picture's own symmetries, once sought
 
     @property
     def payload(self):

@@ -172,10 +172,39 @@ class PlacedMarksJudge(Judge):
             return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
                            f"the original's {kind.words} {words!r} looks untouched here ({likeness}), though OCR "
                            "could not read it whole", evidence, clipped, original_box)
+        elsewhere = self._there_otherwise(case, kind, original_box)
+        if elsewhere is not None:
+            how, there = elsewhere
+            return Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.LOW,
+                           f"the original's {kind.words} {words!r} is not where the fit puts it ({likeness}), but the "
+                           f"picture also fits its original {how}, and there the mark is (similarity "
+                           f"{there.similarity:.2f}, detail kept {there.detail_kept:.2f}): a picture that is its own "
+                           "image that way, whose marks the features cannot place", evidence + ("symmetric fit",),
+                           clipped, original_box)
         return Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.HIGH,
                        f"the original's {kind.words} {words!r} was inside the frame here, OCR reads no such text, "
                        f"and the pixels there are no longer the original's ({likeness}): erased, blurred or covered",
                        evidence, clipped, original_box)
+
+    @staticmethod
+    def _there_otherwise(case, kind, original_box):
+        """(how, comparison) when the picture also fits its original under one of its own symmetries and the
+        mark's pixels are the original's there: what contradicts a removal on a picture that is its own
+        mirror image (a mirrored repost of it fits unmirrored; its marks are then on the other side). Sought
+        only before an accusation, so it costs nothing on the reposts that draw none."""
+        match = case.match
+        if case.symmetric_fits is None:
+            thumbnail = match.original.thumbnail_image()
+            case.symmetric_fits = [] if thumbnail is None else geometry.symmetric_fits(
+                thumbnail, match.original.size, match.alignment, case.image)
+        reference, to_original, box, _ = match.original.reference(kind, original_box)
+        for how, fit in case.symmetric_fits:
+            if Box.of(fit.map_box(original_box)).inside_fraction(case.image.size) < WHOLE_INSIDE:
+                continue
+            there = geometry.region_similarity(reference, to_original, fit, case.image, box)
+            if there.similarity >= ALTERED_BELOW and there.detail_kept >= BLURRED_BELOW:
+                return how, there
+        return None
 
 
 class EdgeMarksJudge(Judge):
