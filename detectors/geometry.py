@@ -161,7 +161,7 @@ SYMMETRIES = {
     "mirrored top to bottom": (Image.Transpose.FLIP_TOP_BOTTOM, lambda w, h: [[1, 0, 0], [0, -1, h], [0, 0, 1]]),
     "turned half round": (Image.Transpose.ROTATE_180, lambda w, h: [[-1, 0, w], [0, -1, h], [0, 0, 1]]),
 }
-OTHER_PLACE = 0.05  # of the original's short side: a corner moved this far is a different placement
+OTHER_PLACE = 0.05  # of the repost's short side: a corner placed this far off is a different placement
 
 
 def symmetric_fits(original_thumbnail: Image.Image, original_size: tuple[int, int], fitted: Alignment,
