@@ -195,19 +195,10 @@ def test_a_picture_the_mark_cannot_survive_on_is_said_so_never_silently():
     assert check.survives_repost == read
     assert check.readable == (read or watermark.detect(marked).payload == PAYLOAD)
     if not check.passed:
-        assert "watermark" in check.note() and check.psnr >= watermark.MIN_ADAPTED_PSNR - 0.1
+        assert check.gain == max(watermark.SELF_CHECK_GAINS) and "watermark" in check.note()
+        assert check.psnr >= watermark.MIN_ADAPTED_PSNR - 0.1
     if not check.readable:
-        assert check.gain == 1.0 and "unreadable" in check.note()
-
-
-def test_a_mark_no_strength_makes_readable_is_left_at_the_usual_strength(photo, monkeypatch):
-    """When the decoder reads the mark at no strength tried, a stronger mark would only be more visible: the
-    usual one is kept, and the record says the mark cannot be relied on."""
-    monkeypatch.setattr(watermark, "detect", lambda *args, **kwargs: watermark.Detection(None, 0.0))
-    marked, check = watermark.embed_checked(photo, PAYLOAD)
-    assert not check.readable and check.gain == 1.0 and "unreadable" in check.note()
-    assert check.psnr == pytest.approx(psnr(photo, watermark.embed(photo, PAYLOAD)), abs=0.05)
-    assert check.psnr > psnr(photo, watermark.embed(photo, PAYLOAD, gain=max(watermark.SELF_CHECK_GAINS))) + 1
+        assert "unreadable" in check.note() and "2.5x" in check.note()
 
 
 def test_a_crop_to_a_tenth_of_a_big_photo_is_read_in_the_half_resolution_view():
