@@ -130,6 +130,7 @@ def test_a_mark_the_geometry_puts_off_the_frame_but_ocr_reads_is_not_called_crop
         assert {f.kind.outcome.value for f in findings} == {expected}, [f.summary for f in findings]
         assert len(findings) == 2
 
+
 def symmetric_picture(seed: int, size=(640, 480)) -> Image.Image:
     """A picture that is its own mirror image (a phantom, a logo, a face-on portrait): shapes on the left
     half, the right half their reflection."""
