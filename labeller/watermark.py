@@ -959,10 +959,9 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
     puts ``c / PERIOD`` tiles across the picture's short side whatever its size."""
     short = min(shape)
     lowest = FINE_PRIOR_PERIODS[0] if short <= THUMBNAIL_VIEW else PERIOD_RANGE[0]
-    # the coarse layer's tile of a whole picture is folded directly, however long (no window to hold it):
-    # in a working view of WORK_SHORT_MAX it is 256 px, beyond the periods searched
-    highest = max(PERIOD_RANGE[1], short / WHOLE_PICTURE_TILES[0])
-    return [Lattice.square(short / count) for count in tiles if lowest <= short / count <= highest]
+    # no upper bound: a lattice given is folded directly, however long its tile (no window has to hold it) —
+    # the coarse layer's is 256 px in a working view of WORK_SHORT_MAX, beyond the periods searched
+    return [Lattice.square(short / count) for count in tiles if short / count >= lowest]
 
 
 def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice]:
@@ -1004,7 +1003,8 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERI
     other = next(((z, lattice, where) for z, lattice, where in scored[1:]
                   if z >= SECOND_LAYER_Z and _two_layers(short, best.period, lattice.period)), None)
     if other is not None:
-        layers.append(_stretched(layout, other[2], *other[:2]))
+        other_z, other_lattice, other_in = other
+        layers.append(_stretched(layout, other_in, other_z, other_lattice))
     prior = _decode_layers(layout, layers, view_for, views) if len(layers) > 1 else None
     if prior is None or prior.payload is None:  # alone: the other layer may be noise that drowned this one
         alone = _decode_synced(layout, layers[:1], view_for, views)

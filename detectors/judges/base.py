@@ -4,7 +4,7 @@ findings. ``scan()`` runs every judge in ``judges.JUDGES`` over one ``Case`` and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aimark.labeller.source import DecodedImage
 from aimark.labeller.visible import FoundMark
@@ -81,6 +81,13 @@ class Labelled:
     reason: str
     rests_on: tuple[str, ...]
     confidence: Confidence
+
+
+def as_information(findings: list[Finding], reason: str, rests_on: tuple[str, ...] = ()) -> list[Finding]:
+    """``findings`` with every removal above low lowered to low, ``reason`` said in its summary and
+    ``rests_on`` added to its evidence: what contradicting evidence does to an accusation."""
+    return [replace(f, confidence=Confidence.LOW, summary=f"{f.summary} ({reason})", rests_on=f.rests_on + rests_on)
+            if f.removal and f.confidence > Confidence.LOW else f for f in findings]
 
 
 class Judge(ABC):

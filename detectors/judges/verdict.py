@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from aimark.labeller import metadata
-from aimark.labeller.vocabulary import Confidence, FindingKind
+from aimark.labeller.vocabulary import FindingKind
 
 from ..findings import Finding, Verdict
-from .base import Case
+from .base import Case, as_information
 from .c2pa import modified_only
 
 
@@ -26,11 +24,7 @@ def doubts(case: Case) -> list[str]:
 
 def with_doubts(case: Case, findings: list[Finding]) -> list[Finding]:
     found = doubts(case)
-    if not found:
-        return findings
-    reason = "; ".join(found)
-    return [replace(f, confidence=Confidence.LOW, summary=f"{f.summary} ({reason})")
-            if f.removal and f.confidence > Confidence.LOW else f for f in findings]
+    return as_information(findings, "; ".join(found)) if found else findings
 
 
 def watermark_corroborated(case: Case) -> bool:

@@ -3,7 +3,6 @@ there? Without one: what the edge strips show, checked against the watermark's a
 
 from __future__ import annotations
 
-from dataclasses import replace
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -14,7 +13,7 @@ from aimark.labeller.vocabulary import Box, Confidence, FindingKind, MarkKind, O
 from .. import geometry
 from ..findings import Finding
 from ..readers import VisibleReader
-from .base import Case, Judge
+from .base import Case, Judge, as_information
 
 # A mapped mark box that keeps less than this share inside the frame was cropped out; one that keeps
 # less than WHOLE_INSIDE is cut by the frame, which alone is no evidence of a removal.
@@ -108,10 +107,7 @@ class PlacedMarksJudge(Judge):
                 continue  # fast mode: no OCR, so no claim about whether the mark is still there
             findings.append(self._judge_mark(case, kind, words, mapped, clipped, inside, original_box, rests))
         doubt = geometry_doubt(case) if any(f.removal and f.confidence > Confidence.LOW for f in findings) else None
-        if doubt is None:
-            return findings
-        return [replace(f, confidence=Confidence.LOW, summary=f"{f.summary} ({doubt})", rests_on=f.rests_on + (
-            "watermark geometry",)) if f.removal and f.confidence > Confidence.LOW else f for f in findings]
+        return findings if doubt is None else as_information(findings, doubt, ("watermark geometry",))
 
     @staticmethod
     def _cropped(case, kind, words, inside, clipped, original_box, rests) -> Finding:
