@@ -14,7 +14,7 @@ a byte-level variant says which metadata survived. A *false removal* is a remova
 layer that is still there (or about an unrelated photo); it counts at the confidence it was given — only
 medium and high are accusations. *Recall* is the share of real removals found at high confidence.
 
-    python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg]
+    python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg] [--cases grid,outside]
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from PIL import Image, ImageFilter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.reposts import BENIGN, GEOMETRY, REMOVALS  # noqa: E402
+from bench.cases import CATALOGUE, parse_cases  # noqa: E402
+from bench.reposts import REMOVALS  # noqa: E402
 
 AUTHOR = "1234567890"
 PRODUCER = "001191110102MACQD9K64010000"
@@ -87,12 +88,12 @@ def _kind(name):
 
 # --- the cases ------------------------------------------------------------------------------------------
 
-def cases_for(entry: dict, others: list[str]) -> list[dict]:
-    """Every repost of one labelled picture: (case, strength, family, what truly happened)."""
+def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]]) -> list[dict]:
+    """Every repost of one labelled picture: (case, strength, family, what truly happened). ``benign``:
+    the honest reposts' attacks, (name, strength) (``bench.cases.parse_cases``)."""
     jobs = []
-    for attack in BENIGN + GEOMETRY:
-        for _, strength in attack.cases():
-            jobs.append({"entry": entry, "attack": attack.name, "strength": strength, "benign": True})
+    for name, strength in benign:
+        jobs.append({"entry": entry, "attack": name, "strength": strength, "benign": True})
     variants = ["keep_metadata", "keep_c2pa", "propagated", "propagated_stripped", "forged_mark", "copied_mark"]
     for variant in variants + (["labelled_twice"] if "again" in entry else []):
         jobs.append({"entry": entry, "attack": variant, "strength": None, "benign": True, "other": others[0]})
@@ -115,7 +116,6 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
     """The repost's bytes and the truth about it: for each mark how much of its box is still in the frame,
     and which metadata layers survived."""
     from aimark.labeller import carriers
-    from bench.reposts import ATTACKS
 
     entry = job["entry"]
     data = Path(entry["path"]).read_bytes()
@@ -123,15 +123,15 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
     boxes = entry["boxes"]
     truth = {"metadata": False, "c2pa": False, "unrelated": False, "removed": job.get("removes")}
     name = job["attack"]
-    if name in ATTACKS:
-        attack = ATTACKS[name]
+    if name in CATALOGUE:
+        attack = CATALOGUE[name]
         attacked = attack.apply(image, job["strength"], box=tuple(boxes["author-id"]), seed=len(name))
         repost = _bytes_of(attacked.image)
         truth["kept"] = {mark: attacked.kept(boxes[mark]) for mark in MARKS}
         return repost, truth
     truth["kept"] = dict.fromkeys(MARKS, 1.0)
     if name in ("erase_label", "cover_label"):
-        fn = ATTACKS["erase_id" if name == "erase_label" else "cover_id"].fn
+        fn = CATALOGUE["erase_id" if name == "erase_label" else "cover_id"].fn
         return _bytes_of(fn(image, 2, None, tuple(boxes["visible-label"])).image), truth
     if name == "keep_metadata":  # re-encoded by a tool that copies XMP across (exiftool -tagsFromFile)
         from aimark.labeller import metadata
@@ -285,15 +285,21 @@ def main() -> int:
     parser.add_argument("--images", default="", help="comma-separated file names (default: every picture)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--show", type=int, default=20, help="false removals listed in full")
+    parser.add_argument("--cases", default="grid",
+                        help="the honest reposts: comma-separated attacks, each optionally @strength; 'grid': those "
+                             "of bench/reposts.py, 'outside': those of bench/outside_tools.py (ImageMagick, cwebp, "
+                             "cjpeg); the removals and the metadata variants are always made")
     args = parser.parse_args()
-    files = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
-    if args.images:
-        files = [p for p in files if p.name in args.images.split(",")]
+    benign = [case for _, case in parse_cases(args.cases)]
+    every = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    files = [p for p in every if p.name in args.images.split(",")] if args.images else every
+    # the unrelated photo a mark is forged or copied onto: the next picture of the whole folder, never the
+    # picture itself (with --images naming one, the chosen list alone would offer only itself)
+    other = {p: every[(every.index(p) + 1) % len(every)] for p in files}
     work = Path(tempfile.mkdtemp(prefix="aimark-fa-"))
     started = time.time()
     labelled, anchors = label_corpus(files, work)
-    jobs = [job for i, entry in enumerate(labelled)
-            for job in cases_for(entry, [str(files[(i + 1) % len(files)])])]
+    jobs = [job for path, entry in zip(files, labelled) for job in cases_for(entry, [str(other[path])], benign)]
     with Pool(args.jobs, initializer=start_worker, initargs=(str(work / "registry.sqlite"), anchors, str(work))) as pool:
         rows = pool.map(run_job, jobs, chunksize=4)
     report(rows, len(files), time.time() - started, args.show)

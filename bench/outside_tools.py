@@ -96,7 +96,11 @@ def _im_keystone(im, k, rng, box):
     w, h = im.size
     points = f"0,0 0,{k * h:.2f}  {w},0 {w},0  {w},{h} {w},{h}  0,{h} 0,{h - k * h:.2f}"
     out = _im(im, "-virtual-pixel", "white", "-distort", "Perspective", points)
-    return Attacked(out, np.eye(3))  # only the robustness grid reads these: no box is mapped through it
+    import cv2
+
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, k * h], [w, 0], [w, h], [0, h - k * h]])
+    return Attacked(out, cv2.getPerspectiveTransform(src, dst).astype(float))  # where the marks' boxes went
 
 
 def _im_crop(im, area, rng, box):

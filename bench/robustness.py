@@ -33,12 +33,10 @@ from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aimark.labeller.codec import WatermarkCodec  # noqa: E402
-from bench.outside_tools import OUTSIDE, missing  # noqa: E402
+from bench.cases import CATALOGUE, parse_cases  # noqa: E402
 from bench.pictures import pictures  # noqa: E402
-from bench.reposts import ATTACKS, BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
+from bench.reposts import BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
 
-# the grid's attacks and those made by tools aimark never uses (``--cases outside``: all of the latter)
-CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE}}
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
@@ -261,30 +259,6 @@ def false_positives_of(args):
 
 
 # --- report ---------------------------------------------------------------------------------------------
-
-def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
-    """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
-    allowed: a new point to try); ``outside`` -> every strength of every attack in ``bench/outside_tools.py``,
-    ``grid`` -> the default grid's (``grid,outside``: both)."""
-    cases = []
-    tokens = [t for t in spec.split(",") if t]
-    groups = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE]}
-    tokens = [name for t in tokens for name in groups.get(t, [t])]
-    if missing() and any(t.partition("@")[0] in groups["outside"] for t in tokens):
-        raise SystemExit(f"the attacks of bench/outside_tools.py need {', '.join(missing())}: apt-get install "
-                         "imagemagick webp libjpeg-turbo-progs")
-    for token in tokens:
-        name, _, strength = token.partition("@")
-        attack = CATALOGUE[name]
-        if not strength:
-            cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]
-            continue
-        value = next((s for s in attack.strengths if str(s) == strength), None)
-        if value is None:
-            value = strength if isinstance(attack.strengths[0], str) else float(strength)
-        cases.append((f"{name}@{strength}", (name, value)))
-    return cases
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

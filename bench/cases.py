@@ -1,0 +1,37 @@
+"""The attack catalogue both benches choose from: the grid's attacks (``bench/reposts.py``: Pillow and OpenCV)
+and those made by tools aimark never uses (``bench/outside_tools.py``: ImageMagick, cwebp, cjpeg), picked by
+name and strength, so the watermark's robustness and the scan's false accusations are measured on the same
+reposts."""
+
+from __future__ import annotations
+
+from bench.outside_tools import OUTSIDE, missing
+from bench.reposts import ATTACKS, BENIGN, GEOMETRY
+
+CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE}}
+GROUPS = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE]}
+
+
+def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
+    """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
+    allowed: a new point to try); ``outside`` -> every strength of every attack in ``bench/outside_tools.py``,
+    ``grid`` -> the default grid's (``grid,outside``: both). Each case is (label, (attack name, strength))."""
+    cases = []
+    tokens = [t for t in spec.split(",") if t]
+    tokens = [name for t in tokens for name in GROUPS.get(t, [t])]
+    if missing() and any(t.partition("@")[0] in GROUPS["outside"] for t in tokens):
+        raise SystemExit(f"the attacks of bench/outside_tools.py need {', '.join(missing())}: apt-get install "
+                         "imagemagick webp libjpeg-turbo-progs")
+    for token in tokens:
+        name, _, strength = token.partition("@")
+        if name not in CATALOGUE:
+            raise SystemExit(f"no attack named {name!r}: choose from {', '.join(sorted(CATALOGUE))}, 'grid' or 'outside'")
+        attack = CATALOGUE[name]
+        if not strength:
+            cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]
+            continue
+        value = next((s for s in attack.strengths if str(s) == strength), None)
+        if value is None:
+            value = strength if isinstance(attack.strengths[0], str) else float(strength)
+        cases.append((f"{name}@{strength}", (name, value)))
+    return cases
