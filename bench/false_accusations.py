@@ -15,6 +15,7 @@ layer that is still there (or about an unrelated photo); it counts at the confid
 medium and high are accusations. *Recall* is the share of real removals found at high confidence.
 
     python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg] [--cases grid,outside]
+        [--then platform_webp@80]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from PIL import Image, ImageFilter  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.cases import CATALOGUE, parse_cases  # noqa: E402
-from bench.reposts import REMOVALS  # noqa: E402
+from bench.reposts import REMOVALS, Attacked  # noqa: E402
 
 AUTHOR = "1234567890"
 PRODUCER = "001191110102MACQD9K64010000"
@@ -88,9 +89,10 @@ def _kind(name):
 
 # --- the cases ------------------------------------------------------------------------------------------
 
-def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]]) -> list[dict]:
+def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]], then=None) -> list[dict]:
     """Every repost of one labelled picture: (case, strength, family, what truly happened). ``benign``:
-    the honest reposts' attacks, (name, strength) (``bench.cases.parse_cases``)."""
+    the honest reposts' attacks, (name, strength) (``bench.cases.parse_cases``); ``then``: an attack
+    (name, strength) every removal is passed through afterwards, as a platform would serve it."""
     jobs = []
     for name, strength in benign:
         jobs.append({"entry": entry, "attack": name, "strength": strength, "benign": True})
@@ -100,9 +102,10 @@ def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]]) 
     for attack in REMOVALS:
         for _, strength in attack.cases():
             jobs.append({"entry": entry, "attack": attack.name, "strength": strength, "benign": False,
-                         "removes": attack.removes})
+                         "removes": attack.removes, "then": then})
     for name in ("erase_label", "cover_label"):
-        jobs.append({"entry": entry, "attack": name, "strength": None, "benign": False, "removes": "visible-label"})
+        jobs.append({"entry": entry, "attack": name, "strength": None, "benign": False, "removes": "visible-label",
+                     "then": then})
     return jobs
 
 
@@ -123,16 +126,19 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
     boxes = entry["boxes"]
     truth = {"metadata": False, "c2pa": False, "unrelated": False, "removed": job.get("removes")}
     name = job["attack"]
-    if name in CATALOGUE:
-        attack = CATALOGUE[name]
-        attacked = attack.apply(image, job["strength"], box=tuple(boxes["author-id"]), seed=len(name))
-        repost = _bytes_of(attacked.image)
+    if name in CATALOGUE or name in ("erase_label", "cover_label"):
+        if name in CATALOGUE:
+            attacked = CATALOGUE[name].apply(image, job["strength"], box=tuple(boxes["author-id"]), seed=len(name))
+        else:
+            fn = CATALOGUE["erase_id" if name == "erase_label" else "cover_id"].fn
+            attacked = fn(image, 2, None, tuple(boxes["visible-label"]))
+        if job.get("then"):  # a removal, then reposted through a platform's path
+            then, strength = job["then"]
+            after = CATALOGUE[then].apply(attacked.image, strength, seed=len(then))
+            attacked = Attacked(after.image, after.matrix @ attacked.matrix)
         truth["kept"] = {mark: attacked.kept(boxes[mark]) for mark in MARKS}
-        return repost, truth
+        return _bytes_of(attacked.image), truth
     truth["kept"] = dict.fromkeys(MARKS, 1.0)
-    if name in ("erase_label", "cover_label"):
-        fn = CATALOGUE["erase_id" if name == "erase_label" else "cover_id"].fn
-        return _bytes_of(fn(image, 2, None, tuple(boxes["visible-label"])).image), truth
     if name == "keep_metadata":  # re-encoded by a tool that copies XMP across (exiftool -tagsFromFile)
         from aimark.labeller import metadata
 
@@ -289,8 +295,12 @@ def main() -> int:
                         help="the honest reposts: comma-separated attacks, each optionally @strength; 'grid': those "
                              "of bench/reposts.py, 'outside': those of bench/outside_tools.py (ImageMagick, cwebp, "
                              "cjpeg); the removals and the metadata variants are always made")
+    parser.add_argument("--then", default="",
+                        help="an attack@strength every removal is passed through afterwards (e.g. platform_webp@80: "
+                             "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
     args = parser.parse_args()
     benign = [case for _, case in parse_cases(args.cases)]
+    then = parse_cases(args.then)[0][1] if args.then else None
     every = sorted(p for p in args.corpus.iterdir() if p.suffix.lower() in (".jpg", ".png"))
     files = [p for p in every if p.name in args.images.split(",")] if args.images else every
     # the unrelated photo a mark is forged or copied onto: the next picture of the whole folder, never the
@@ -299,9 +309,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="aimark-fa-"))
     started = time.time()
     labelled, anchors = label_corpus(files, work)
-    jobs = [job for path, entry in zip(files, labelled) for job in cases_for(entry, [str(other[path])], benign)]
+    jobs = [job for path, entry in zip(files, labelled)
+            for job in cases_for(entry, [str(other[path])], benign, then)]
     with Pool(args.jobs, initializer=start_worker, initargs=(str(work / "registry.sqlite"), anchors, str(work))) as pool:
         rows = pool.map(run_job, jobs, chunksize=4)
+    if then is not None:
+        print(f"every removal then passed through {args.then}")
     report(rows, len(files), time.time() - started, args.show)
     return 0
 
