@@ -246,7 +246,7 @@ def run_job(job: dict) -> dict:
     return {"case": job["attack"], "strength": job["strength"], "benign": job["benign"],
             "image": Path(job["entry"]["source"]).name, "truth": truth, "findings": findings,
             "likeness": [(f.kind.mark.value, *map(float, m.groups())) for f in result.findings
-                         for m in [LIKENESS.search(f.rests_on[-1])] if m],
+                         for m in [next(filter(None, map(LIKENESS.search, f.rests_on)), None)] if m],
             "error": result.error, "seconds": result.seconds}
 
 

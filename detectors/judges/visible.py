@@ -67,6 +67,19 @@ def geometry_doubt(case: Case) -> str | None:
     return None
 
 
+def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.FoundMark]:
+    """The original's mark wherever OCR reads it in the repost's edge strips (read once per scan; the edge
+    judge stays silent when an original is placed). A mark read there contradicts a fit that puts it
+    elsewhere: the fit is off (measured: ImageMagick's sideways 4% keystone of a near-black picture, fitted
+    by a similarity on 25 of 57 matches, put the author ID 30-70 px left of where it stood, and OCR around
+    that place read only part of it — "removed" at high, though the edge strips read it whole)."""
+    if case.visible is None:
+        case.visible = EDGE_READER.read(case.image, case.options).reading
+    return [m for m in case.visible if m.score >= PRESENT_SCORE and (
+        m.kind == MarkKind.VISIBLE_LABEL if kind == MarkKind.VISIBLE_LABEL
+        else m.author_id == visible.looks_like_author_id(words))]
+
+
 def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
     """A clearly read ID that is not a misreading of ``expected``."""
     if not mark.author_id or mark.score < REPLACED_SCORE or expected is None:
@@ -78,8 +91,9 @@ class PlacedMarksJudge(Judge):
     """With a confirmed original whose geometry maps its mark boxes into the repost.
 
     A mark is *cropped* when the geometry puts its box outside the frame and OCR (when on) does not read it
-    at the repost's edges. A mark is *removed* only when three things agree: its box lies whole inside the
-    frame, OCR reads no such text there, and the pixels there are no longer the original's. OCR reading the
+    at the repost's edges. A mark is *removed* only when four things agree: its box lies whole inside the
+    frame, OCR reads no such text there, the pixels there are no longer the original's, and OCR reads the
+    mark nowhere at the repost's edges (a fit that is off puts the box beside the mark). OCR reading the
     expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
     edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
     removal unless the frame cut most of it away."""
@@ -115,11 +129,7 @@ class PlacedMarksJudge(Judge):
         the mark still showing: a fit that cannot follow the repost's warp lands boxes off the frame. So with
         OCR, the repost's edge strips are read first, and the mark found there is no crop at all."""
         if case.options.ocr is not None:
-            if case.visible is None:  # read once; the edge judge stays silent when an original is placed
-                case.visible = EDGE_READER.read(case.image, case.options).reading
-            seen = [m for m in case.visible if m.score >= PRESENT_SCORE and (
-                m.kind == MarkKind.VISIBLE_LABEL if kind == MarkKind.VISIBLE_LABEL
-                else m.author_id == visible.looks_like_author_id(words))]
+            seen = _read_at_edges(case, kind, words)
             if seen:
                 return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
                                f"the fitted geometry puts the original's {kind.words} {words!r} outside the "
@@ -160,6 +170,16 @@ class PlacedMarksJudge(Judge):
                            f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
+        # before either accusation (replaced, removed): the mark read anywhere at the repost's edges says the
+        # fit is off where it looked
+        seen = _read_at_edges(case, kind, words) if others or altered else []
+        if seen:
+            return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
+                           f"where the fitted geometry puts the original's {kind.words} {words!r}, OCR reads "
+                           f"{repr(others[0].text) if others else 'no such text'} ({likeness}), but it reads the mark "
+                           f"elsewhere at the repost's edge: {seen[0].text!r} — the fit is off there, so neither a "
+                           "removal nor a replacement is claimed", rests + ("OCR", "OCR at the edges", likeness), Box.of(seen[0].box),
+                           original_box)
         if others:
             return Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
                            f"where the original showed {words!r}, the repost shows {others[0].text!r}",
