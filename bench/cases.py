@@ -25,7 +25,8 @@ def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
     for token in tokens:
         name, _, strength = token.partition("@")
         if name not in CATALOGUE:
-            raise SystemExit(f"no attack named {name!r}: choose from {', '.join(sorted(CATALOGUE))}, 'grid' or 'outside'")
+            raise SystemExit(f"no attack named {name!r}: choose from {', '.join(sorted(CATALOGUE))}, "
+                             "'grid' or 'outside'")
         attack = CATALOGUE[name]
         if not strength:
             cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]

@@ -14,8 +14,8 @@ a byte-level variant says which metadata survived. A *false removal* is a remova
 layer that is still there (or about an unrelated photo); it counts at the confidence it was given — only
 medium and high are accusations. *Recall* is the share of real removals found at high confidence.
 
-    python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg] [--cases grid,outside]
-        [--then platform_webp@80]
+    python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg]
+        [--cases grid,outside] [--then platform_webp@80]
 """
 
 from __future__ import annotations

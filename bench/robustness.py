@@ -37,7 +37,6 @@ from bench.cases import CATALOGUE, parse_cases  # noqa: E402
 from bench.pictures import pictures  # noqa: E402
 from bench.reposts import BENIGN, GEOMETRY, jpeg, scale  # noqa: E402
 
-
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = [ROOT.parent / "shared" / "corpus", ROOT / "tests" / "corpus"]
 

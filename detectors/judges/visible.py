@@ -178,8 +178,8 @@ class PlacedMarksJudge(Judge):
                            f"where the fitted geometry puts the original's {kind.words} {words!r}, OCR reads "
                            f"{repr(others[0].text) if others else 'no such text'} ({likeness}), but it reads the mark "
                            f"elsewhere at the repost's edge: {seen[0].text!r} — the fit is off there, so neither a "
-                           "removal nor a replacement is claimed", rests + ("OCR", "OCR at the edges", likeness), Box.of(seen[0].box),
-                           original_box)
+                           "removal nor a replacement is claimed", rests + ("OCR", "OCR at the edges", likeness),
+                           Box.of(seen[0].box), original_box)
         if others:
             return Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
                            f"where the original showed {words!r}, the repost shows {others[0].text!r}",
