@@ -170,9 +170,13 @@ class PlacedMarksJudge(Judge):
                            f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
+        if not others and not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse
+            return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
+                           f"the original's {kind.words} {words!r} looks untouched here ({likeness}), though OCR "
+                           "could not read it whole", evidence, clipped, original_box)
         # before either accusation (replaced, removed): the mark read anywhere at the repost's edges says the
         # fit is off where it looked
-        seen = _read_at_edges(case, kind, words) if others or altered else []
+        seen = _read_at_edges(case, kind, words)
         if seen:
             return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
                            f"where the fitted geometry puts the original's {kind.words} {words!r}, OCR reads "
@@ -184,10 +188,6 @@ class PlacedMarksJudge(Judge):
             return Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.HIGH,
                            f"where the original showed {words!r}, the repost shows {others[0].text!r}",
                            evidence, clipped, original_box)
-        if not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse on that
-            return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
-                           f"the original's {kind.words} {words!r} looks untouched here ({likeness}), though OCR "
-                           "could not read it whole", evidence, clipped, original_box)
         elsewhere = self._there_otherwise(case, kind, original_box)
         if elsewhere is not None:
             how, there = elsewhere
