@@ -99,6 +99,9 @@ def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]], 
     variants = ["keep_metadata", "keep_c2pa", "propagated", "propagated_stripped", "forged_mark", "copied_mark"]
     for variant in variants + (["labelled_twice"] if "again" in entry else []):
         jobs.append({"entry": entry, "attack": variant, "strength": None, "benign": True, "other": others[0]})
+    # the picture before it was labelled, served as the removals are: it looks like the original and never
+    # showed the marks, so no removal may be claimed (what an informed read of the watermark must not find)
+    jobs.append({"entry": entry, "attack": "unlabelled_source", "strength": None, "benign": True, "then": then})
     for attack in REMOVALS:
         for _, strength in attack.cases():
             jobs.append({"entry": entry, "attack": attack.name, "strength": strength, "benign": False,
@@ -158,8 +161,14 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
     if name == "labelled_twice":
         truth.update(metadata=True, c2pa=True)
         return Path(entry["again"]).read_bytes(), truth
-    other = Image.open(job["other"]).convert("RGB").resize(image.size)
     truth["unrelated"] = True
+    if name == "unlabelled_source":
+        source = Image.open(entry["source"]).convert("RGB")
+        if job.get("then"):
+            then, strength = job["then"]
+            source = CATALOGUE[then].apply(source, strength, seed=len(then)).image
+        return _bytes_of(source), truth
+    other = Image.open(job["other"]).convert("RGB").resize(image.size)
     if name == "forged_mark":  # the open key, another author's payload, an unrelated honest photo
         from aimark.labeller import watermark
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aimark.labeller import watermark
 from aimark.labeller.source import DecodedImage
 from aimark.labeller.watermark import WatermarkPayload
 
@@ -29,17 +30,24 @@ class Match:
     alignment: geometry.Alignment | None
     disagreements: list[str] = field(default_factory=list)
     agreements: list[str] = field(default_factory=list)  # the keys that name this original
+    mark: watermark.Confirmation | None = None  # the original's own watermark looked for (``confirm_mark``)
 
     @property
     def placed(self) -> bool:
         return self.alignment is not None
+
+    @property
+    def mark_confirmed(self) -> bool:
+        """The picture carries this original's own watermark, though no mark was read blind."""
+        return self.mark is not None and self.mark.confirmed
 
     def as_record(self) -> dict:
         return {"original_id": self.original.id, "produce_id": self.original.produce_id,
                 "author_id": self.original.author_id, "path": self.original.path, "by": self.by,
                 "hash_distances": self.distances, "agreements": self.agreements,
                 "disagreements": self.disagreements,
-                "alignment": self.alignment.as_record() if self.alignment else None}
+                "alignment": self.alignment.as_record() if self.alignment else None,
+                **({"original_watermark": self.mark.as_record()} if self.mark is not None else {})}
 
 
 def _candidates(image: DecodedImage, payload, produce_id: str | None, registry: Registry):
@@ -94,3 +102,17 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
                              [f"the picture does not match the original its {'watermark' if by == 'watermark' else 'label'} "
                               "names (the mark may be copied or forged)"])
     return fallback or unplaced
+
+
+def confirm_mark(match: Match | None, image: DecodedImage, detection, key: bytes | None) -> None:
+    """Look for the original's own watermark where a repost was tied to it by appearance alone and no mark
+    was read blind (``detection``): the case where an ID's removal cannot be told from the unlabelled source
+    picture, which looks the same and never showed the ID. Knowing the payload, a platform's resize and
+    re-encode leaves enough of the mark to test for it where too little is left to decode it blind
+    (``watermark.confirm``); found, the picture is a labelled one, and that doubt is answered."""
+    if (match is None or match.by != "hash" or not match.placed or match.original.payload is None
+            or (detection is not None and detection.payload is not None)):
+        return
+    match.mark = watermark.confirm_image(image, match.original.watermark_layouts(), key)
+    if match.mark.confirmed:
+        match.agreements.append("watermark (its own bits, z %.1f)" % match.mark.z)

@@ -18,15 +18,16 @@ import base64
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PIL import Image
 
+from aimark.labeller import visible
 from aimark.labeller.vocabulary import Box, LabelRecord, MarkKind, mark_kind
-from aimark.labeller.watermark import WatermarkPayload
+from aimark.labeller.watermark import LAYOUT_VERSION, WatermarkPayload
 
 from . import signals
 from .hash_index import HashIndex
@@ -36,6 +37,7 @@ VISIBLE_MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 THUMBNAIL_SIDE = 512
 CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
 CROP_PAD = 0.6  # context kept around a mark, in box heights
+LAYOUT_KEYS = ("version", "label_position", "author_position")  # a format-2 payload's beyond author and content
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Original:
     watermarked: bool = False
     payload: WatermarkPayload | None = None  # what its watermark carries
     pdq_quality: int | None = None
+    layout_known: bool = False  # whether the registry kept the payload's format and layout (rows from 2026-12-06)
     media: Callable[[], tuple[bytes | None, str | None]] | None = field(default=None, compare=False, repr=False)
     _loaded: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -107,6 +110,21 @@ class Original:
         mark = self.marks.get(kind)
         return mark["text"] if mark else None
 
+    def watermark_layouts(self) -> list[WatermarkPayload]:
+        """The payload its watermark was written with, whole — what an informed read tests
+        (``watermark.confirm``). A row that kept only the author and the content ID gives the two forms it
+        may have had: format 2 with the layout its visible marks' boxes show, and format 1."""
+        if self.payload is None or self.layout_known:
+            return [] if self.payload is None else [self.payload]
+        label, author = self.box(MarkKind.VISIBLE_LABEL), self.box(MarkKind.AUTHOR_ID)
+        label_at = visible.nearest_position(self.size, label.as_tuple()) if label is not None else None
+        author_at = visible.nearest_position(self.size, author.as_tuple()) if author is not None else None
+        layouts = [self.payload]
+        if label_at is not None and (author_at is None or author_at in visible.CORNERS):
+            layouts.insert(0, replace(self.payload, version=LAYOUT_VERSION, label_position=label_at,
+                                      author_position=author_at))
+        return layouts
+
 
 def mark_crops(pixels: Image.Image, marks: dict) -> dict:
     """Each mark's region with some context, scaled so its glyphs are about CROP_GLYPH_PX tall."""
@@ -153,6 +171,8 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
         content = payload["content_id"]
     kept = {mark.value: {"text": record.mark(mark)["text"], "box": record.mark(mark)["box"]}
             for mark in VISIBLE_MARKS if record.mark(mark)}
+    if payload and payload.get("version", 1) >= LAYOUT_VERSION:  # the layout, which the mark's own bits follow
+        kept[MarkKind.WATERMARK.value] = {key: payload.get(key) for key in LAYOUT_KEYS}
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     grey = pixels.convert("L")
     pdq, quality = signals.PdqHash().compute_with_quality(grey)
@@ -270,16 +290,19 @@ class Registry:
     def _original(self, row) -> Original:
         (id_, produce_id, author_id, path, width, height, dhash, phash, pdq, marks, content, kind, author,
          quality) = row
+        kept = json.loads(marks)
+        layout = kept.pop(MarkKind.WATERMARK.value, None) or {}
         payload = None
         if content is not None and kind is not None and author is not None:
             payload = WatermarkPayload(author_id=str(author) if kind == 0 else f"hash:{author:09x}",
-                                       content_id=content)
+                                       content_id=content, **layout)
         hashes = {"dhash": signals.to_unsigned(dhash), "phash": signals.to_unsigned(phash)}
         if pdq:
             hashes["pdq"] = int(pdq, 16)
         return Original(id_, produce_id, author_id, path, (width, height), hashes,
-                        {mark_kind(name): value for name, value in json.loads(marks).items()},
-                        content is not None, payload, quality, media=lambda: self._media_of(id_))
+                        {mark_kind(name): value for name, value in kept.items()},
+                        content is not None, payload, quality, media=lambda: self._media_of(id_),
+                        layout_known=bool(layout))
 
     def _media_of(self, id_: int) -> tuple[bytes | None, str | None]:
         row = self._store.fetchone("SELECT thumbnail, mark_crops FROM original_media WHERE original_id = ?", (id_,))

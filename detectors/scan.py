@@ -25,7 +25,7 @@ from .inspect import Inspection, inspect_image
 from .judges import JUDGES, Case
 from .judges.visible import EDGE_READER
 from .judges.verdict import decide, with_doubts
-from .matching import Match, find_original
+from .matching import Match, confirm_mark, find_original
 from .readers import READERS, ReadContext
 from .registry import Registry
 
@@ -98,6 +98,7 @@ def scan(image: Source, options: ScanOptions | None = None, name: str = "") -> S
                     meta = inspection.metadata
                     produce_id = meta.label.produce_id if meta is not None and meta.label is not None else None
                     result.match = case.match = find_original(decoded, case.payload, options.registry, produce_id)
+                    confirm_mark(case.match, decoded, inspection.watermark, options.watermark_key)
                 if options.ocr is not None and not (case.match and case.match.placed):
                     case.visible = EDGE_READER.read(decoded, options).reading
             findings = [finding for judge in JUDGES for finding in judge.judge(case)]

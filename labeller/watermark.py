@@ -177,6 +177,16 @@ DECODES_PER_IMAGE = 3 * MAX_DECODES + PRIOR_DECODES + PERSPECTIVE_DECODES + INSE
 PILOT_MIN_Z = 4.5
 FALSE_POSITIVE_BOUND = DECODES_PER_IMAGE * 2.0 ** -ecc.CRC_BITS
 
+# An informed read (``confirm``): the best CONFIRM_HYPOTHESES synchronisations, each tested against each
+# layout a registered original may have (at most CONFIRM_LAYOUTS), a correlation N(0, 1) where that mark
+# is not. At CONFIRM_Z the one-sided tail is 1e-9 per test: a picture without the mark is taken for one with
+# it with probability <= 12 x 1e-9 (the union bound). Measured: 820 tests of wrong payloads against marked
+# pictures (the payload's own bits only), max 3.3.
+CONFIRM_Z = 6.0
+CONFIRM_HYPOTHESES = 6
+CONFIRM_LAYOUTS = 2
+CONFIRM_BOUND = CONFIRM_HYPOTHESES * CONFIRM_LAYOUTS * 1e-9
+
 OPEN_KEY = b"aimark open watermark v1"
 NO_AUTHOR = "0"  # the author field of images labelled without an author ID
 HASHED_PREFIX = "hash:"  # how a decoded payload spells a hashed (non-numeric) author ID
@@ -892,16 +902,7 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
     if min(work.shape) < 64:
         return Detection(payload=None, pilot_z=0.0)
     residual = whiten(work)
-
-    def priors() -> list[Lattice]:
-        if not whole_picture:
-            return []
-        lattices = _prior_lattices(work.shape, scale)
-        if min(work.shape) <= THUMBNAIL_VIEW:  # a thumbnail's fine layer, marked at its own frame
-            lattices += [Lattice.square(measured.period) for measured in
-                         lattice_candidates(residual, FINE_PRIOR_PERIODS, FINE_PRIOR_CANDIDATES, ACF_WINDOW)]
-        return lattices
-
+    priors = (lambda: _view_priors(residual, scale)) if whole_picture else list
     found = _detect_in(layout, residual, lambda chip: decoder_view(work, chip), priors=priors)
     if usual_only:
         return found
@@ -962,6 +963,16 @@ def _whole_picture_lattices(shape: tuple[int, int], tiles=WHOLE_PICTURE_TILES) -
     # no upper bound: a lattice given is folded directly, however long its tile (no window has to hold it) —
     # the coarse layer's is 256 px in a working view of WORK_SHORT_MAX, beyond the periods searched
     return [Lattice.square(short / count) for count in tiles if short / count >= lowest]
+
+
+def _view_priors(residual: np.ndarray, scale: float | None) -> list[Lattice]:
+    """Every prior lattice of a whitened working view: ``_prior_lattices`` and, in a view small enough to be a
+    thumbnail, its fine layer's (marked at its own frame: any period, measured by the autocorrelation)."""
+    lattices = _prior_lattices(residual.shape, scale)
+    if min(residual.shape) <= THUMBNAIL_VIEW:
+        lattices += [Lattice.square(measured.period) for measured in
+                     lattice_candidates(residual, FINE_PRIOR_PERIODS, FINE_PRIOR_CANDIDATES, ACF_WINDOW)]
+    return lattices
 
 
 def _prior_lattices(shape: tuple[int, int], scale: float | None) -> list[Lattice]:
@@ -1177,6 +1188,88 @@ def _geometry(lattice: Lattice, alignment: Alignment) -> tuple[float, bool]:
         to_tile = to_tile @ np.diag([-1.0, 1.0])
     # the picture's pixels were turned by the inverse of this rotation; image y points down
     return round(float(np.rad2deg(np.arctan2(to_tile[1, 0], to_tile[0, 0]))), 2) % 360, mirrored
+
+
+# --- an informed read: is this one payload's mark there? ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Whether a picture carries the mark of one given payload (a registered original's), read where the
+    blind decoder could not: ``z`` is how far the picture's soft bits lean towards that payload's own bits,
+    in standard deviations of an unmarked picture's (``confirm``)."""
+
+    z: float
+    hypotheses: int  # synchronisations tried
+
+    @property
+    def confirmed(self) -> bool:
+        return self.z >= CONFIRM_Z
+
+    def as_record(self) -> dict:
+        return {"z": round(self.z, 2), "confirmed": self.confirmed, "threshold": CONFIRM_Z,
+                "hypotheses": self.hypotheses, "false_positive_bound": CONFIRM_BOUND}
+
+
+def own_bits(payload: WatermarkPayload) -> slice:
+    """The coded bits that name this very picture: from its content ID on (the content ID and the CRC over
+    the whole payload). The bits before depend only on the format and the author, which every mark of the
+    same author shares; a convolutional code's bits follow its input bits in order, so these are the last
+    ones."""
+    return slice(ecc.RATE * (DATA_BITS - content_bits(payload.version)), CODED_BITS)
+
+
+def confirm(pixels: Image.Image, payloads, key: bytes | None = None) -> Confirmation:
+    """``confirm_work`` on a PIL picture."""
+    grey = pixels.convert("L") if pixels.mode != "L" else pixels
+    work = working_view_of_picture(grey)
+    return confirm_work(work, work.shape[1] / grey.width, payloads, key)
+
+
+def confirm_image(image, payloads, key: bytes | None = None) -> Confirmation:
+    """``confirm_work`` on a ``DecodedImage`` (its shared working view)."""
+    work = working_view(image)
+    return confirm_work(work, work.shape[1] / image.grey.width, payloads, key)
+
+
+def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | None = None) -> Confirmation:
+    """Whether the working view ``work`` carries the mark of one of ``payloads`` (the few layouts one
+    registered original may have been written in). The blind decoder must find 96 bits in the soft bits;
+    knowing the payload, only whether the soft bits lean its way is asked — a correlation over its
+    ``own_bits``, normalised by their own spread, so N(0, 1) on a picture without that mark. The lattices
+    are the blind decoder's (the autocorrelation's and the priors), the CONFIRM_HYPOTHESES best pilots
+    above PILOT_MIN_Z. Measured (a throwaway script on the 41 grid pictures, a platform's 720-px resize
+    then WebP 60, then JPEG 90): the blind decoder read 23, this read (z >= 6) 32, either 34; 20 other
+    payloads against each, max 3.3."""
+    payloads = list(payloads)
+    if len(payloads) > CONFIRM_LAYOUTS:
+        raise ValueError(f"at most {CONFIRM_LAYOUTS} layouts of one payload are tested (CONFIRM_BOUND)")
+    layout = layout_for(key)
+    work = bounded(work)
+    if min(work.shape) < 64 or not payloads:
+        return Confirmation(0.0, 0)
+    residual = whiten(work)
+    views: dict[float, np.ndarray] = {}
+
+    def view_for(chip):
+        return decoder_view(work, chip)
+
+    hypotheses = [(_align(layout, fold(residual, lattice, PERIOD)).z, lattice)
+                  for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
+    for lattice in _view_priors(residual, scale):
+        z, lattice, where = _prior_pilot(layout, residual, view_for, views, lattice)
+        hypotheses.append(_stretched(layout, where, z, lattice))
+    expected = [(own_bits(p), 2.0 * layout.codeword(p) - 1.0) for p in payloads]
+    best, tried = 0.0, 0
+    for z, lattice in sorted(hypotheses, key=lambda h: -h[0])[:CONFIRM_HYPOTHESES]:
+        if z < PILOT_MIN_Z:
+            break
+        soft, _ = _soft_for_sync(layout, _view_for_lattice(views, view_for, lattice), lattice)
+        tried += 1
+        for bits, symbols in expected:
+            spread = float(np.sqrt(np.sum(soft[bits] ** 2)))
+            if spread > 0:
+                best = max(best, float(soft[bits] @ symbols[bits]) / spread)
+    return Confirmation(best, tried)
 
 
 def soft_binding(algorithm: str, payload: WatermarkPayload) -> dict:

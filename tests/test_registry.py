@@ -27,7 +27,7 @@ from aimark.detectors.registry import Registry, copy_registry, exported_signals
 from aimark.detectors.registry_store import RegistryError, RegistryNeedsUpgrade
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import MarkKind
-from aimark.labeller.watermark import TiledSpreadSpectrum
+from aimark.labeller.watermark import TiledSpreadSpectrum, WatermarkPayload
 from bench.reposts import SUITE
 
 from .conftest import PHOTO, PRODUCER, corpus_files, in_ci
@@ -90,6 +90,25 @@ def test_an_original_round_trips_with_its_marks_media_and_hashes(location, label
         assert found == original.id and distances == {"dhash": 0, "phash": 0, "pdq": 0}
         with pytest.raises(RegistryError, match="read-only"):
             registry.add(labelled.record, labelled.pixels, AUTHOR)
+
+
+def test_the_watermark_is_kept_whole_so_an_informed_read_can_rebuild_its_bits(tmp_path, labelled):
+    """An informed read (``watermark.confirm``) needs the payload as it was written, layout included; a row
+    written before the layout was kept gives the two forms it may have had, format 2 first."""
+    written = WatermarkPayload(**labelled.record.mark(MarkKind.WATERMARK)["payload"])
+    with Registry(tmp_path / "originals.sqlite") as registry:
+        registry.add(labelled.record, labelled.pixels, AUTHOR)
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        assert original.watermark_layouts() == [written] and written.version == 2
+        assert MarkKind.WATERMARK not in original.marks
+    with sqlite3.connect(tmp_path / "originals.sqlite") as db:  # as an older aimark wrote the row
+        marks = json.loads(db.execute("SELECT marks FROM originals").fetchone()[0])
+        db.execute("UPDATE originals SET marks = ?", (json.dumps({k: v for k, v in marks.items()
+                                                                   if k != MarkKind.WATERMARK.value}),))
+    with Registry(tmp_path / "originals.sqlite", read_only=True) as registry:
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        guessed, old = original.watermark_layouts()
+        assert guessed == written and old.version == 1 and old.identity == written.identity
 
 
 def test_a_sql_ascii_postgresql_database_reads_back_text(labelled):

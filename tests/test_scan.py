@@ -13,7 +13,7 @@ from aimark.detectors import ScanOptions, scan
 from aimark.detectors.cli import main
 from aimark.detectors.propagate import propagate
 from aimark.detectors.registry import Registry
-from aimark.labeller import c2pa, carriers, visible
+from aimark.labeller import c2pa, carriers, visible, watermark
 from aimark.labeller.keys import init_keys
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import MarkKind
@@ -227,9 +227,28 @@ def test_the_unlabelled_source_picture_is_not_called_a_stripped_repost(options):
     """The raw photo the original was made from looks like it (hash match) but has no watermark."""
     scanned = scan(PHOTO.read_bytes(), options)
     assert scanned.match is not None and scanned.match.by == "hash"
+    # the original's own mark was looked for, knowing its payload, and is not there
+    assert scanned.match.mark is not None and scanned.match.mark.hypotheses and not scanned.match.mark_confirmed
     assert scanned.removals and all(f.confidence == "low" and "unlabelled source" in f.summary
                                     for f in scanned.removals)
     assert scanned.verdict.level == "none"
+
+
+def test_a_served_removal_too_faint_to_decode_blind_is_found_through_the_originals_own_mark(labelled, options):
+    """A removal a platform served as a small, heavily compressed preview: too little of the mark is left to
+    decode it blind, so the repost matches its original by appearance only — which alone cannot tell it from
+    the unlabelled source picture (above). The original's own mark, looked for knowing its payload, can."""
+    result = labelled[0]
+    erased = SUITE["erase_id"].apply(result.pixels, box=result.record.box(MarkKind.AUTHOR_ID).as_tuple())
+    erased.thumbnail((600, 600), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    erased.convert("RGB").save(buffer, "WEBP", quality=30)
+    assert watermark.detect(Image.open(io.BytesIO(buffer.getvalue()))).payload is None  # the premise
+    scanned = scan(buffer.getvalue(), options)
+    assert scanned.match.by == "hash" and scanned.match.mark_confirmed
+    removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "high", scanned.findings
+    assert any("informed read" in evidence for evidence in removed[0].rests_on)
 
 
 def test_without_a_registry_the_watermark_map_says_where_the_id_corner_was_painted_over(labelled, ocr):

@@ -383,3 +383,42 @@ def test_a_perspective_is_found_in_a_tiled_pattern_and_undone_pixel_for_pixel():
     x, y = perspective.undone_positions(np.array([100.0]), np.array([80.0]), g, shape)
     assert abs(straight[int(round(y[0])), int(round(x[0]))] - warped[80, 100]) < 0.25
     assert perspective.fit(perspective.windows(watermark.whiten(flat), 40.0), shape, 40.0) is None  # no warp
+
+
+def served(image: Image.Image, long_side: int, fmt: str, quality: int) -> Image.Image:
+    """A platform's small preview of a picture: shrunk, then re-encoded at low quality."""
+    small = image.copy()
+    small.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.convert("RGB").save(buffer, fmt, quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def test_an_informed_read_finds_the_one_payload_it_is_asked_about_and_no_other(photo, marked):
+    """``confirm``: knowing the payload, a shrunk, re-encoded picture still shows its mark clearly; the same
+    author's other pictures, another author's, and the unmarked picture do not."""
+    preview = served(marked, 600, "WEBP", 40)
+    own = watermark.confirm(preview, [PAYLOAD])
+    assert own.confirmed and own.z >= watermark.CONFIRM_Z + 2, own
+    sibling = WatermarkPayload(author_id=PAYLOAD.author_id, content_id=PAYLOAD.content_id ^ 0b1011_0110_1101)
+    stranger = WatermarkPayload(author_id="5550001111", content_id=PAYLOAD.content_id)
+    for other in (sibling, stranger):
+        assert watermark.confirm(preview, [other]).z < 4.0
+    unmarked = watermark.confirm(served(photo, 600, "WEBP", 40), [PAYLOAD])
+    assert not unmarked.confirmed and unmarked.z < 4.0
+    with pytest.raises(ValueError, match="at most"):
+        watermark.confirm(preview, [PAYLOAD] * (watermark.CONFIRM_LAYOUTS + 1))
+
+
+def test_an_informed_read_tests_only_the_bits_that_name_the_picture():
+    """The coded bits before the content ID are the same for every picture of one author (a convolutional
+    code's output follows its input in order): they must not count for this picture."""
+    one = WatermarkPayload(author_id="1234567890", content_id=1, version=2, label_position="bottom-left",
+                           author_position="bottom-right")
+    other = WatermarkPayload(author_id="1234567890", content_id=2 ** 19, version=2, label_position="bottom-left",
+                             author_position="bottom-right")
+    layout = watermark.layout_for(None)
+    first, second = layout.codeword(one), layout.codeword(other)
+    bits = watermark.own_bits(one)
+    assert np.array_equal(first[:bits.start], second[:bits.start])
+    assert not np.array_equal(first[bits.start:bits.start + ecc.RATE], second[bits.start:bits.start + ecc.RATE])

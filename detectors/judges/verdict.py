@@ -13,10 +13,12 @@ from .c2pa import modified_only
 def doubts(case: Case) -> list[str]:
     """Why removal findings resting on the match cannot be trusted: evidence that disagrees with it, or a
     match by appearance alone to a watermarked original with no watermark here (this may be the unlabelled
-    source picture rather than a stripped repost)."""
+    source picture rather than a stripped repost) — unless the original's own mark was found by an informed
+    read (``matching.confirm_mark``): the source picture never carried it."""
     match = case.match
     found = list(match.disagreements) if match is not None else []
-    if match is not None and match.by == "hash" and match.original.watermarked and case.payload is None:
+    if (match is not None and match.by == "hash" and match.original.watermarked and case.payload is None
+            and not match.mark_confirmed):
         found.append("matched by appearance only and no watermark was found, though the original carried one: this "
                      "may be the unlabelled source picture rather than a repost")
     return found

@@ -105,6 +105,8 @@ class PlacedMarksJudge(Judge):
         findings = []
         size = case.image.size
         rests = ("registry match by " + match.by, f"geometry: {match.alignment.inliers} feature inliers")
+        if match.mark_confirmed:
+            rests += (f"the original's own watermark (an informed read, z {match.mark.z:.1f})",)
         ocr = case.options.ocr
         for kind in MARKS:
             original_box = match.original.box(kind)
