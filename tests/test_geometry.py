@@ -156,3 +156,23 @@ def test_a_fit_that_collapses_the_original_onto_a_few_pixels_is_refused(picture)
         if alignment is not None:
             shown = geometry.local_scale(alignment.matrix, (picture.width / 2, picture.height / 2)) * min(picture.size)
             assert shown >= geometry.MIN_SHOWN_PX * canvas.height / geometry.WORK_SIDE * 0.99, (width, shown)
+
+
+def test_a_dark_picture_a_platform_shrank_is_fitted_on_its_equalised_features():
+    """A near-black drawing served at 720 px in WebP shows FAST too little contrast for any corner; with
+    both pictures' local contrast equalised the fit is found, and it is the true one."""
+    from bench import pictures
+
+    picture = pictures.near_black(np.random.default_rng(1))
+    thumbnail = Image.open(io.BytesIO(thumbnail_bytes(picture))).convert("RGB")
+    small = picture.copy()
+    small.thumbnail((720, 720), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, "WEBP", quality=80)
+    repost = DecodedImage(buffer.getvalue(), "served.webp")
+    plain = geometry._align(thumbnail, picture.size, repost, equalised=False)
+    assert plain is None or not plain.confirmed  # the premise: the plain features confirm nothing
+    fit = geometry.align(thumbnail, picture.size, repost)
+    assert fit is not None and fit.confirmed and not fit.perspective
+    assert abs(fit.scale - 720 / picture.width) < 0.01 and abs(fit.rotation_deg) < 0.5
+    assert geometry.registration(thumbnail, picture.size, fit, repost) >= geometry.MIN_REGISTRATION
