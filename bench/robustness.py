@@ -246,15 +246,29 @@ FP_TASK = 250  # unmarked decodes per task: a long run is spread over both cores
 
 
 def false_positives_of(args):
-    (name, image), count, seed, with_image = args
+    """(decodes, payloads claimed, informed reads, informed reads confirmed, their highest z) over unmarked
+    variants; with ``informed``, each variant is also asked whether it carries a random payload's mark
+    (``watermark.confirm``, both layouts a registry row may give), as a scan asks of a repost matched to its
+    original by appearance alone."""
+    (name, image), count, seed, with_image, informed = args
     from aimark.labeller import watermark
 
     rng = np.random.default_rng(seed)
-    decodes = claimed = 0
+    decodes = claimed = asked = confirmed = 0
+    highest = float("-inf")
     for variant in unmarked_variants(image, count, rng, with_image):
         decodes += 1
         claimed += watermark.detect(variant).payload is not None
-    return decodes, claimed
+        if informed:
+            author, content = str(int(rng.integers(1, 10 ** 10))), int(rng.integers(0, 2 ** 20))
+            layouts = [watermark.WatermarkPayload(author, content, version=watermark.LAYOUT_VERSION,
+                                                  label_position="bottom-left", author_position="bottom-right"),
+                       watermark.WatermarkPayload(author, content)]
+            read = watermark.confirm(variant, layouts)
+            asked += 1
+            confirmed += read.confirmed
+            highest = max(highest, read.z)
+    return decodes, claimed, asked, confirmed, highest
 
 
 # --- report ---------------------------------------------------------------------------------------------
@@ -273,6 +287,9 @@ def main() -> int:
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
     parser.add_argument("--fp-seed", type=int, default=1000,
                         help="first seed of the unmarked variants (runs with seeds far apart add up)")
+    parser.add_argument("--fp-informed", action="store_true",
+                        help="also ask each unmarked variant whether it carries a random payload's mark (the informed "
+                             "read a scan makes of a repost matched by appearance alone)")
     parser.add_argument("--self-check-margin", type=float, default=None,
                         help="the self-check's pilot margin (default: the library's; 0: no margin)")
     args = parser.parse_args()
@@ -292,7 +309,8 @@ def main() -> int:
                                                                   for i, p in enumerate(images)])
                 for r in batch]
         # tasks of at most FP_TASK decodes; the first of each picture has the seed and variants of a short run
-        tasks = [(p, min(FP_TASK, args.fp_per_image - start), args.fp_seed + 1000 * (start // FP_TASK) + i, start == 0)
+        tasks = [(p, min(FP_TASK, args.fp_per_image - start), args.fp_seed + 1000 * (start // FP_TASK) + i, start == 0,
+                  args.fp_informed)
                  for i, p in enumerate(images) for start in range(0, args.fp_per_image, FP_TASK)]
         fp = pool.map(false_positives_of, tasks, chunksize=1)
     print(f"{len(images)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
@@ -301,11 +319,15 @@ def main() -> int:
     if cases:
         report_cases(rows, codecs, [c for c, _ in cases])
     if fp:
-        decodes, claimed = (sum(x) for x in zip(*fp))
-        from aimark.labeller.watermark import FALSE_POSITIVE_BOUND
+        decodes, claimed, asked, confirmed = (sum(x) for x in list(zip(*fp))[:4])
+        from aimark.labeller.watermark import CONFIRM_BOUND, CONFIRM_Z, FALSE_POSITIVE_BOUND
 
         print(f"\naimark false positives: {claimed} payloads claimed in {decodes} decodes of unmarked pictures, "
               f"crops, rescales and canvases (bound per decode: {FALSE_POSITIVE_BOUND:.1e})")
+        if asked:
+            highest = max(row[4] for row in fp)
+            print(f"informed reads: {confirmed} of {asked} unmarked pictures taken to carry a random payload's mark "
+                  f"(z >= {CONFIRM_Z}; bound per read {CONFIRM_BOUND:.1e}); highest z {highest:.2f}")
     return 0
 
 

@@ -249,6 +249,8 @@ def test_a_served_removal_too_faint_to_decode_blind_is_found_through_the_origina
     removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
     assert removed and removed[0].confidence == "high", scanned.findings
     assert any("informed read" in evidence for evidence in removed[0].rests_on)
+    [present] = [f for f in scanned.findings if f.kind == "watermark-present"]  # the invisible label survives
+    assert "informed read" in present.rests_on[-1] and "too faint" in present.summary
 
 
 def test_without_a_registry_the_watermark_map_says_where_the_id_corner_was_painted_over(labelled, ocr):

@@ -41,6 +41,15 @@ class WatermarkJudge(Judge):
                 findings.append(Finding(FindingKind.WATERMARK_UNCONFIRMED, Confidence.LOW,
                                         "the watermark and the registry disagree: " + "; ".join(match.disagreements),
                                         ("watermark payload", "registry")))
+        match = case.match
+        if payload is None and not case.foreign and match is not None and match.mark_confirmed:
+            original = match.original.payload
+            findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
+                                    f"the registered original's aimark watermark ({key}): author {original.author_id}, "
+                                    f"content {original.content_id} — too faint here to decode blind, found by "
+                                    f"testing for that payload (z {match.mark.z:.1f}; chance "
+                                    f"<= {watermark.CONFIRM_BOUND:.0e})",
+                                    ("registry", "geometry", "watermark (an informed read)")))
         for generator in (m for m in (case.inspection.generators or []) if m.reported):
             findings.append(Finding(FindingKind.GENERATOR_WATERMARK, Confidence(generator.confidence),
                                     f"{generator.generator} watermark ({generator.verdict}: {generator.matched}/"
