@@ -187,8 +187,19 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return float(10 * np.log10(255 ** 2 / max(np.mean(diff ** 2), 1e-12)))
 
 
+def informed_reads(attacked: Image.Image, truth, rng) -> dict:
+    """What an informed read (``watermark.confirm``) says of an aimark-marked repost: whether it finds the
+    embedded payload's mark, and how far it leans towards a sibling's — the same author, another content ID,
+    whose coded bits before the content ID are the same (the riskiest wrong payload there is)."""
+    from aimark.labeller import watermark
+
+    sibling = watermark.WatermarkPayload(truth.author_id, int(truth.content_id ^ rng.integers(1, 2 ** 26)))
+    return {"confirmed": watermark.confirm(attacked, [truth]).confirmed,
+            "sibling_z": watermark.confirm(attacked, [sibling]).z}
+
+
 def robustness_of(args):
-    (name, image), codec_names, cases, seed, trials = args
+    (name, image), codec_names, cases, seed, trials, informed = args
     megapixels = image.width * image.height / 1e6
     rng = np.random.default_rng(seed)
     rows = []
@@ -211,7 +222,8 @@ def robustness_of(args):
             decode_s = time.process_time() - start
             rows.append({"codec": codec_name, "image": name, "case": case, "accuracy": accuracy, "exact": exact,
                          "wrong": wrong,
-                         "decode_s": decode_s, "decode_mp": attacked.width * attacked.height / 1e6})
+                         "decode_s": decode_s, "decode_mp": attacked.width * attacked.height / 1e6,
+                         **(informed_reads(attacked, truth, rng) if informed and codec_name == "aimark" else {})})
         rows.append({"codec": codec_name, "image": name, "case": None, "psnr": psnr(image, marked),
                      "embed_s": embed_s, "mp": megapixels})
     return rows
@@ -287,6 +299,9 @@ def main() -> int:
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
     parser.add_argument("--fp-seed", type=int, default=1000,
                         help="first seed of the unmarked variants (runs with seeds far apart add up)")
+    parser.add_argument("--informed", action="store_true",
+                        help="also read every aimark repost knowing its payload (watermark.confirm, as a scan does "
+                             "with a registry), and a sibling payload's mark (same author, another content ID)")
     parser.add_argument("--fp-informed", action="store_true",
                         help="also ask each unmarked variant whether it carries a random payload's mark (the informed "
                              "read a scan makes of a repost matched by appearance alone)")
@@ -305,7 +320,7 @@ def main() -> int:
     cases = parse_cases(args.cases)
     started = time.time()
     with Pool(args.jobs) as pool:
-        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials)
+        rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials, args.informed)
                                                                   for i, p in enumerate(images)])
                 for r in batch]
         # tasks of at most FP_TASK decodes; the first of each picture has the seed and variants of a short run
@@ -340,6 +355,19 @@ def report_cases(rows, codecs, cases):
             hits = [r for r in rows if r["codec"] == codec and r["case"] == case]
             cells.append(f"{np.mean([r['accuracy'] for r in hits]):.3f} / {np.mean([r['exact'] for r in hits]):6.1%}")
         print(f"{case:22}" + "".join(f"{c:>20}" for c in cells))
+    informed = [r for r in rows if r["codec"] == "aimark" and r["case"] and "confirmed" in r]
+    if informed:
+        from aimark.labeller.watermark import CONFIRM_Z
+
+        print(f"\naimark read blind / blind or by an informed read (z >= {CONFIRM_Z}, knowing the payload):")
+        for case in cases:
+            hits = [r for r in informed if r["case"] == case]
+            print(f"{case:22}{np.mean([r['exact'] for r in hits]):>10.1%}"
+                  f"{np.mean([r['exact'] or r['confirmed'] for r in hits]):>10.1%}")
+        highest = max(informed, key=lambda r: r["sibling_z"])
+        print(f"a sibling payload's mark (same author, another content ID) taken for there: "
+              f"{sum(r['sibling_z'] >= CONFIRM_Z for r in informed)} of {len(informed)}; highest z "
+              f"{highest['sibling_z']:.2f} ({highest['case']}: {highest['image']})")
     wrong = [f"{r['case']}: {r['image']}" for r in rows if r["codec"] == "aimark" and r["case"] and r.get("wrong")]
     decoded = sum(1 for r in rows if r["codec"] == "aimark" and r["case"])
     print(f"\naimark wrong payloads (a payload that is not the embedded one): {len(wrong)} in {decoded} decodes"
