@@ -1237,8 +1237,8 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     registered original may have been written in). The blind decoder must find 96 bits in the soft bits;
     knowing the payload, only whether the soft bits lean its way is asked — a correlation over its
     ``own_bits``, normalised by their own spread, so N(0, 1) on a picture without that mark. The lattices
-    are the blind decoder's (the autocorrelation's and the priors), the CONFIRM_HYPOTHESES best pilots
-    above PILOT_MIN_Z. Measured (a throwaway script on the 41 grid pictures, a platform's 720-px resize
+    are the blind decoder's (the autocorrelation's, the priors' and, on a periodic picture, the spectrally
+    flat view's), the CONFIRM_HYPOTHESES best pilots above PILOT_MIN_Z. Measured (a throwaway script on the 41 grid pictures, a platform's 720-px resize
     then WebP 60, then JPEG 90): the blind decoder read 23, this read (z >= 6) 29, either 31; wrong
     payloads, max z 3.1 (``CONFIRM_Z``)."""
     payloads = list(payloads)
@@ -1254,17 +1254,25 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     def view_for(chip):
         return decoder_view(work, chip)
 
-    hypotheses = [(_align(layout, fold(residual, lattice, PERIOD)).z, lattice)
+    def usual(lattice):
+        return _view_for_lattice(views, view_for, lattice)
+
+    hypotheses = [(_align(layout, fold(residual, lattice, PERIOD)).z, lattice, usual)
                   for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
     for lattice in _view_priors(residual, scale):
         z, lattice, where = _prior_pilot(layout, residual, view_for, views, lattice)
-        hypotheses.append(_stretched(layout, where, z, lattice))
+        hypotheses.append((*_stretched(layout, where, z, lattice), usual))
+    if periodic_share(residual) > PERIODIC_SHARE:  # stripes, tiles: read in the spectrally flat view, as blind
+        flat = spectrally_white(work)
+        flat_residual = whiten(flat)
+        hypotheses += [(_align(layout, fold(flat_residual, lattice, PERIOD)).z, lattice, lambda _: flat)
+                       for lattice in lattice_candidates(flat_residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
     expected = [(own_bits(p), 2.0 * layout.codeword(p) - 1.0) for p in payloads]
     best, tried = 0.0, 0
-    for z, lattice in sorted(hypotheses, key=lambda h: -h[0])[:CONFIRM_HYPOTHESES]:
+    for z, lattice, view in sorted(hypotheses, key=lambda h: -h[0])[:CONFIRM_HYPOTHESES]:
         if z < PILOT_MIN_Z:
             break
-        soft, _ = _soft_for_sync(layout, _view_for_lattice(views, view_for, lattice), lattice)
+        soft, _ = _soft_for_sync(layout, view(lattice), lattice)
         tried += 1
         for bits, symbols in expected:
             spread = float(np.sqrt(np.sum(soft[bits] ** 2)))

@@ -422,3 +422,12 @@ def test_an_informed_read_tests_only_the_bits_that_name_the_picture():
     bits = watermark.own_bits(one)
     assert np.array_equal(first[:bits.start], second[:bits.start])
     assert not np.array_equal(first[bits.start:bits.start + ecc.RATE], second[bits.start:bits.start + ecc.RATE])
+
+
+def test_an_informed_read_of_a_striped_picture_uses_the_spectrally_flat_view_as_the_decoder_does():
+    from bench import pictures
+
+    striped = pictures.stripes(np.random.default_rng(2))
+    preview = served(watermark.embed_checked(striped, PAYLOAD)[0], 720, "WEBP", 60)
+    assert watermark.confirm(preview, [PAYLOAD]).z >= watermark.CONFIRM_Z + 2
+    assert not watermark.confirm(served(striped, 720, "WEBP", 60), [PAYLOAD]).confirmed
