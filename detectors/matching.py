@@ -86,8 +86,7 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
     for original, by, distances in _candidates(image, payload, produce_id, registry):
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
-        placed = alignment is not None and alignment.confirmed and (
-            geometry.registration(thumb, original.size, alignment, image) >= geometry.MIN_REGISTRATION)
+        placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image)
         if placed:
             agree = [key for key, same in (("label", produce_id == original.produce_id),
                                            ("watermark", payload is not None and original.payload is not None

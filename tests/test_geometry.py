@@ -176,3 +176,29 @@ def test_a_dark_picture_a_platform_shrank_is_fitted_on_its_equalised_features():
     assert fit is not None and fit.confirmed and not fit.perspective
     assert abs(fit.scale - 720 / picture.width) < 0.01 and abs(fit.rotation_deg) < 0.5
     assert geometry.registration(thumbnail, picture.size, fit, repost) >= geometry.MIN_REGISTRATION
+
+
+def test_a_residue_copied_onto_a_flat_picture_registers_its_detail_but_not_its_shapes():
+    """The copy attack: a picture's high-pass residue added to a flat one. The features fit it and its
+    detail lines up (that is what was copied); its broad shapes are the flat picture's. (The portrait: a
+    star field's residue on a sky gives the features nothing to fit at all.)"""
+    from PIL import ImageFilter
+
+    from bench import pictures
+
+    original = Image.open(PORTRAIT).convert("RGB")
+    thumbnail = Image.open(io.BytesIO(thumbnail_bytes(original))).convert("RGB")
+    residue = np.asarray(original, np.float32) - np.asarray(original.filter(ImageFilter.GaussianBlur(3)), np.float32)
+    sky = np.asarray(pictures.gradient_sky(np.random.default_rng(0)).resize(original.size), np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(sky + residue, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    copy = DecodedImage(buffer.getvalue(), "copy.jpg")
+    fit = geometry.align(thumbnail, original.size, copy)
+    assert fit is not None and fit.confirmed  # the premise: the copied detail is fitted...
+    assert geometry.registration(thumbnail, original.size, fit, copy) >= geometry.MIN_REGISTRATION  # ...and lines up
+    assert geometry.appearance(thumbnail, original.size, fit, copy) < geometry.MIN_APPEARANCE
+    assert not geometry.registered(thumbnail, original.size, fit, copy)
+    buffer = io.BytesIO()
+    ATTACKS["brightness"].apply(original, 1.2).image.save(buffer, "JPEG", quality=90)
+    honest = DecodedImage(buffer.getvalue(), "brighter.jpg")
+    assert geometry.registered(thumbnail, original.size, geometry.align(thumbnail, original.size, honest), honest)
