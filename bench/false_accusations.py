@@ -96,7 +96,8 @@ def cases_for(entry: dict, others: list[str], benign: list[tuple[str, object]], 
     jobs = []
     for name, strength in benign:
         jobs.append({"entry": entry, "attack": name, "strength": strength, "benign": True})
-    variants = ["keep_metadata", "keep_c2pa", "propagated", "propagated_stripped", "forged_mark", "copied_mark"]
+    variants = ["keep_metadata", "keep_c2pa", "propagated", "propagated_stripped", "forged_mark", "copied_mark",
+                "copied_onto_dark", "copied_onto_sky"]
     for variant in variants + (["labelled_twice"] if "again" in entry else []):
         jobs.append({"entry": entry, "attack": variant, "strength": None, "benign": True, "other": others[0]})
     # the picture before it was labelled, served as the removals are: it looks like the original and never
@@ -168,7 +169,14 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
             then, strength = job["then"]
             source = CATALOGUE[then].apply(source, strength, seed=len(then)).image
         return _bytes_of(source), truth
-    other = Image.open(job["other"]).convert("RGB").resize(image.size)
+    if name in ("copied_onto_dark", "copied_onto_sky"):  # the residue on a flat picture: it is all one sees there
+        from bench import pictures
+
+        draw = pictures.near_black if name == "copied_onto_dark" else pictures.gradient_sky
+        other = draw(np.random.default_rng(0)).resize(image.size)
+        name = "copied_mark"
+    else:
+        other = Image.open(job["other"]).convert("RGB").resize(image.size)
     if name == "forged_mark":  # the open key, another author's payload, an unrelated honest photo
         from aimark.labeller import watermark
 
