@@ -31,6 +31,7 @@ WORK_SIDE = 768  # long side the repost is matched at (the registry thumbnail is
 EQUALISE_CLIP = 4.0
 EQUALISE_TILES = (8, 8)
 APPEARANCE_BLUR = 0.04  # of the thumbnail's short side: the broad shapes ``appearance`` compares
+APPEARANCE_MIN_SHARE = 0.1  # of the middle, shown in the repost, for ``appearance`` to compare only that
 MIN_APPEARANCE = 0.5  # below it a fit does not show the original's picture (``registered``)
 RATIO = 0.8  # Lowe's ratio test
 REPROJECTION_PX = 4.0
@@ -273,11 +274,21 @@ def appearance(original_thumbnail: Image.Image, original_size: tuple[int, int], 
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpPerspective(grey, to_repost.astype(np.float32), (width, height), flags=flags,
                                  borderMode=cv2.BORDER_REPLICATE)
+    # where the repost shows the original at all (a crop, a turn's corners), away from the frame's edge by
+    # the blur's reach: the fill beyond it is no shape of either picture
+    inside = cv2.warpPerspective(np.ones(grey.shape, np.float32), to_repost.astype(np.float32), (width, height),
+                                 flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     sigma = APPEARANCE_BLUR * min(width, height)
+    reach = max(1, int(2 * sigma))
+    inside = cv2.erode((inside > 0.99).astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
     a = cv2.GaussianBlur(np.asarray(original_thumbnail.convert("L"), dtype=np.float32), (0, 0), sigma)
     b = cv2.GaussianBlur(warped, (0, 0), sigma)
-    y0, y1, x0, x1 = height // 5, height - height // 5, width // 5, width - width // 5
-    a, b = a[y0:y1, x0:x1] - a[y0:y1, x0:x1].mean(), b[y0:y1, x0:x1] - b[y0:y1, x0:x1].mean()
+    middle = np.zeros((height, width), bool)
+    middle[height // 5:height - height // 5, width // 5:width - width // 5] = True
+    where = middle & inside
+    if where.sum() < APPEARANCE_MIN_SHARE * middle.sum():
+        where = middle  # too little of the middle is shown to tell: compare as the registration does
+    a, b = a[where] - a[where].mean(), b[where] - b[where].mean()
     norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum()) / norm if norm > 0 else 0.0
 
