@@ -196,7 +196,7 @@ def test_a_residue_copied_onto_a_flat_picture_registers_its_detail_but_not_its_s
     fit = geometry.align(thumbnail, original.size, copy)
     assert fit is not None and fit.confirmed  # the premise: the copied detail is fitted...
     assert geometry.registration(thumbnail, original.size, fit, copy) >= geometry.MIN_REGISTRATION  # ...and lines up
-    assert geometry.appearance(thumbnail, original.size, fit, copy) < geometry.MIN_APPEARANCE
+    assert geometry.appearance(thumbnail, original.size, fit, copy).gain < 0.2  # a tenth leaks through the residue
     assert not geometry.registered(thumbnail, original.size, fit, copy)
     for name, strength in (("brightness", 1.2), ("crop_area", 0.25)):  # a crop's border is no shape of either
         buffer = io.BytesIO()
@@ -204,4 +204,5 @@ def test_a_residue_copied_onto_a_flat_picture_registers_its_detail_but_not_its_s
         honest = DecodedImage(buffer.getvalue(), f"{name}.jpg")
         fit = geometry.align(thumbnail, original.size, honest)
         assert geometry.registered(thumbnail, original.size, fit, honest), name
-        assert geometry.appearance(thumbnail, original.size, fit, honest) >= 0.9, name
+        shapes = geometry.appearance(thumbnail, original.size, fit, honest)
+        assert shapes.correlation >= 0.9 and 0.8 <= shapes.gain <= 1.5, (name, shapes)
