@@ -54,7 +54,6 @@ class Original:
     watermarked: bool = False
     payload: WatermarkPayload | None = None  # what its watermark carries
     pdq_quality: int | None = None
-    layout_known: bool = False  # whether the registry kept the payload's format and layout (rows from 2026-12-06)
     media: Callable[[], tuple[bytes | None, str | None]] | None = field(default=None, compare=False, repr=False)
     _loaded: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -114,7 +113,7 @@ class Original:
         """The payload its watermark was written with, whole — what an informed read tests
         (``watermark.confirm``). A row that kept only the author and the content ID gives the two forms it
         may have had: format 2 with the layout its visible marks' boxes show, and format 1."""
-        if self.payload is None or self.layout_known:
+        if self.payload is None or self.payload.version >= LAYOUT_VERSION:  # the layout was kept with it
             return [] if self.payload is None else [self.payload]
         label, author = self.box(MarkKind.VISIBLE_LABEL), self.box(MarkKind.AUTHOR_ID)
         label_at = visible.nearest_position(self.size, label.as_tuple()) if label is not None else None
@@ -301,8 +300,7 @@ class Registry:
             hashes["pdq"] = int(pdq, 16)
         return Original(id_, produce_id, author_id, path, (width, height), hashes,
                         {mark_kind(name): value for name, value in kept.items()},
-                        content is not None, payload, quality, media=lambda: self._media_of(id_),
-                        layout_known=bool(layout))
+                        content is not None, payload, quality, media=lambda: self._media_of(id_))
 
     def _media_of(self, id_: int) -> tuple[bytes | None, str | None]:
         row = self._store.fetchone("SELECT thumbnail, mark_crops FROM original_media WHERE original_id = ?", (id_,))

@@ -42,7 +42,7 @@ class WatermarkJudge(Judge):
                                         "the watermark and the registry disagree: " + "; ".join(match.disagreements),
                                         ("watermark payload", "registry")))
         match = case.match
-        if payload is None and not case.foreign and match is not None and match.mark_confirmed:
+        if match is not None and match.mark_confirmed:  # sought only where no mark was read blind
             original = match.original.payload
             findings.append(Finding(FindingKind.WATERMARK_PRESENT, Confidence.HIGH,
                                     f"the registered original's aimark watermark ({key}): author {original.author_id}, "
