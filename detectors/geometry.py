@@ -287,9 +287,7 @@ def appearance(original_thumbnail: Image.Image, original_size: tuple[int, int], 
     width, height = original_thumbnail.size
     factor = original_thumbnail.width / original_size[0]
     to_repost = alignment.matrix @ np.diag([1 / factor, 1 / factor, 1.0])
-    shrink = round(min(1.0, 1.0 / max(local_scale(to_repost, (width / 2, height / 2)), 1e-6)), 3)
-    grey = _float_grey(repost, shrink)
-    to_repost = np.diag([shrink, shrink, 1]) @ to_repost
+    grey, to_repost = _repost_grey_near(repost, to_repost, (width / 2, height / 2))
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpPerspective(grey, to_repost.astype(np.float32), (width, height), flags=flags,
                                  borderMode=cv2.BORDER_REPLICATE)
@@ -342,10 +340,7 @@ def region_similarity(reference: Image.Image, reference_to_original: np.ndarray,
         to_repost = to_repost @ np.diag([1 / scale, 1 / scale, 1.0])
         box = tuple(int(round(v * scale)) for v in box)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-    shrink = round(min(1.0, 1.0 / max(local_scale(to_repost, centre), 1e-6)), 3)
-    grey = _float_grey(repost, shrink)
-    if shrink < 1.0:
-        to_repost = np.diag([shrink, shrink, 1]) @ to_repost
+    grey, to_repost = _repost_grey_near(repost, to_repost, centre)
     width, height = reference.size
     margin = LOCAL_SEARCH_PX  # the repost is brought in with a margin, to line the reference up locally
     to_repost = to_repost @ np.array([[1, 0, -margin], [0, 1, -margin], [0, 0, 1]], dtype=np.float64)
@@ -438,6 +433,14 @@ def _local_offset(a: np.ndarray, b: np.ndarray, margin: int) -> tuple[int, int]:
         return 0, 0
     y, x = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return int(y) - margin, int(x) - margin
+
+
+def _repost_grey_near(repost, to_repost: np.ndarray, centre) -> tuple[np.ndarray, np.ndarray]:
+    """The repost's luminance to bring into a reference frame, and the frame -> that luminance transform:
+    reduced where the frame is coarser than the repost near ``centre`` (a big repost compared with a
+    thumbnail), so a warp never samples finer detail than the frame can hold."""
+    shrink = round(min(1.0, 1.0 / max(local_scale(to_repost, centre), 1e-6)), 3)
+    return _float_grey(repost, shrink), np.diag([shrink, shrink, 1]) @ to_repost
 
 
 def _float_grey(repost, shrink: float) -> np.ndarray:

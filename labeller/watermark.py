@@ -565,6 +565,12 @@ def _align(layout: Layout, tile: np.ndarray, orientations=range(len(DIHEDRAL))) 
     return Alignment(index, dy, dx, float(z.max()))
 
 
+def _pilot_z(layout: Layout, picture: np.ndarray, lattice: Lattice) -> float:
+    """How clearly the pilot stands out in ``picture`` folded on ``lattice`` (``_align``'s z): what every
+    synchronisation hypothesis is ranked by."""
+    return _align(layout, fold(picture, lattice, PERIOD)).z
+
+
 def _chips(tile: np.ndarray, alignment: Alignment) -> np.ndarray:
     upright = DIHEDRAL[alignment.orientation][1](tile)
     aligned = np.roll(upright, (-alignment.dy, -alignment.dx), axis=(0, 1))
@@ -1034,9 +1040,9 @@ def _prior_pilot(layout: Layout, residual: np.ndarray, view_for, views: dict, la
     ``views``). The whitened view favours fine detail; where a codec or a denoiser took the fine detail of a
     flat picture, the coarse layer's big chips are still there, and only the chip-sized view shows them
     (measured: a gradient sky under WebP 50, z 5.7 whitened, 10.3 there)."""
-    z = _align(layout, fold(residual, lattice, PERIOD)).z
+    z = _pilot_z(layout, residual, lattice)
     view = _view_for_lattice(views, view_for, lattice)
-    in_view = _align(layout, fold(view, lattice, PERIOD)).z
+    in_view = _pilot_z(layout, view, lattice)
     return (z, lattice, residual) if z >= in_view else (in_view, lattice, view)
 
 
@@ -1101,7 +1107,7 @@ def _stretched(layout: Layout, residual: np.ndarray, z: float, lattice: Lattice)
             for sign in (-1.0, 1.0):
                 tx, ty = (sx * (1 + sign * step), sy) if axis == 0 else (sx, sy * (1 + sign * step))
                 trial = Lattice((lattice.u[0] * tx, 0.0), (0.0, lattice.v[1] * ty))
-                trial_z = _align(layout, fold(residual, trial, PERIOD)).z
+                trial_z = _pilot_z(layout, residual, trial)
                 if trial_z > z:
                     z, sx, sy = trial_z, tx, ty
                     break
@@ -1117,7 +1123,7 @@ def _detect_measured(layout: Layout, residual: np.ndarray, view_for, views: dict
     synced = []
     early: set[int] = set()
     for lattice in lattice_candidates(residual, period_range, count, ACF_WINDOW):
-        z = _align(layout, fold(residual, lattice, PERIOD)).z
+        z = _pilot_z(layout, residual, lattice)
         synced.append((z, lattice))
         if z >= EARLY_Z and len(early) < MAX_DECODES:
             early.add(id(lattice))
@@ -1257,7 +1263,7 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     def usual(lattice):
         return _view_for_lattice(views, view_for, lattice)
 
-    hypotheses = [(_align(layout, fold(residual, lattice, PERIOD)).z, lattice, usual)
+    hypotheses = [(_pilot_z(layout, residual, lattice), lattice, usual)
                   for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
     for lattice in _view_priors(residual, scale):
         z, lattice, where = _prior_pilot(layout, residual, view_for, views, lattice)
@@ -1265,7 +1271,7 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     if periodic_share(residual) > PERIODIC_SHARE:  # stripes, tiles: read in the spectrally flat view, as blind
         flat = spectrally_white(work)
         flat_residual = whiten(flat)
-        hypotheses += [(_align(layout, fold(flat_residual, lattice, PERIOD)).z, lattice, lambda _: flat)
+        hypotheses += [(_pilot_z(layout, flat_residual, lattice), lattice, lambda _: flat)
                        for lattice in lattice_candidates(flat_residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
     expected = [(own_bits(p), 2.0 * layout.codeword(p) - 1.0) for p in payloads]
     best, tried = 0.0, 0
