@@ -162,7 +162,7 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
         # and the file then truly carries no label: saying the original's was stripped is then right
         done = _propagate(_encode(image, 85))
         labelled = done.level != "none"
-        truth.update(metadata=labelled, c2pa=labelled, platform_label=labelled)
+        truth.update(metadata=labelled, c2pa=labelled)
         return done.data, truth
     if name == "labelled_twice":
         truth.update(metadata=True, c2pa=True)
@@ -231,6 +231,7 @@ def _bytes_of(image: Image.Image) -> bytes:
 
 
 def _propagate(data: bytes):
+    """What the bench's platform makes of an upload (``propagate.Propagation``: its file and its level)."""
     from aimark.detectors.propagate import propagate
 
     return propagate(data, platform="PLATFORMX", propagate_id="post-1", signer=_state["platform"],
