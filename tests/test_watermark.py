@@ -431,3 +431,24 @@ def test_an_informed_read_of_a_striped_picture_uses_the_spectrally_flat_view_as_
     preview = served(watermark.embed_checked(striped, PAYLOAD)[0], 720, "WEBP", 60)
     assert watermark.confirm(preview, [PAYLOAD]).z >= watermark.CONFIRM_Z + 2
     assert not watermark.confirm(served(striped, 720, "WEBP", 60), [PAYLOAD]).confirmed
+
+
+@pytest.fixture(scope="module")
+def checkerboard() -> tuple[Image.Image, watermark.SelfCheck]:
+    """A two-level checkerboard of 7-px squares: its harmonics, hundreds of times the spectral level around
+    them, are what the synchroniser would lock onto before the mark."""
+    y, x = np.mgrid[0:540, 0:720]
+    grey = np.where((x // 7 + y // 7) % 2, 230, 20).astype(np.uint8)
+    return watermark.embed_checked(Image.fromarray(np.repeat(grey[..., None], 3, 2)), PAYLOAD)
+
+
+@pytest.mark.parametrize("attack, strength", [("rotate", 5), ("aspect", 0.9)])
+def test_a_turned_checkerboard_is_read_once_the_flat_view_caps_its_harmonics(checkerboard, attack, strength,
+                                                                              monkeypatch):
+    marked, check = checkerboard
+    assert check.passed and check.gain == 1.0  # the self-check reads it at the usual strength
+    turned = ATTACKS[attack].apply(marked, strength).image
+    found = watermark.detect(turned)
+    assert found.payload == PAYLOAD and found.view == "flat", found
+    monkeypatch.setattr(watermark, "FLAT_PEAK_CAP", float("inf"))  # the texture's peaks left as they are
+    assert watermark.detect(turned).payload is None
