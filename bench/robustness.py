@@ -314,20 +314,23 @@ def main() -> int:
 
         watermark.SELF_CHECK_MARGIN_Z = args.self_check_margin
 
-    images = pictures(args.folders, args.seeds)
+    # each picture keeps its place in the whole list, which seeds its payload, attacks and variants: a run on
+    # a few pictures (--images) reads exactly what the whole run read of them
+    numbered = list(enumerate(pictures(args.folders, args.seeds)))
     if args.images:
-        images = [p for p in images if p[0] in args.images.split(",")]
+        numbered = [(i, p) for i, p in numbered if p[0] in args.images.split(",")]
+    images = [p for _, p in numbered]
     codecs = available(args.codecs.split(","))
     cases = parse_cases(args.cases)
     started = time.time()
     with Pool(args.jobs) as pool:
         rows = [r for batch in pool.imap_unordered(robustness_of, [(p, codecs, cases, i, args.trials, args.informed)
-                                                                  for i, p in enumerate(images)])
+                                                                  for i, p in numbered])
                 for r in batch]
         # tasks of at most FP_TASK decodes; the first of each picture has the seed and variants of a short run
         tasks = [(p, min(FP_TASK, args.fp_per_image - start), args.fp_seed + 1000 * (start // FP_TASK) + i, start == 0,
                   args.fp_informed)
-                 for i, p in enumerate(images) for start in range(0, args.fp_per_image, FP_TASK)]
+                 for i, p in numbered for start in range(0, args.fp_per_image, FP_TASK)]
         fp = pool.map(false_positives_of, tasks, chunksize=1)
     print(f"{len(images)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
           f"(payload bits: {', '.join(f'{c} {CODECS[c].message_bits}' for c in codecs)}); "
