@@ -452,3 +452,16 @@ def test_a_turned_checkerboard_is_read_once_the_flat_view_caps_its_harmonics(che
     assert found.payload == PAYLOAD and found.view == "flat", found
     monkeypatch.setattr(watermark, "FLAT_PEAK_CAP", float("inf"))  # the texture's peaks left as they are
     assert watermark.detect(turned).payload is None
+
+
+def test_a_dot_grid_whose_harmonics_fill_every_candidate_is_read_at_the_whole_pictures_lattice():
+    """A hexagonal halftone of 14-px dots: its harmonics outnumber the mark's lines even capped, so no measured
+    lattice is the mark's; the flat view tries the whole picture's lattices, as the usual view does."""
+    y, x = np.mgrid[0:600, 0:800].astype(np.float32)
+    waves = sum(np.cos(2 * np.pi * (x * np.cos(a) + y * np.sin(a)) / 14) for a in np.deg2rad([0, 60, 120]))
+    dots = Image.fromarray(np.repeat(np.where(waves > 0.8, 40, 235).astype(np.uint8)[..., None], 3, 2))
+    marked, check = watermark.embed_checked(dots, PAYLOAD)
+    assert check.readable  # from its own file (before: "watermark unreadable")
+    for image in (marked, ATTACKS["jpeg"].apply(marked, 50).image):
+        found = watermark.detect(image)
+        assert found.payload == PAYLOAD and found.view == "flat", found
