@@ -319,7 +319,6 @@ def main() -> int:
     numbered = list(enumerate(pictures(args.folders, args.seeds)))
     if args.images:
         numbered = [(i, p) for i, p in numbered if p[0] in args.images.split(",")]
-    images = [p for _, p in numbered]
     codecs = available(args.codecs.split(","))
     cases = parse_cases(args.cases)
     started = time.time()
@@ -332,7 +331,7 @@ def main() -> int:
                   args.fp_informed)
                  for i, p in numbered for start in range(0, args.fp_per_image, FP_TASK)]
         fp = pool.map(false_positives_of, tasks, chunksize=1)
-    print(f"{len(images)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
+    print(f"{len(numbered)} pictures x {args.trials} payloads, {len(cases)} attack cases, codecs: {', '.join(codecs)} "
           f"(payload bits: {', '.join(f'{c} {CODECS[c].message_bits}' for c in codecs)}); "
           f"{time.time() - started:.0f} s wall\n")
     if cases:

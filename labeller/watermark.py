@@ -1265,8 +1265,8 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     registered original may have been written in). The blind decoder must find 96 bits in the soft bits;
     knowing the payload, only whether the soft bits lean its way is asked — a correlation over its
     ``own_bits``, normalised by their own spread, so N(0, 1) on a picture without that mark. The lattices
-    are the blind decoder's (the autocorrelation's, the priors' and, on a periodic picture, the spectrally
-    flat view's), the CONFIRM_HYPOTHESES best pilots above PILOT_MIN_Z. Measured (a throwaway script on the 41 grid pictures, a platform's 720-px resize
+    are the blind decoder's (the autocorrelation's, the priors' and, on a periodic picture, those the
+    spectrally flat view measures — not the priors the blind decoder also tries there), the CONFIRM_HYPOTHESES best pilots above PILOT_MIN_Z. Measured (a throwaway script on the 41 grid pictures, a platform's 720-px resize
     then WebP 60, then JPEG 90): the blind decoder read 23, this read (z >= 6) 29, either 31; wrong
     payloads, max z 3.1 (``CONFIRM_Z``)."""
     payloads = list(payloads)
