@@ -91,6 +91,26 @@ def test_a_keystoned_repost_is_mapped_through_its_perspective(marked):
     assert edited["author-id"].lost and not edited["visible-label"].lost
 
 
+@pytest.fixture(scope="module")
+def ridges() -> Image.Image:
+    """Corrugated metal: 18-px ridges over a slow swell, with grain. Keystoned, its harmonics drift across the
+    view and drown the mark in the undone view; flattened after the perspective is undone, it reads."""
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:600, 0:800].astype(np.float32)
+    grey = 140 + 60 * np.sin(2 * np.pi * x / 18) + 20 * np.sin(y / 70) + rng.normal(0, 8, y.shape)
+    return watermark.embed_checked(Image.fromarray(np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, 2)),
+                                   LAID_OUT)[0]
+
+
+@pytest.mark.parametrize("strength", [0.05, -0.05])
+def test_a_keystoned_texture_is_read_flat_in_its_undone_view_and_mapped_without_loss(ridges, strength):
+    keystoned = ATTACKS["keystone"].apply(ridges, strength).image
+    found = watermark.detect(keystoned)
+    assert found.payload == LAID_OUT and found.view == "flat" and found.perspective is not None, found
+    where = localise.localise_picture(keystoned, found)
+    assert where.regions and not any(r.lost for r in where.regions), where.regions
+
+
 @pytest.mark.parametrize("frame", [("phone_screenshot", 1.0), ("pad", 0.1), ("letterbox", 16 / 9)])
 def test_in_a_framed_repost_the_regions_are_the_pictures_corners(marked, frame):
     """A mark read in the whole canvas of a screenshot, a pad or a letterbox: the regions are the marked
