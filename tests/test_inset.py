@@ -81,6 +81,19 @@ def test_a_marked_picture_in_a_phone_screenshot_is_read_where_it_was_pasted(mark
     assert unmarked.payload is None and unmarked.candidates_decoded <= watermark.DECODES_PER_IMAGE
 
 
+def test_a_texture_in_a_phone_screenshot_is_read_in_the_pasted_pictures_flat_view():
+    """Knit shrunk bilinearly to 30% of a screen's width aliases into peaks that drown the mark in the usual
+    view; the pasted picture is read spectrally flat, as a periodic picture is anywhere else."""
+    y, x = np.mgrid[0:900, 0:1200].astype(np.float32)
+    wave = np.cos((np.abs((x % 10) - 5) * 2 - (y % 14)) / 2.5)
+    knit = Image.fromarray(np.stack([110 + 60 * wave, 50 + 40 * wave, 80 + 30 * wave], -1).astype(np.uint8))
+    marked, check = watermark.embed_checked(knit, PAYLOAD)
+    assert check.passed
+    found = watermark.detect(ATTACKS["phone_screenshot"].apply(marked, 0.3).image)
+    assert found.payload == PAYLOAD and found.inset is not None and found.view == "flat", found
+    assert found.candidates_decoded <= watermark.DECODES_PER_IMAGE
+
+
 def test_the_evidence_of_a_pasted_mark_lies_in_the_pasted_picture(marked):
     """The binding and the map are read in the picture the mark was found in, not in the canvas: the author
     ID's region is the pasted picture's bottom-right corner, and the mark is found bound to it — through a
