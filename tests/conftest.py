@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -28,6 +29,14 @@ PRODUCER = "001191110102MACQD9K64010000"
 PHOTO = CORPUS / "hubble_deep_field.jpg"
 SMALL_PHOTO = CORPUS / "chelsea.png"
 PORTRAIT = CORPUS / "camera.png"
+
+
+def knit(width: int = 1200, height: int = 900) -> Image.Image:
+    """A drawn knit: V-shaped stitches 10 px wide and 14 px tall, a periodic texture whose harmonics drown the
+    mark wherever the decoder reads without the spectrally flat view."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    wave = np.cos((np.abs((x % 10) - 5) * 2 - (y % 14)) / 2.5)
+    return Image.fromarray(np.stack([110 + 60 * wave, 50 + 40 * wave, 80 + 30 * wave], -1).astype(np.uint8))
 
 
 def in_ci() -> bool:

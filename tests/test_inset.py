@@ -11,7 +11,7 @@ from aimark.labeller import inset, localise, watermark
 from aimark.labeller.watermark import WatermarkPayload
 from bench.reposts import ATTACKS, jpeg
 
-from .conftest import CORPUS, encode
+from .conftest import CORPUS, encode, knit
 
 PAYLOAD = WatermarkPayload.for_label("1234567890", "a-produce-id", "bottom-left", "bottom-right")
 
@@ -84,10 +84,7 @@ def test_a_marked_picture_in_a_phone_screenshot_is_read_where_it_was_pasted(mark
 def test_a_texture_in_a_phone_screenshot_is_read_in_the_pasted_pictures_flat_view():
     """Knit shrunk bilinearly to 30% of a screen's width aliases into peaks that drown the mark in the usual
     view; the pasted picture is read spectrally flat, as a periodic picture is anywhere else."""
-    y, x = np.mgrid[0:900, 0:1200].astype(np.float32)
-    wave = np.cos((np.abs((x % 10) - 5) * 2 - (y % 14)) / 2.5)
-    knit = Image.fromarray(np.stack([110 + 60 * wave, 50 + 40 * wave, 80 + 30 * wave], -1).astype(np.uint8))
-    marked, check = watermark.embed_checked(knit, PAYLOAD)
+    marked, check = watermark.embed_checked(knit(), PAYLOAD)
     assert check.passed
     found = watermark.detect(ATTACKS["phone_screenshot"].apply(marked, 0.3).image)
     assert found.payload == PAYLOAD and found.inset is not None and found.view == "flat", found

@@ -15,7 +15,7 @@ from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import WatermarkPayload
 from bench.reposts import ATTACKS, SUITE
 
-from .conftest import CORPUS, PHOTO, PRODUCER, SMALL_PHOTO, corpus_files
+from .conftest import CORPUS, PHOTO, PRODUCER, SMALL_PHOTO, corpus_files, knit
 
 PAYLOAD = WatermarkPayload(author_id="9876543210", content_id=54321)
 
@@ -431,6 +431,14 @@ def test_an_informed_read_of_a_striped_picture_uses_the_spectrally_flat_view_as_
     preview = served(watermark.embed_checked(striped, PAYLOAD)[0], 720, "WEBP", 60)
     assert watermark.confirm(preview, [PAYLOAD]).z >= watermark.CONFIRM_Z + 2
     assert not watermark.confirm(served(striped, 720, "WEBP", 60), [PAYLOAD]).confirmed
+
+
+def test_an_informed_read_of_a_texture_tries_the_flat_views_whole_picture_lattices_as_the_decoder_does():
+    """A knit's 320-px thumbnail reads blind at the whole picture's lattice in the flat view only; the informed
+    read, which must confirm what the blind decoder reads, tries the same lattices there."""
+    thumbnail = ATTACKS["long_side"].apply(watermark.embed_checked(knit(), PAYLOAD)[0], 320).image
+    assert watermark.detect(thumbnail).payload == PAYLOAD
+    assert watermark.confirm(thumbnail, [PAYLOAD]).z >= watermark.CONFIRM_Z + 2
 
 
 @pytest.fixture(scope="module")
