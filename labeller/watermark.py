@@ -25,8 +25,8 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
 - **A perspective** (a photo of a screen, a keystone) puts no single lattice on the tiles. When every
   affine reading fails, the perspective is measured from how the autocorrelation's peaks move from the
   view's centre to its corners (``perspective``), undone, and the lattice measured again in the undone view
-  (and, when that reads nothing, in that view made spectrally flat); the detection keeps it, so the map and
-  the binding follow it.
+  (and on a periodic picture, when that reads nothing, in that view made spectrally flat); the detection
+  keeps it, so the map and the binding follow it.
 - **A picture pasted into a canvas** (a phone screenshot between its bars, a card, a pad): when the whole
   canvas reads nothing, the picture is found by the flat fill around it (``inset``) and read alone, cut out
   at the canvas's own resolution, where its chips are several times bigger than in the canvas's working view.
@@ -173,7 +173,7 @@ INSET_DECODES = 2 * (MAX_DECODES + PRIOR_DECODES)
 # lattice is measured as the usual view's is, its best 2 hypotheses tried (measured on the 41 pictures
 # keystoned by 5%: 2, 4 and 12 read the same 33).
 PERSPECTIVE_CANDIDATES = 2
-# The undone view is also read spectrally flat (``_detect_perspective``): PERSPECTIVE_CANDIDATES more.
+# The undone view of a periodic picture is also read spectrally flat (``_detect_perspective``): as many more.
 PERSPECTIVE_DECODES = 2 * PERSPECTIVE_CANDIDATES
 # the usual view, the half-resolution one, the spectrally flat one, the prior lattice in the usual and the flat
 # view, a perspective undone (read as it is and flat), a pasted picture (as the first and third, with theirs)
@@ -981,30 +981,34 @@ def _detect_half_view(layout: Layout, work: np.ndarray) -> Detection:
 
 def _detect_perspective(layout: Layout, work: np.ndarray, residual: np.ndarray) -> Detection:
     """The mark read after undoing a perspective (``perspective``): its lattice measured in the undone view,
-    PERSPECTIVE_CANDIDATES hypotheses, and when that reads nothing, in the undone view made spectrally flat
-    (``spectrally_white``), as many more. The detection keeps the perspective, so ``localise`` maps the view's
+    PERSPECTIVE_CANDIDATES hypotheses, and when that reads nothing and the undone view is periodic, in it made
+    spectrally flat (``spectrally_white``), as many more. The detection keeps the perspective, so ``localise`` maps the view's
     pixels onto the tiles through it.
 
     The flat view is made *after* the perspective is undone: a keystoned texture's harmonics are chirped
-    (their frequency drifts across the view), so flattening first spreads them instead of capping them. It is
-    tried on every picture, not only on those ``periodic_share`` calls periodic: a keystone smears a texture's
-    narrow peaks, and a keystoned fence, 3-px grating or stripes measure under PERIODIC_SHARE. The
-    perspective itself is measured in the usual residual: the texture's lattice bends as the mark's does, so
-    its peaks measure the same warp (5% keystones of a checkerboard, a knit and corrugated metal: g within 10%
-    of the attack's there, 20-30% too strong in the flat residual). Measured (a throwaway script, keystones
-    of 2% and 5% either way and 3.5%): on 19 periodic pictures — the ten drawn textures and the second
-    held-out set's checkerboards, halftones, weaves, noise and crowded illustration — 12 of 76 read before,
-    21 with the flat read on periodic pictures only, 38 on every picture (17 flattening before undoing); on
-    the grid's 41 pictures (2% and 5% either way) 106 -> 110 of 123, the stripes, no photo lost; 0 wrong
-    payloads. The usual undone view is read first: a wallpaper read there is lost in the flat one."""
+    (their frequency drifts across the view), so flattening first spreads them instead of capping them. For
+    the same reason whether the picture is periodic is asked of the undone view: a keystone smears a
+    texture's narrow peaks (stripes keystoned by 5%: ``periodic_share`` 0.06-0.17, undone 0.70-0.79; a knit
+    0.13 and 0.71). The perspective itself is measured in the usual residual: the texture's lattice bends as
+    the mark's does, so its peaks measure the same warp (5% keystones of a checkerboard, a knit and
+    corrugated metal: g within 10% of the attack's there, 20-30% too strong in the flat residual). Measured
+    (a throwaway script, keystones of 2% and 5% either way and 3.5%): on 19 periodic pictures — the ten
+    drawn textures and the second held-out set's checkerboards, halftones, weaves, noise and crowded
+    illustration — 12 of 76 read before, 36 with this, 38 with the flat read on every picture (a 3-px
+    grating aliases in the working view to a share of 0.08-0.18) but at 22% more CPU for every unmarked
+    1080-px photo's read (0.54 -> 0.66 s; the photos' undone share is 0.04-0.09, so this gate leaves them
+    as they were), 21 asking the keystoned view, 17 flattening before undoing; the grid's 41 pictures (2%
+    and 5% either way) 106 -> 110 of 123, the stripes, no photo lost; 0 wrong payloads. The usual undone
+    view is read first: a wallpaper read there is lost in the flat one."""
     found = perspective.windows(residual, PERIOD_RANGE[0])
     g = perspective.fit(found, residual.shape, PERIOD_RANGE[0]) if found is not None else None
     if g is None:
         return Detection(None, 0.0)
     view = perspective.undone(work, g)
-    read = _detect_in(layout, perspective.undone(residual, g), lambda chip: decoder_view(view, chip),
+    undone_residual = perspective.undone(residual, g)
+    read = _detect_in(layout, undone_residual, lambda chip: decoder_view(view, chip),
                       count=PERSPECTIVE_CANDIDATES)
-    if read.payload is None:
+    if read.payload is None and periodic_share(undone_residual) > PERIODIC_SHARE:
         flat = spectrally_white(view)
         again = _detect_in(layout, whiten(flat), lambda chip: flat, count=PERSPECTIVE_CANDIDATES)
         decoded = read.candidates_decoded + again.candidates_decoded
