@@ -98,8 +98,8 @@ def ridges() -> Image.Image:
     rng = np.random.default_rng(5)
     y, x = np.mgrid[0:600, 0:800].astype(np.float32)
     grey = 140 + 60 * np.sin(2 * np.pi * x / 18) + 20 * np.sin(y / 70) + rng.normal(0, 8, y.shape)
-    return watermark.embed_checked(Image.fromarray(np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, 2)),
-                                   LAID_OUT)[0]
+    picture = Image.fromarray(np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, 2))
+    return watermark.embed_checked(picture, LAID_OUT)[0]
 
 
 @pytest.mark.parametrize("strength", [0.05, -0.05])
