@@ -904,11 +904,16 @@ def _detect_picture(grey: Image.Image, work: np.ndarray, key: bytes | None,
     # screen's width): the ten drawn textures of ``spectrally_white`` and the second held-out set's nine
     # periodic or crowded pictures 18 -> 31 of 38 read, the grid's 41 pictures 73 -> 77 of 82 (stripes,
     # tiles); 0 wrong payloads
-    pasted = _detect_work(working_view_of_picture(grey.crop(box)), key, pasted=True)
-    decoded = found.candidates_decoded + pasted.candidates_decoded
-    if pasted.payload is not None:
-        return replace(pasted, inset=box, candidates_decoded=decoded)
-    return replace(found, pilot_z=max(found.pilot_z, pasted.pilot_z), candidates_decoded=decoded)
+    return _after(found, _detect_work(working_view_of_picture(grey.crop(box)), key, pasted=True), inset=box)
+
+
+def _after(first: Detection, second: Detection, **read_as) -> Detection:
+    """``second``, a reading tried because ``first`` read nothing: itself (with ``read_as``) when it read the
+    mark, else ``first`` with the clearer pilot of the two; either way the decodes of both count."""
+    decoded = first.candidates_decoded + second.candidates_decoded
+    if second.payload is not None:
+        return replace(second, candidates_decoded=decoded, **read_as)
+    return replace(first, pilot_z=max(first.pilot_z, second.pilot_z), candidates_decoded=decoded)
 
 
 def bounded(work: np.ndarray) -> np.ndarray:
@@ -1011,10 +1016,8 @@ def _detect_perspective(layout: Layout, work: np.ndarray, residual: np.ndarray) 
                       count=PERSPECTIVE_CANDIDATES)
     if read.payload is None and periodic_share(undone_residual) > PERIODIC_SHARE:
         flat = spectrally_white(view)
-        again = _detect_in(layout, whiten(flat), lambda chip: flat, count=PERSPECTIVE_CANDIDATES)
-        decoded = read.candidates_decoded + again.candidates_decoded
-        read = (replace(again, candidates_decoded=decoded, view="flat") if again.payload is not None
-                else replace(read, pilot_z=max(read.pilot_z, again.pilot_z), candidates_decoded=decoded))
+        read = _after(read, _detect_in(layout, whiten(flat), lambda chip: flat, count=PERSPECTIVE_CANDIDATES),
+                      view="flat")
     return replace(read, perspective=(float(g[0]), float(g[1]))) if read.payload is not None else read
 
 
@@ -1085,10 +1088,7 @@ def _detect_in(layout: Layout, residual: np.ndarray, view_for, period_range=PERI
         alone = _decode_synced(layout, layers[:1], view_for, views)
         prior = alone if prior is None else replace(
             alone, candidates_decoded=prior.candidates_decoded + alone.candidates_decoded)
-    decoded = found.candidates_decoded + prior.candidates_decoded
-    if prior.payload is not None:
-        return replace(prior, candidates_decoded=decoded)
-    return replace(found, pilot_z=max(found.pilot_z, prior.pilot_z), candidates_decoded=decoded)
+    return _after(found, prior)
 
 
 def _prior_pilot(layout: Layout, residual: np.ndarray, view_for, views: dict, lattice: Lattice):
