@@ -79,14 +79,21 @@ def disagreements(original: Original, payload, produce_id: str | None) -> list[s
     return found
 
 
-def find_original(image: DecodedImage, payload, registry: Registry, produce_id: str | None = None) -> Match | None:
+def find_original(image: DecodedImage, payload, registry: Registry, produce_id: str | None = None,
+                  detection=None) -> Match | None:
     """The original ``image`` is a repost of: the first candidate the picture confirms and nothing
-    contradicts; else the best confirmed one, with its disagreements; else an unconfirmed watermark match."""
+    contradicts; else the best confirmed one, with its disagreements; else an unconfirmed watermark match.
+    ``detection``: the watermark read in ``image`` (``watermark.Detection``), which places an original whose
+    payload it carries where the features cannot (``geometry.placed_by_mark``)."""
     fallback = unplaced = None
     for original, by, distances in _candidates(image, payload, produce_id, registry):
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
         placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image)
+        if (not placed and thumb is not None and detection is not None and detection.payload is not None
+                and original.payload is not None and detection.payload.identity == original.payload.identity):
+            alignment = geometry.placed_by_mark(thumb, original.size, detection, image)
+            placed = alignment is not None
         if placed:
             agree = [key for key, same in (("label", produce_id == original.produce_id),
                                            ("watermark", payload is not None and original.payload is not None

@@ -80,6 +80,7 @@ from .lattice import DIHEDRAL, DIHEDRAL_INVERSE, DIHEDRAL_MATRICES, Lattice
 from .lattice import busiest_window
 from .lattice import candidates as lattice_candidates
 from .lattice import fold
+from .lattice import tile_map as lattice_tile_map
 from .visible import CORNERS, POSITIONS
 
 FORMAT_VERSION = 1  # the payload without the visible marks' layout
@@ -550,11 +551,18 @@ def working_view_of_picture(image: Image.Image) -> np.ndarray:
     """The working view straight from Pillow: luminance first, then a box downscale, both in C, so the
     cost of reading a big photo stays close to the cost of decoding it."""
     grey = image.convert("L") if image.mode != "L" else image
-    factor = min(1.0, WORK_SHORT_MAX / min(grey.size))
-    if factor < 1.0:
-        grey = grey.resize((max(1, round(grey.width * factor)), max(1, round(grey.height * factor))),
-                           Image.Resampling.BOX)
+    size = working_size(grey.size)
+    if size != grey.size:
+        grey = grey.resize(size, Image.Resampling.BOX)
     return np.asarray(grey, dtype=np.float32)
+
+
+def working_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the working view of a picture of ``size``: its short side at most WORK_SHORT_MAX."""
+    factor = min(1.0, WORK_SHORT_MAX / min(size))
+    if factor >= 1.0:
+        return size
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
 
 
 @dataclass(frozen=True)
@@ -1241,6 +1249,54 @@ def _payloads_in(layout: Layout, soft: np.ndarray, limit: int = 2):
 def to_upright(lattice: Lattice, alignment: Alignment) -> np.ndarray:
     """The 2x2 map taking the picture's pixels onto the upright tile's: the embedder's frame, up to scale."""
     return DIHEDRAL_MATRICES[alignment.orientation] @ lattice.to_tile(PERIOD)
+
+
+def _upright_of_folded(orientation: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R, b) with ``folded = R @ upright + b (mod PERIOD)`` for a tile turned upright by ``DIHEDRAL``'s
+    ``orientation`` (R a signed permutation: ``upright = R.T @ (folded - b)``), read off the array operation
+    itself, so the flips' one-pixel offsets come with it."""
+    turn = DIHEDRAL[orientation][1]
+    xs = np.tile(np.arange(PERIOD), (PERIOD, 1))
+    folded_x, folded_y = turn(xs), turn(np.ascontiguousarray(xs.T))  # the folded position at each upright one
+    b = np.array([folded_x[0, 0], folded_y[0, 0]], dtype=np.float64)
+    step = lambda d: (d + 1) % PERIOD - 1  # noqa: E731 - a difference of -1, 0 or 1 across the wrap
+    columns = [[step(folded_x[0, 1] - b[0]), step(folded_y[0, 1] - b[1])],
+               [step(folded_x[1, 0] - b[0]), step(folded_y[1, 0] - b[1])]]
+    return np.array(columns, dtype=np.float64).T, b
+
+
+def frame_in_picture(detection: Detection, picture_size: tuple[int, int]) -> np.ndarray | None:
+    """Where the embedder's canonical frame lies in the picture the mark was read in: the 3x3 affine map from
+    the picture's pixels to canonical pixels, up to whole tiles (``canonical = map @ pixel + PERIOD * n`` for
+    some integers n) — from the lattice, the tile's symmetry and the pilot's shift, in the view it was read
+    in. The embedder draws tile (0, 0) at the canonical frame's origin, which is the marked picture's
+    pixel (0, 0) scaled by its frame's scale (``canonical_short_side``; the coarse layer's is
+    ``coarse_scale``). None where the mark was read after a perspective was undone (no affine map)."""
+    if detection.lattice is None or detection.alignment is None or detection.perspective is not None:
+        return None
+    left, top = (detection.inset[0], detection.inset[1]) if detection.inset is not None else (0, 0)
+    width, height = ((detection.inset[2] - left, detection.inset[3] - top) if detection.inset is not None
+                     else picture_size)
+    view_w, view_h = working_size((width, height))
+    # picture -> working view -> its bounded centre (``bounded``) -> folded tile -> upright tile -> canonical
+    to_view = np.array([[view_w / width, 0, -left * view_w / width], [0, view_h / height, -top * view_h / height],
+                        [0, 0, 1]])
+    to_view[:2, 2] -= [max(0, view_w - WORK_LONG_MAX) // 2, max(0, view_h - WORK_LONG_MAX) // 2]
+    bounded_shape = (min(view_h, WORK_LONG_MAX), min(view_w, WORK_LONG_MAX))
+    matrix, offset, _ = lattice_tile_map(bounded_shape, detection.lattice, PERIOD)
+    to_folded = np.vstack([np.hstack([matrix, offset[:, None]]), [0, 0, 1]])
+    turn, origin = _upright_of_folded(detection.alignment.orientation)
+    shift = np.array([detection.alignment.dx, detection.alignment.dy], dtype=np.float64)
+    to_canonical = np.vstack([np.hstack([turn.T, (-turn.T @ origin - shift)[:, None]]), [0, 0, 1]])
+    return to_canonical @ to_folded @ to_view
+
+
+def frame_scales(size: tuple[int, int]) -> list[float]:
+    """The canonical scales (canonical pixels per pixel) a picture of ``size`` was marked at: its own frame's,
+    and its coarse layer's when it carries one — a reading may come from either."""
+    short = min(size)
+    coarse = coarse_scale(short)
+    return [canonical_short_side(short) / short] + ([coarse] if coarse is not None else [])
 
 
 def _geometry(lattice: Lattice, alignment: Alignment) -> tuple[float, bool]:

@@ -67,6 +67,12 @@ def geometry_doubt(case: Case) -> str | None:
     return None
 
 
+def _geometry_evidence(alignment: geometry.Alignment) -> str:
+    if alignment.by == "watermark":
+        return "geometry: placed by the watermark's lattice (the features could not place it)"
+    return f"geometry: {alignment.inliers} feature inliers"
+
+
 def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.FoundMark]:
     """The original's mark wherever OCR reads it in the repost's edge strips (read once per scan; the edge
     judge stays silent when an original is placed). A mark read there contradicts a fit that puts it
@@ -104,7 +110,7 @@ class PlacedMarksJudge(Judge):
             return []
         findings = []
         size = case.image.size
-        rests = ("registry match by " + match.by, f"geometry: {match.alignment.inliers} feature inliers")
+        rests = ("registry match by " + match.by, _geometry_evidence(match.alignment))
         if match.mark_confirmed:
             rests += (f"the original's own watermark (an informed read, z {match.mark.z:.1f})",)
         ocr = case.options.ocr
