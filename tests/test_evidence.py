@@ -331,3 +331,52 @@ def test_the_report_summarises_filters_and_anchors(world, tmp_path, keys, monkey
     assert "aimark " in page and "registry" in page  # when and how the scan ran
     assert 'class="badge v1"' in page  # labelled AI: its own colour, not the alarm's
     assert page.count('class="item verdict-') == 2 and page.count(" accused") >= 1
+
+
+@pytest.fixture(scope="module")
+def periodic(signer, keys, tmp_path_factory, ocr):
+    """A knit labelled and registered: a picture whose features repeat every few pixels, which the feature fit
+    cannot place on its original."""
+    from .conftest import knit
+
+    buffer = io.BytesIO()
+    knit().save(buffer, "PNG")
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+                        signer=signer, watermark=TiledSpreadSpectrum())
+    labelled = labeller.label_bytes(buffer.getvalue(), "knit.png")
+    registry = Registry(tmp_path_factory.mktemp("periodic") / "originals.sqlite")
+    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    yield labelled, ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    registry.close()
+
+
+def test_a_periodic_picture_is_placed_by_its_watermark(periodic):
+    """The knit's author ID erased: the features find no fit, the watermark's lattice places the original
+    (uncropped, one placement keeps the frame inside it) and the removal is found at high — it was "no
+    original to compare", at low, and the match said the mark might be copied. An honest re-encode placed
+    the same way accuses nobody."""
+    labelled, options = periodic
+    box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+    erased = scan(encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image), options)
+    assert erased.match.alignment is not None and erased.match.alignment.by == "watermark", erased.match
+    assert not erased.match.disagreements
+    removed = [f for f in erased.findings if f.kind == "author-id-removed" and f.confidence == Confidence.HIGH]
+    assert removed and any("placed by the watermark" in r for r in removed[0].rests_on), erased.findings
+    honest = scan(encode(labelled.pixels, 70), options)
+    assert honest.match.alignment is not None and not accusations(honest), [f.summary for f in honest.findings]
+
+
+def test_a_periodic_crop_the_watermark_cannot_place_accuses_nobody(periodic):
+    """Cropped by more than a tile, the knit lines up with its original at several whole-tile placements
+    alike: none is kept, and nothing is claimed on a guess."""
+    from aimark.detectors import geometry
+    from aimark.labeller.source import DecodedImage
+
+    labelled, options = periodic
+    cut = labelled.pixels.convert("RGB").crop((200, 150, 900, 700))
+    image = DecodedImage(encode(cut))
+    found = watermark.detect_image(image)
+    assert found.payload is not None
+    original = options.registry.get(next(iter(options.registry.by_watermark(found.payload))).id)
+    assert geometry.placed_by_mark(original.thumbnail_image(), original.size, found, image) is None
+    assert not accusations(scan(encode(cut), options))

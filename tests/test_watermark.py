@@ -473,3 +473,24 @@ def test_a_dot_grid_whose_harmonics_fill_every_candidate_is_read_at_the_whole_pi
     for image in (marked, ATTACKS["jpeg"].apply(marked, 50).image):
         found = watermark.detect(image)
         assert found.payload == PAYLOAD and found.view == "flat", found
+
+
+@pytest.mark.parametrize("attack, strength", [
+    ("crop_sides", 0.04), ("crop_area", 0.5), ("rotate", 90), ("flip", "horizontal"), ("aspect", 0.9),
+    ("scale", 0.5), ("pad", 0.1),
+])
+def test_the_mark_says_where_the_embedders_frame_lies(marked, attack, strength):
+    """``frame_in_picture`` maps the repost's pixels onto the embedder's canonical frame up to whole tiles:
+    through the attack's own map (original -> repost), every original pixel comes back to its frame's scale
+    times itself, to within a canonical pixel and a half — crops, turns, mirrors, stretches, rescales, pads."""
+    done = ATTACKS[attack].apply(marked, strength)
+    found = watermark.detect(done.image)
+    assert found.payload == PAYLOAD
+    frame = watermark.frame_in_picture(found, done.image.size)
+    scale = watermark.frame_scales(marked.size)[0]
+    points = np.array([[40, 30, 1], [marked.width // 2, marked.height // 2, 1],
+                       [marked.width - 40, marked.height - 30, 1]], dtype=np.float64).T
+    in_repost = done.matrix @ points
+    canonical = frame @ (in_repost / in_repost[2])
+    off = (canonical[:2] - scale * points[:2] + watermark.PERIOD / 2) % watermark.PERIOD - watermark.PERIOD / 2
+    assert np.abs(off).max() < 1.5, off
