@@ -221,21 +221,36 @@ MARK_FRAME_SLACK = 0.02
 MARK_PLACE_MARGIN = 0.2
 
 
+@dataclass(frozen=True)
+class MarkPlacement:
+    """What the watermark's geometry made of a repost (``placed_by_mark``): the one placement that shows the
+    original, or how many alike did (a picture repeating itself whole tiles apart), or neither."""
+
+    fit: Alignment | None
+    alike: int = 0
+
+
 def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, int], detection,
-                   repost) -> Alignment | None:
+                   repost) -> MarkPlacement:
     """The original placed in the repost by the watermark read there (a ``watermark.Detection`` whose payload
     is the original's), where features cannot place it: on a picture whose features repeat every few
     pixels (stripes, knit, a grating, a fence) every corner matches many others and RANSAC finds no fit.
 
     The mark's lattice, symmetry and pilot shift say where the embedder's frame lies in the repost up to
     whole tiles (``watermark.frame_in_picture``), at the scale of either of the original's layers. Each
-    placement that keeps the repost's frame (or the picture a canvas holds) inside the original's is tried; exactly one may show the original (``registered``), or none is kept: a picture
-    that repeats itself whole tiles apart matches at several, and which one is true cannot be told."""
+    placement that keeps the repost's frame (or the picture a canvas holds) inside the original's is
+    tried. One is kept only when it shows the original (``registered``) and lines the picture up clearly
+    better than every other (``MARK_PLACE_MARGIN``): a picture that repeats itself whole tiles apart shows
+    its original at several, and which one is true cannot be told — then none is kept, and ``alike`` says
+    how many did. Measured (a throwaway check of every placement tried against the attack's truth, the ten
+    drawn textures, the seven drawn kinds and three photos under 9-14 attacks each: crops, rescales,
+    thumbnails, a 0.9 aspect, pads, bars, screenshots, JPEG): every placement kept was the true one; crops
+    by more than a tile of a periodic texture were left unplaced."""
     from aimark.labeller import inset, watermark
 
     frame = watermark.frame_in_picture(detection, repost.size)
     if frame is None or (detection.binding is not None and detection.binding.verdict == "foreign"):
-        return None
+        return MarkPlacement(None)
     width, height = original_size
     # the picture's own part of the repost: the pasted picture the mark was read in, or the one a canvas
     # (a screenshot's bars, a pad, a caption bar) holds, else the whole frame
@@ -255,13 +270,15 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
                     [[1, 0, period * mx], [0, 1, period * my], [0, 0, 1]], dtype=np.float64) @ frame)
                 fit = Alignment(np.linalg.inv(to_original), 0, 0, by="watermark")
                 tried.append((registration(original_thumbnail, original_size, fit, repost), fit))
-    if not tried:
-        return None
     tried.sort(key=lambda scored: scored[0], reverse=True)
+    if not tried or tried[0][0] < MIN_REGISTRATION:
+        return MarkPlacement(None)
     (best, fit), others = tried[0], tried[1:]
+    if not appearance(original_thumbnail, original_size, fit, repost).shows_original:
+        return MarkPlacement(None)
     if others and others[0][0] > best - MARK_PLACE_MARGIN:
-        return None
-    return fit if best >= MIN_REGISTRATION and appearance(original_thumbnail, original_size, fit, repost).shows_original else None
+        return MarkPlacement(None, sum(score >= MIN_REGISTRATION for score, _ in tried))
+    return MarkPlacement(fit)
 
 
 def _plausible(homography: np.ndarray, size: tuple[int, int]) -> bool:

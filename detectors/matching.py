@@ -31,6 +31,7 @@ class Match:
     disagreements: list[str] = field(default_factory=list)
     agreements: list[str] = field(default_factory=list)  # the keys that name this original
     mark: watermark.Confirmation | None = None  # the original's own watermark looked for (``confirm_mark``)
+    caveat: str | None = None  # why a match nothing contradicts is not placed
 
     @property
     def placed(self) -> bool:
@@ -45,7 +46,7 @@ class Match:
         return {"original_id": self.original.id, "produce_id": self.original.produce_id,
                 "author_id": self.original.author_id, "path": self.original.path, "by": self.by,
                 "hash_distances": self.distances, "agreements": self.agreements,
-                "disagreements": self.disagreements,
+                "disagreements": self.disagreements, **({"caveat": self.caveat} if self.caveat else {}),
                 "alignment": self.alignment.as_record() if self.alignment else None,
                 **({"original_watermark": self.mark.as_record()} if self.mark is not None else {})}
 
@@ -90,10 +91,11 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
         placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image)
+        alike = 0
         if (not placed and thumb is not None and detection is not None and detection.payload is not None
                 and original.payload is not None and detection.payload.identity == original.payload.identity):
-            alignment = geometry.placed_by_mark(thumb, original.size, detection, image)
-            placed = alignment is not None
+            by_mark = geometry.placed_by_mark(thumb, original.size, detection, image)
+            alignment, placed, alike = by_mark.fit, by_mark.fit is not None, by_mark.alike
         if placed:
             agree = [key for key, same in (("label", produce_id == original.produce_id),
                                            ("watermark", payload is not None and original.payload is not None
@@ -103,6 +105,10 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
             if not match.disagreements:
                 return match
             fallback = fallback or match
+        elif alike > 1 and unplaced is None:  # the picture is the original's; where it lies in it is not known
+            unplaced = Match(original, by, distances, None, agreements=["watermark"], caveat=(
+                f"the picture shows the original at {alike} placements whole watermark tiles apart (it repeats "
+                "itself), so where its marks lie cannot be told"))
         elif by in ("watermark", "label") and unplaced is None:
             unplaced = Match(original, by, distances, None,
                              [f"the picture does not match the original its {'watermark' if by == 'watermark' else 'label'} "

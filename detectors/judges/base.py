@@ -64,8 +64,8 @@ class Case:
         if self.confirmed:
             return Labelled("the registered original carried one", ("registry", "geometry"), Confidence.HIGH)
         if self.match is not None:
-            return Labelled(f"the registered original #{self.match.original.id} carried one (but "
-                            + "; ".join(self.match.disagreements or ["the picture could not be matched to it"]) + ")",
+            but = self.match.disagreements or [self.match.caveat or "the picture could not be matched to it"]
+            return Labelled(f"the registered original #{self.match.original.id} carried one (but {'; '.join(but)})",
                             ("registry",), Confidence.LOW)
         if self.payload is not None:
             return Labelled("the aimark watermark shows it was labelled, and aimark labels carry one (a watermark "
