@@ -442,6 +442,11 @@ def periodic_share(residual: np.ndarray) -> float:
     return 1.0 - float(np.minimum(power, 4.0 * cv2.medianBlur(power, 5)).sum()) / total if total > 0 else 0.0
 
 
+def repeats_itself(work: np.ndarray) -> bool:
+    """Whether a working view's residual is periodic (``PERIODIC_SHARE``): stripes, tiles, knit, a fence."""
+    return periodic_share(whiten(bounded(work))) > PERIODIC_SHARE
+
+
 def spectrally_white(y: np.ndarray) -> np.ndarray:
     """``y`` with a flat spectrum: each frequency divided by the picture's smoothed magnitude there, and none
     left more than FLAT_PEAK_CAP times it. On a strongly periodic picture (stripes, tiles) the texture's own

@@ -384,3 +384,29 @@ def test_a_periodic_crop_the_watermark_cannot_place_accuses_nobody(periodic):
     assert not accusations(scanned)
     # it is said for what it is: the original's picture, unplaced — not a mark that may be copied or forged
     assert not scanned.match.disagreements and "whole watermark tiles apart" in scanned.match.caveat
+
+
+def test_a_copied_residue_is_not_placed_by_the_watermark_it_carries(signer, keys, ocr, tmp_path):
+    """A labelled pixel-art picture's residue on a near-black one carries its mark, its detail and, rectified
+    at black, enough of its broad shapes to pass ``registered``: placed by that mark, it drew "metadata
+    stripped" at high. The features do not fit it, and a picture that does not repeat itself is never
+    placed by its mark alone."""
+    from bench import pictures
+
+    buffer = io.BytesIO()
+    dict(pictures.drawn(0))["pixel_art_0.png"].save(buffer, "PNG")  # the bench's own picture
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+                        signer=signer, watermark=TiledSpreadSpectrum())
+    labelled = labeller.label_bytes(buffer.getvalue(), "pixel_art.png")
+    registry = Registry(tmp_path / "originals.sqlite")
+    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    source = labelled.pixels.convert("RGB")
+    residue = np.asarray(source, np.float32) - np.asarray(source.filter(ImageFilter.GaussianBlur(3)), np.float32)
+    ground = np.asarray(pictures.near_black(np.random.default_rng(0)).resize(source.size), np.float32)
+    copy = Image.fromarray(np.clip(ground + residue, 0, 255).astype(np.uint8))
+    scanned = scan(encode(copy, 90), ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text()))
+    registry.close()
+    assert scanned.inspection.watermark.payload is not None  # the copy carries the mark
+    assert scanned.match is None or scanned.match.alignment is None, scanned.match.as_record()
+    assert not [f for f in scanned.findings if f.removal and f.confidence >= Confidence.MEDIUM], [
+        (f.kind.value, f.confidence.value, f.summary) for f in scanned.findings]
