@@ -5,6 +5,7 @@ corrugated metal. Drawn once to measure the spectrally flat view on textures it 
 (``docs/benchmarks.md``, "Periodic textures"); the same seed gives the same pixels.
 
     python bench/draw_textures.py /tmp/textures3
+    python bench/draw_textures.py --more /tmp/periodic_new   # four more, drawn later (``more_textures``)
 """
 
 from __future__ import annotations
@@ -71,9 +72,36 @@ def textures(seed: int = 31) -> dict[str, np.ndarray | Image.Image]:
     return out
 
 
-def main(folder: Path) -> int:
+def more_textures(seed: int = 77) -> dict[str, np.ndarray | Image.Image]:
+    """Four periodic pictures drawn later, held out from every threshold of the watermark's placement
+    (``docs/benchmarks.md``, "Periodic pictures placed by their watermark"): a two-level checkerboard of
+    24-px squares, a halftone of a smooth picture on a 9-px grid at 30 degrees, a basket weave of 16-px
+    blocks, and a tiled floor with 60-px tiles and a rug on it (one part that does not repeat)."""
+    rng = np.random.default_rng(seed)
+    width, height = 1280, 960
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    out: dict[str, np.ndarray | Image.Image] = {}
+    squares = (((xx // 24) + (yy // 24)) % 2) * 150 + 60
+    out["checker24"] = np.stack([squares, squares * 0.9, squares * 0.8], -1)
+    base = 0.5 + 0.4 * np.sin(xx / 180) * np.cos(yy / 140)
+    turn = np.deg2rad(30)
+    u, v = xx * np.cos(turn) + yy * np.sin(turn), -xx * np.sin(turn) + yy * np.cos(turn)
+    dots = np.where(np.cos(2 * np.pi * u / 9) * np.cos(2 * np.pi * v / 9) > 1 - 2 * base, 30, 230).astype(np.float32)
+    out["halftone9"] = np.stack([dots, dots, dots * 0.95], -1)
+    block = ((xx // 16) + (yy // 16)) % 2
+    thread = np.where(block == 0, np.sin(2 * np.pi * yy / 4), np.sin(2 * np.pi * xx / 4))
+    weave = 140 + 50 * thread + rng.normal(0, 6, thread.shape)
+    out["weave16"] = np.stack([weave * 0.85, weave * 0.75, weave * 0.55], -1)
+    tiles = np.where(((xx % 60) < 3) | ((yy % 60) < 3), 90, 200) + 20 * (yy / height)
+    floor = Image.fromarray(np.stack([tiles, tiles * 0.97, tiles * 0.9], -1).clip(0, 255).astype(np.uint8))
+    ImageDraw.Draw(floor).ellipse((700, 500, 1100, 800), fill=(150, 40, 50))
+    out["floor60"] = floor
+    return out
+
+
+def main(folder: Path, drawn=textures) -> int:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, picture in textures().items():
+    for name, picture in drawn().items():
         if not isinstance(picture, Image.Image):
             picture = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
         picture.save(folder / f"{name}.png")
@@ -81,4 +109,6 @@ def main(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "textures")))
+    more = "--more" in sys.argv[1:]
+    folders = [arg for arg in sys.argv[1:] if arg != "--more"]
+    sys.exit(main(Path(folders[0] if folders else "textures"), more_textures if more else textures))
