@@ -351,17 +351,30 @@ def periodic(signer, keys, tmp_path_factory, ocr):
 
 
 def test_a_periodic_picture_is_placed_by_its_watermark(periodic):
-    """The knit's author ID erased: the features find no fit, the watermark's lattice places the original
-    (uncropped, one placement keeps the frame inside it) and the removal is found at high — it was "no
-    original to compare", at low, and the match said the mark might be copied. An honest re-encode placed
-    the same way accuses nobody."""
+    """The knit's author ID erased: the watermark's lattice places the original (uncropped, one placement
+    keeps the frame inside it) where the features mostly cannot (their fit is on the edge of its threshold:
+    0-24 inliers as the labelling's content ID changes the mark), and the removal is found at high — it was
+    "no original to compare", at low, and the match said the mark might be copied. An honest re-encode
+    accuses nobody."""
+    from aimark.detectors import geometry
+    from aimark.labeller.source import DecodedImage
+
     labelled, options = periodic
     box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
-    erased = scan(encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image), options)
-    assert erased.match.alignment is not None and erased.match.alignment.by == "watermark", erased.match
-    assert not erased.match.disagreements
+    data = encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image)
+    image = DecodedImage(data)
+    found = watermark.detect_image(image)
+    original = options.registry.get(next(iter(options.registry.by_watermark(found.payload))).id)
+    placement = geometry.placed_by_mark(original.thumbnail_image(), original.size, found, image)
+    assert placement.fit is not None and placement.fit.by == "watermark", placement
+    corners = np.array([[0, 0, 1], [1200, 900, 1]], dtype=np.float64).T
+    assert np.abs((placement.fit.matrix @ corners)[:2] - corners[:2]).max() < 3  # the identity: not a tile off
+    erased = scan(data, options)
+    assert erased.match.alignment is not None and not erased.match.disagreements, erased.match
     removed = [f for f in erased.findings if f.kind == "author-id-removed" and f.confidence == Confidence.HIGH]
-    assert removed and any("placed by the watermark" in r for r in removed[0].rests_on), erased.findings
+    assert removed, [(f.kind.value, f.confidence.value, f.summary) for f in erased.findings]
+    if erased.match.alignment.by == "watermark":
+        assert any("placed by the watermark" in r for r in removed[0].rests_on), removed[0].rests_on
     honest = scan(encode(labelled.pixels, 70), options)
     assert honest.match.alignment is not None and not accusations(honest), [f.summary for f in honest.findings]
 
@@ -382,8 +395,11 @@ def test_a_periodic_crop_the_watermark_cannot_place_accuses_nobody(periodic):
     assert placement.fit is None and placement.alike > 1
     scanned = scan(encode(cut), options)
     assert not accusations(scanned)
-    # it is said for what it is: the original's picture, unplaced — not a mark that may be copied or forged
-    assert not scanned.match.disagreements and "whole watermark tiles apart" in scanned.match.caveat
+    # unless the features place it (rarely: their fit on a knit is on the edge), it is said for what it is: the
+    # original's picture, unplaced — not a mark that may be copied or forged
+    assert not scanned.match.disagreements
+    if scanned.match.alignment is None:
+        assert "whole watermark tiles apart" in scanned.match.caveat
 
 
 def test_a_copied_residue_is_not_placed_by_the_watermark_it_carries(signer, keys, ocr, tmp_path):
