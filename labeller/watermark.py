@@ -442,9 +442,14 @@ def periodic_share(residual: np.ndarray) -> float:
     return 1.0 - float(np.minimum(power, 4.0 * cv2.medianBlur(power, 5)).sum()) / total if total > 0 else 0.0
 
 
+def periodic(residual: np.ndarray) -> bool:
+    """Whether a residual is periodic (``PERIODIC_SHARE``): stripes, tiles, knit, a fence."""
+    return periodic_share(residual) > PERIODIC_SHARE
+
+
 def repeats_itself(work: np.ndarray) -> bool:
-    """Whether a working view's residual is periodic (``PERIODIC_SHARE``): stripes, tiles, knit, a fence."""
-    return periodic_share(whiten(bounded(work))) > PERIODIC_SHARE
+    """Whether a working view's residual is periodic (``periodic``)."""
+    return periodic(whiten(bounded(work)))
 
 
 def spectrally_white(y: np.ndarray) -> np.ndarray:
@@ -960,7 +965,7 @@ def _detect_work(work: np.ndarray, key: bytes | None, whole_picture: bool = True
         if coarse.payload is not None:
             return replace(coarse, candidates_decoded=decoded)
         found = replace(found, candidates_decoded=decoded)
-    if found.payload is None and periodic_share(residual) > PERIODIC_SHARE:
+    if found.payload is None and periodic(residual):
         flat = spectrally_white(work)
         flat_residual = whiten(flat)
         # the whole picture's lattices, as in the usual view: a dot grid's harmonics can fill every candidate
@@ -1027,7 +1032,7 @@ def _detect_perspective(layout: Layout, work: np.ndarray, residual: np.ndarray) 
     undone_residual = perspective.undone(residual, g)
     read = _detect_in(layout, undone_residual, lambda chip: decoder_view(view, chip),
                       count=PERSPECTIVE_CANDIDATES)
-    if read.payload is None and periodic_share(undone_residual) > PERIODIC_SHARE:
+    if read.payload is None and periodic(undone_residual):
         flat = spectrally_white(view)
         read = _after(read, _detect_in(layout, whiten(flat), lambda chip: flat, count=PERSPECTIVE_CANDIDATES),
                       view="flat")
@@ -1389,7 +1394,7 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     for lattice in _view_priors(residual, scale):
         z, lattice, where = _prior_pilot(layout, residual, view_for, views, lattice)
         hypotheses.append((*_stretched(layout, where, z, lattice), usual))
-    if periodic_share(residual) > PERIODIC_SHARE:  # stripes, tiles: read in the spectrally flat view, as blind
+    if periodic(residual):  # stripes, tiles: read in the spectrally flat view, as blind
         flat = spectrally_white(work)
         flat_residual = whiten(flat)
 
