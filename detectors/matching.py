@@ -121,10 +121,14 @@ def confirm_mark(match: Match | None, image: DecodedImage, detection, key: bytes
     was read blind (``detection``): the case where an ID's removal cannot be told from the unlabelled source
     picture, which looks the same and never showed the ID. Knowing the payload, a platform's resize and
     re-encode leaves enough of the mark to test for it where too little is left to decode it blind
-    (``watermark.confirm``); found, the picture is a labelled one, and that doubt is answered."""
+    (``watermark.confirm``); found, the picture is a labelled one, and that doubt is answered. The fit that
+    placed the picture also says where the mark lies, so the picture is also read redrawn in the original's
+    frame (``watermark.placed_view``): a keystone or a turn the blind synchroniser cannot undo is undone by
+    the fit."""
     if (match is None or match.by != "hash" or not match.placed or match.original.payload is None
             or (detection is not None and detection.payload is not None)):
         return
-    match.mark = watermark.confirm_image(image, match.original.watermark_layouts(), key)
+    match.mark = watermark.confirm_image(image, match.original.watermark_layouts(), key,
+                                         placed=match.alignment.matrix, original_size=match.original.size)
     if match.mark.confirmed:
         match.agreements.append("watermark (its own bits, z %.1f)" % match.mark.z)

@@ -1355,31 +1355,39 @@ def confirm(pixels: Image.Image, payloads, key: bytes | None = None) -> Confirma
     return confirm_work(work, work.shape[1] / grey.width, payloads, key)
 
 
-def confirm_image(image, payloads, key: bytes | None = None) -> Confirmation:
-    """``confirm_work`` on a ``DecodedImage`` (its shared working view)."""
+def confirm_image(image, payloads, key: bytes | None = None, placed: np.ndarray | None = None,
+                  original_size: tuple[int, int] | None = None) -> Confirmation:
+    """``confirm_work`` on a ``DecodedImage`` (its shared working view); with ``placed`` (3x3, the
+    original's pixels to the picture's, from a fit of the two) and the original's size, the picture seen in
+    the original's frame (``placed_view``) offers its synchronisations too."""
     work = working_view(image)
-    return confirm_work(work, work.shape[1] / image.grey.width, payloads, key)
+    scale = work.shape[1] / image.grey.width
+    in_frame = None
+    if placed is not None and original_size is not None:
+        in_frame = placed_view(work, np.diag([scale, scale, 1.0]) @ placed, original_size)
+    return confirm_work(work, scale, payloads, key, in_frame)
 
 
-def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | None = None) -> Confirmation:
-    """Whether the working view ``work`` carries the mark of one of ``payloads`` (the few layouts one
-    registered original may have been written in). The blind decoder must find 96 bits in the soft bits;
-    knowing the payload, only whether the soft bits lean its way is asked — a correlation over its
-    ``own_bits``, normalised by their own spread, so N(0, 1) on a picture without that mark. The lattices
-    are the blind decoder's (the autocorrelation's and the priors', and on a periodic picture the same two in
-    the spectrally flat view), the CONFIRM_HYPOTHESES best pilots above PILOT_MIN_Z. Measured (a throwaway
-    script on the 41 grid pictures, a platform's 720-px resize then WebP 60, then JPEG 90): the blind decoder
-    read 23, this read (z >= 6) 29, either 31; wrong payloads, max z 3.1 (``CONFIRM_Z``). The flat view's
-    priors (a throwaway script, 19 periodic pictures x 10 attacks — turns, an aspect change, crops to 25 and
-    10%, 320/256-px thumbnails, denoisers, WebP 50): 120 -> 151 of 190 confirmed (a knit's 320-px thumbnail,
-    read blind there, z 0 -> 11.7), the same attacks on the unmarked pictures max z 2.5 -> 3.6 of 190."""
-    payloads = list(payloads)
-    if len(payloads) > CONFIRM_LAYOUTS:
-        raise ValueError(f"at most {CONFIRM_LAYOUTS} layouts of one payload are tested (CONFIRM_BOUND)")
-    layout = layout_for(key)
-    work = bounded(work)
-    if min(work.shape) < 64 or not payloads:
-        return Confirmation(0.0, 0)
+def placed_view(work: np.ndarray, to_work: np.ndarray, original_size: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """A picture's working view ``work`` redrawn in the frame of the original it was placed on (``to_work``,
+    3x3: the original's pixels to ``work``'s), at the size of the original's own working view, and that
+    view's scale (its pixels per original pixel). There the mark lies as the embedder drew it — upright, on
+    the whole picture's lattices whatever the repost did (a keystone, a turn, a crop): the geometry the blind
+    synchroniser must find is given by the fit. What the picture does not show is left at its mean (no edge
+    for the synchroniser to line up on)."""
+    width, height = working_size(original_size)
+    scale = width / original_size[0]
+    to_picture = to_work @ np.diag([1.0 / scale, 1.0 / scale, 1.0])
+    fill = float(work.mean()) if work.size else 0.0
+    view = cv2.warpPerspective(work, to_picture, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return view, scale
+
+
+def _hypotheses(layout: Layout, work: np.ndarray, scale: float | None) -> list:
+    """(pilot z, lattice, view for the lattice) for every synchronisation the blind decoder would try in
+    ``work``: the autocorrelation's lattices and the priors, and on a periodic picture the same two in the
+    spectrally flat view."""
     residual = whiten(work)
     views: dict[float, np.ndarray] = {}
 
@@ -1406,6 +1414,36 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
         for lattice in _view_priors(flat_residual, scale):
             z, lattice, where = _prior_pilot(layout, flat_residual, flat_view, {}, lattice)
             hypotheses.append((*_stretched(layout, where, z, lattice), flat_view))
+    return hypotheses
+
+
+def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | None = None,
+                 placed: tuple[np.ndarray, float] | None = None) -> Confirmation:
+    """Whether the working view ``work`` carries the mark of one of ``payloads`` (the few layouts one
+    registered original may have been written in). The blind decoder must find 96 bits in the soft bits;
+    knowing the payload, only whether the soft bits lean its way is asked — a correlation over its
+    ``own_bits``, normalised by their own spread, so N(0, 1) on a picture without that mark. The lattices
+    are the blind decoder's (the autocorrelation's and the priors', and on a periodic picture the same two in
+    the spectrally flat view), the CONFIRM_HYPOTHESES best pilots above PILOT_MIN_Z. Measured (a throwaway
+    script on the 41 grid pictures, a platform's 720-px resize then WebP 60, then JPEG 90): the blind decoder
+    read 23, this read (z >= 6) 29, either 31; wrong payloads, max z 3.1 (``CONFIRM_Z``). The flat view's
+    priors (a throwaway script, 19 periodic pictures x 10 attacks — turns, an aspect change, crops to 25 and
+    10%, 320/256-px thumbnails, denoisers, WebP 50): 120 -> 151 of 190 confirmed (a knit's 320-px thumbnail,
+    read blind there, z 0 -> 11.7), the same attacks on the unmarked pictures max z 2.5 -> 3.6 of 190.
+
+    ``placed``: the picture redrawn in the original's frame and its scale (``placed_view``), whose
+    synchronisations join the pool; still only the CONFIRM_HYPOTHESES best pilots of the two are tested,
+    so CONFIRM_BOUND holds as it is."""
+    payloads = list(payloads)
+    if len(payloads) > CONFIRM_LAYOUTS:
+        raise ValueError(f"at most {CONFIRM_LAYOUTS} layouts of one payload are tested (CONFIRM_BOUND)")
+    layout = layout_for(key)
+    work = bounded(work)
+    if min(work.shape) < 64 or not payloads:
+        return Confirmation(0.0, 0)
+    hypotheses = _hypotheses(layout, work, scale)
+    if placed is not None and min(placed[0].shape) >= 64:
+        hypotheses += _hypotheses(layout, bounded(placed[0]), placed[1])
     expected = [(own_bits(p), 2.0 * layout.codeword(p) - 1.0) for p in payloads]
     best, tried = 0.0, 0
     for z, lattice, view in sorted(hypotheses, key=lambda h: -h[0])[:CONFIRM_HYPOTHESES]:
