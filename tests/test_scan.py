@@ -253,6 +253,44 @@ def test_a_served_removal_too_faint_to_decode_blind_is_found_through_the_origina
     assert "informed read" in present.rests_on[-1] and "too faint" in present.summary
 
 
+@pytest.fixture(scope="module")
+def labelled_small(signer, tmp_path_factory):
+    """The small photo labelled and registered alone: a 5% keystone of it defeats the blind decoder."""
+    registry = Registry(tmp_path_factory.mktemp("registry_small") / "originals.sqlite")
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+                        signer=signer, watermark=TiledSpreadSpectrum())
+    result = labeller.label_bytes(SMALL_PHOTO.read_bytes(), SMALL_PHOTO.name, produce_id="test-scan-0002")
+    registry.add(result.record, result.pixels, author_id=AUTHOR)
+    yield result, registry
+    registry.close()
+
+
+def test_a_keystoned_removal_is_found_through_the_originals_mark_read_where_the_fit_placed_it(labelled_small, ocr,
+                                                                                             keys):
+    """A removal photographed off a screen (a 5% keystone): no blind synchronisation reads the mark, so the
+    repost matches its original by appearance only — alone, not told from the unlabelled source. The
+    perspective fit that placed it says where the mark lies; read there, the original's own mark is found."""
+    from bench.reposts import ATTACKS
+
+    result, registry = labelled_small
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    erased = SUITE["erase_id"].apply(result.pixels, box=result.record.box(MarkKind.AUTHOR_ID).as_tuple())
+    keystoned = ATTACKS["keystone"].apply(erased.convert("RGB"), 0.05).image
+    buffer = io.BytesIO()
+    keystoned.save(buffer, "JPEG", quality=90)
+    assert watermark.detect(Image.open(io.BytesIO(buffer.getvalue()))).payload is None  # the premise
+    scanned = scan(buffer.getvalue(), options)
+    assert scanned.match.by == "hash" and scanned.match.alignment.perspective and scanned.match.mark_confirmed
+    removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "high", scanned.findings
+    assert any("informed read" in evidence for evidence in removed[0].rests_on)
+    source = io.BytesIO()
+    ATTACKS["keystone"].apply(Image.open(SMALL_PHOTO).convert("RGB"), 0.05).image.save(source, "JPEG", quality=90)
+    honest = scan(source.getvalue(), options)  # the unlabelled source, keystoned: nobody is accused
+    assert not (honest.match and honest.match.mark_confirmed)
+    assert all(f.confidence == "low" for f in honest.removals)
+
+
 def test_without_a_registry_the_watermark_map_says_where_the_id_corner_was_painted_over(labelled, ocr):
     from aimark.labeller import localise
 

@@ -441,6 +441,29 @@ def test_an_informed_read_of_a_texture_tries_the_flat_views_whole_picture_lattic
     assert watermark.confirm(thumbnail, [PAYLOAD]).z >= watermark.CONFIRM_Z + 2
 
 
+def test_an_informed_read_placed_by_a_fit_reads_the_mark_in_the_originals_frame():
+    """A 5% keystone of a small photo defeats every blind synchronisation (the perspective measured from the
+    mark is wrong there); a scan that placed the repost on its original by the features knows the map, and
+    the picture redrawn in the original's frame (``placed_view``) shows the mark on its own lattice. The
+    unmarked photo, placed the same way, shows nothing."""
+    source = Image.open(SMALL_PHOTO).convert("RGB")
+    keystoned = ATTACKS["keystone"].apply(watermark.embed_checked(source, PAYLOAD)[0], 0.05)
+    assert watermark.detect(keystoned.image).payload is None  # the premise
+
+    def read(picture, placed: bool):
+        work = watermark.working_view_of_picture(picture)
+        scale = work.shape[1] / picture.width
+        in_frame = (watermark.placed_view(work, np.diag([scale, scale, 1.0]) @ keystoned.matrix, source.size)
+                    if placed else None)
+        return watermark.confirm_work(work, scale, [PAYLOAD], placed=in_frame)
+
+    assert not read(keystoned.image, placed=False).confirmed
+    found = read(keystoned.image, placed=True)
+    assert found.z >= watermark.CONFIRM_Z + 2 and found.hypotheses <= watermark.CONFIRM_HYPOTHESES, found
+    unmarked = ATTACKS["keystone"].apply(source, 0.05).image
+    assert read(unmarked, placed=True).z < 4.0
+
+
 @pytest.fixture(scope="module")
 def checkerboard() -> tuple[Image.Image, watermark.SelfCheck]:
     """A two-level checkerboard of 7-px squares: its harmonics, hundreds of times the spectral level around
