@@ -1384,9 +1384,10 @@ def placed_view(work: np.ndarray, to_work: np.ndarray, original_size: tuple[int,
     return view, scale
 
 
-def _hypotheses(layout: Layout, work: np.ndarray, scale: float | None) -> list:
+def _hypotheses(layout: Layout, work: np.ndarray, scale: float | None, measured: bool = True) -> list:
     """(pilot z, lattice, view for the lattice) for every synchronisation the blind decoder would try in
-    ``work``: the autocorrelation's lattices and the priors, and on a periodic picture the same two in the
+    ``work``: the autocorrelation's lattices (unless ``measured`` is False: a view in the embedder's own
+    frame has its lattices among the priors) and the priors, and on a periodic picture the same two in the
     spectrally flat view."""
     residual = whiten(work)
     views: dict[float, np.ndarray] = {}
@@ -1398,7 +1399,8 @@ def _hypotheses(layout: Layout, work: np.ndarray, scale: float | None) -> list:
         return _view_for_lattice(views, view_for, lattice)
 
     hypotheses = [(_pilot_z(layout, residual, lattice), lattice, usual)
-                  for lattice in lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
+                  for lattice in (lattice_candidates(residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)
+                                  if measured else ())]
     for lattice in _view_priors(residual, scale):
         z, lattice, where = _prior_pilot(layout, residual, view_for, views, lattice)
         hypotheses.append((*_stretched(layout, where, z, lattice), usual))
@@ -1410,7 +1412,8 @@ def _hypotheses(layout: Layout, work: np.ndarray, scale: float | None) -> list:
             return flat
 
         hypotheses += [(_pilot_z(layout, flat_residual, lattice), lattice, flat_view)
-                       for lattice in lattice_candidates(flat_residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)]
+                       for lattice in (lattice_candidates(flat_residual, PERIOD_RANGE, SYNC_CANDIDATES, ACF_WINDOW)
+                                       if measured else ())]
         for lattice in _view_priors(flat_residual, scale):
             z, lattice, where = _prior_pilot(layout, flat_residual, flat_view, {}, lattice)
             hypotheses.append((*_stretched(layout, where, z, lattice), flat_view))
@@ -1431,9 +1434,14 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
     10%, 320/256-px thumbnails, denoisers, WebP 50): 120 -> 151 of 190 confirmed (a knit's 320-px thumbnail,
     read blind there, z 0 -> 11.7), the same attacks on the unmarked pictures max z 2.5 -> 3.6 of 190.
 
-    ``placed``: the picture redrawn in the original's frame and its scale (``placed_view``), whose
-    synchronisations join the pool; still only the CONFIRM_HYPOTHESES best pilots of the two are tested,
-    so CONFIRM_BOUND holds as it is."""
+    ``placed``: the picture redrawn in the original's frame and its scale (``placed_view``), whose prior
+    lattices — there, the embedder's own — join the pool; still only the CONFIRM_HYPOTHESES best pilots of
+    the two views are tested, so CONFIRM_BOUND holds as it is. Measured (a throwaway script: the grid's 41
+    pictures and the ten drawn textures, the attack's own map standing in for the fit): confirmed 18 -> 50 of
+    51 keystones of 5%, 31 -> 50 of ImageMagick's of 4%, 34 -> 43 crops to 10%, 48 -> 48 256-px thumbnails
+    (blind: 39, 45, 35, 40); the same attacks on the unmarked pictures, placed alike, max z 3.1 of 204; the
+    autocorrelation's lattices in the redrawn view as well confirmed no more, at 0.38 s more a read instead
+    of 0.18."""
     payloads = list(payloads)
     if len(payloads) > CONFIRM_LAYOUTS:
         raise ValueError(f"at most {CONFIRM_LAYOUTS} layouts of one payload are tested (CONFIRM_BOUND)")
@@ -1443,7 +1451,7 @@ def confirm_work(work: np.ndarray, scale: float | None, payloads, key: bytes | N
         return Confirmation(0.0, 0)
     hypotheses = _hypotheses(layout, work, scale)
     if placed is not None and min(placed[0].shape) >= 64:
-        hypotheses += _hypotheses(layout, bounded(placed[0]), placed[1])
+        hypotheses += _hypotheses(layout, bounded(placed[0]), placed[1], measured=False)
     expected = [(own_bits(p), 2.0 * layout.codeword(p) - 1.0) for p in payloads]
     best, tried = 0.0, 0
     for z, lattice, view in sorted(hypotheses, key=lambda h: -h[0])[:CONFIRM_HYPOTHESES]:
