@@ -260,7 +260,7 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
 
     frame = watermark.frame_in_picture(detection, repost.size)
     if (frame is None or (detection.binding is not None and detection.binding.verdict == "foreign")
-            or not watermark.repeats_itself(watermark.view_read(repost, detection))):
+            or not watermark.repeats_itself(watermark.view_read(repost, detection), detection.perspective)):
         return MarkPlacement(None)
     width, height = original_size
     # the picture's own part of the repost: the pasted picture the mark was read in, or the one a canvas
@@ -268,10 +268,21 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
     x0, y0, x1, y1 = detection.inset or inset.find(repost.grey) or (0, 0, *repost.size)
     corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64).T
     slack = MARK_FRAME_SLACK * max(width, height)
+    # Read through an undone perspective, the repost's frame holds more than the original: a keystone fills
+    # the corners it pulls in, which reach past the original by as much as the scale changes across the
+    # picture. The middles of the frame's edges reach past it by at most half that (the narrowed edge's
+    # middle lies on the original's edge), and a tile's shift still shows — on a keystoned knit, a slack
+    # of the whole change let in the placements a tile above and below, which line a knit up as well.
+    change = (abs(frame[2, 0]) * (x1 - x0) + abs(frame[2, 1]) * (y1 - y0)) / abs(frame[2, 2])
+    if change > 0:
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        corners = np.array([[xm, y0, 1], [xm, y1, 1], [x0, ym, 1], [x1, ym, 1]], dtype=np.float64).T
+        slack = (MARK_FRAME_SLACK + change / 2) * max(width, height)
     period = watermark.PERIOD
     tried = []
     for scale in watermark.frame_scales(original_size):
-        reach = (frame @ corners)[:2] / scale  # the frame's corners in the original, before whole tiles
+        mapped = frame @ corners  # a homography where the mark was read through an undone perspective
+        reach = mapped[:2] / mapped[2] / scale  # the frame's corners in the original, before whole tiles
         steps = [range(int(np.ceil((-slack - reach[axis].min()) * scale / period)),
                        int(np.floor((limit + slack - reach[axis].max()) * scale / period)) + 1)
                  for axis, limit in ((0, width), (1, height))]
@@ -279,7 +290,8 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
             for my in steps[1]:
                 to_original = np.diag([1 / scale, 1 / scale, 1.0]) @ (np.array(
                     [[1, 0, period * mx], [0, 1, period * my], [0, 0, 1]], dtype=np.float64) @ frame)
-                fit = Alignment(np.linalg.inv(to_original), 0, 0, by="watermark")
+                to_repost = np.linalg.inv(to_original)
+                fit = Alignment(to_repost / to_repost[2, 2], 0, 0, by="watermark")
                 tried.append((registration(original_thumbnail, original_size, fit, repost), fit))
     tried.sort(key=lambda scored: scored[0], reverse=True)
     if not tried or tried[0][0] < MIN_REGISTRATION:

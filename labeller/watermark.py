@@ -447,9 +447,14 @@ def periodic(residual: np.ndarray) -> bool:
     return periodic_share(residual) > PERIODIC_SHARE
 
 
-def repeats_itself(work: np.ndarray) -> bool:
-    """Whether a working view's residual is periodic (``periodic``)."""
-    return periodic(whiten(bounded(work)))
+def repeats_itself(work: np.ndarray, undo: tuple[float, float] | None = None) -> bool:
+    """Whether a working view's residual is periodic (``periodic``); ``undo``: the perspective the mark was
+    read through (``Detection.perspective``), undone first — a keystone chirps a texture's harmonics and
+    smears its peaks (see ``_detect_perspective``)."""
+    work = bounded(work)
+    if undo is not None:
+        work = perspective.undone(work, np.asarray(undo))
+    return periodic(whiten(work))
 
 
 def spectrally_white(y: np.ndarray) -> np.ndarray:
@@ -1276,13 +1281,14 @@ def _upright_of_folded(orientation: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frame_in_picture(detection: Detection, picture_size: tuple[int, int]) -> np.ndarray | None:
-    """Where the embedder's canonical frame lies in the picture the mark was read in: the 3x3 affine map from
-    the picture's pixels to canonical pixels, up to whole tiles (``canonical = map @ pixel + PERIOD * n`` for
+    """Where the embedder's canonical frame lies in the picture the mark was read in: the 3x3 map from the
+    picture's pixels to canonical pixels, up to whole tiles (``canonical = map @ pixel + PERIOD * n`` for
     some integers n) — from the lattice, the tile's symmetry and the pilot's shift, in the view it was read
     in. The embedder draws tile (0, 0) at the canonical frame's origin, which is the marked picture's
     pixel (0, 0) scaled by its frame's scale (``canonical_short_side``; the coarse layer's is
-    ``coarse_scale``). None where the mark was read after a perspective was undone (no affine map)."""
-    if detection.lattice is None or detection.alignment is None or detection.perspective is not None:
+    ``coarse_scale``). Where the mark was read after a perspective was undone (``_detect_perspective``),
+    the map is a homography: the picture's pixels go through the undoing before the lattice (project it)."""
+    if detection.lattice is None or detection.alignment is None:
         return None
     left, top = (detection.inset[0], detection.inset[1]) if detection.inset is not None else (0, 0)
     width, height = ((detection.inset[2] - left, detection.inset[3] - top) if detection.inset is not None
@@ -1293,6 +1299,8 @@ def frame_in_picture(detection: Detection, picture_size: tuple[int, int]) -> np.
                         [0, 0, 1]])
     to_view[:2, 2] -= [max(0, view_w - WORK_LONG_MAX) // 2, max(0, view_h - WORK_LONG_MAX) // 2]
     bounded_shape = (min(view_h, WORK_LONG_MAX), min(view_w, WORK_LONG_MAX))
+    if detection.perspective is not None:  # the lattice lies in the bounded view with its perspective undone
+        to_view = np.linalg.inv(perspective.matrix(np.asarray(detection.perspective), bounded_shape)) @ to_view
     matrix, offset, _ = lattice_tile_map(bounded_shape, detection.lattice, PERIOD)
     to_folded = np.vstack([np.hstack([matrix, offset[:, None]]), [0, 0, 1]])
     turn, origin = _upright_of_folded(detection.alignment.orientation)
