@@ -1367,7 +1367,7 @@ def confirm_image(image, payloads, key: bytes | None = None, placed: np.ndarray 
                   original_size: tuple[int, int] | None = None) -> Confirmation:
     """``confirm_work`` on a ``DecodedImage`` (its shared working view); with ``placed`` (3x3, the
     original's pixels to the picture's, from a fit of the two) and the original's size, the picture seen in
-    the original's frame (``placed_view``) offers its synchronisations too."""
+    the original's frame (``placed_view``) offers its prior lattices too (``confirm_work``)."""
     work = working_view(image)
     scale = work.shape[1] / image.grey.width
     in_frame = None
@@ -1381,8 +1381,8 @@ def placed_view(work: np.ndarray, to_work: np.ndarray, original_size: tuple[int,
     3x3: the original's pixels to ``work``'s), at the size of the original's own working view, and that
     view's scale (its pixels per original pixel). There the mark lies as the embedder drew it — upright, on
     the whole picture's lattices whatever the repost did (a keystone, a turn, a crop): the geometry the blind
-    synchroniser must find is given by the fit. What the picture does not show is left at its mean (no edge
-    for the synchroniser to line up on)."""
+    synchroniser must find is given by the fit. What the picture does not show is left at its mean grey (the
+    smallest step at the border; the whitened residual is zero beyond it)."""
     width, height = working_size(original_size)
     scale = width / original_size[0]
     to_picture = to_work @ np.diag([1.0 / scale, 1.0 / scale, 1.0])
