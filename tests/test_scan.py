@@ -25,15 +25,21 @@ from .conftest import PHOTO, PRODUCER, SMALL_PHOTO, header_only_bomb
 AUTHOR = "1234567890"
 
 
-@pytest.fixture(scope="module")
-def labelled(signer, tmp_path_factory):
-    """The project's photo labelled with an author mark and watermark, and registered."""
-    registry = Registry(tmp_path_factory.mktemp("registry") / "originals.sqlite")
+def labelled_into_registry(signer, folder: Path, source: Path, produce_id: str):
+    """``source`` labelled with an author mark and watermark, and registered alone in a registry in ``folder``.
+    A fixed ProduceID: the mark (and so each region's chance correlation on the map) is the same every run."""
+    registry = Registry(folder / "originals.sqlite")
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
                         signer=signer, watermark=TiledSpreadSpectrum())
-    # A fixed ProduceID: the mark (and so each region's chance correlation on the map) is the same every run.
-    result = labeller.label_bytes(PHOTO.read_bytes(), PHOTO.name, produce_id="test-scan-0001")
+    result = labeller.label_bytes(source.read_bytes(), source.name, produce_id=produce_id)
     registry.add(result.record, result.pixels, author_id=AUTHOR)
+    return result, registry
+
+
+@pytest.fixture(scope="module")
+def labelled(signer, tmp_path_factory):
+    """The project's photo labelled and registered."""
+    result, registry = labelled_into_registry(signer, tmp_path_factory.mktemp("registry"), PHOTO, "test-scan-0001")
     yield result, registry
     registry.close()
 
@@ -256,11 +262,8 @@ def test_a_served_removal_too_faint_to_decode_blind_is_found_through_the_origina
 @pytest.fixture(scope="module")
 def labelled_small(signer, tmp_path_factory):
     """The small photo labelled and registered alone: a 5% keystone of it defeats the blind decoder."""
-    registry = Registry(tmp_path_factory.mktemp("registry_small") / "originals.sqlite")
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
-    result = labeller.label_bytes(SMALL_PHOTO.read_bytes(), SMALL_PHOTO.name, produce_id="test-scan-0002")
-    registry.add(result.record, result.pixels, author_id=AUTHOR)
+    result, registry = labelled_into_registry(signer, tmp_path_factory.mktemp("registry_small"), SMALL_PHOTO,
+                                              "test-scan-0002")
     yield result, registry
     registry.close()
 
