@@ -266,7 +266,7 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
     # the picture's own part of the repost: the pasted picture the mark was read in, or the one a canvas
     # (a screenshot's bars, a pad, a caption bar) holds, else the whole frame
     x0, y0, x1, y1 = detection.inset or inset.find(repost.grey) or (0, 0, *repost.size)
-    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], dtype=np.float64).T
+    probes = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64)  # to lie inside: corners
     slack = MARK_FRAME_SLACK * max(width, height)
     # Read through an undone perspective, the repost's frame holds more than the original: a keystone fills
     # the corners it pulls in, which reach past the original by as much as the scale changes across the
@@ -276,13 +276,13 @@ def placed_by_mark(original_thumbnail: Image.Image, original_size: tuple[int, in
     change = (abs(frame[2, 0]) * (x1 - x0) + abs(frame[2, 1]) * (y1 - y0)) / abs(frame[2, 2])
     if change > 0:
         xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-        corners = np.array([[xm, y0, 1], [xm, y1, 1], [x0, ym, 1], [x1, ym, 1]], dtype=np.float64).T
+        probes = np.array([[xm, y0], [xm, y1], [x0, ym], [x1, ym]], dtype=np.float64)
         slack = (MARK_FRAME_SLACK + change / 2) * max(width, height)
+    in_canonical = project(frame, probes).T  # before whole tiles
     period = watermark.PERIOD
     tried = []
     for scale in watermark.frame_scales(original_size):
-        mapped = frame @ corners  # a homography where the mark was read through an undone perspective
-        reach = mapped[:2] / mapped[2] / scale  # the frame's corners in the original, before whole tiles
+        reach = in_canonical / scale  # in the original's pixels at that layer's scale
         steps = [range(int(np.ceil((-slack - reach[axis].min()) * scale / period)),
                        int(np.floor((limit + slack - reach[axis].max()) * scale / period)) + 1)
                  for axis, limit in ((0, width), (1, height))]

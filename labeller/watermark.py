@@ -1386,7 +1386,7 @@ def placed_view(work: np.ndarray, to_work: np.ndarray, original_size: tuple[int,
     width, height = working_size(original_size)
     scale = width / original_size[0]
     to_picture = to_work @ np.diag([1.0 / scale, 1.0 / scale, 1.0])
-    fill = float(work.mean()) if work.size else 0.0
+    fill = float(work.mean())  # a decoded picture's view is never empty
     view = cv2.warpPerspective(work, to_picture, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     return view, scale

@@ -21,7 +21,7 @@ from aimark.labeller.vocabulary import Confidence, MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum
 from bench.reposts import ATTACKS
 
-from .conftest import PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO
+from .conftest import PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, label_and_register
 
 AUTHOR = "1234567890"
 
@@ -190,11 +190,8 @@ def test_a_mirrored_symmetric_picture_is_not_an_accusation(signer, keys, ocr, tm
     the marks, and nothing is claimed on it. Unmirrored, a real removal is still found."""
     buffer = io.BytesIO()
     symmetric_picture(0).save(buffer, "PNG")
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum() if marked else None)
-    labelled = labeller.label_bytes(buffer.getvalue(), "symmetric.png")
-    registry = Registry(tmp_path / "originals.sqlite")
-    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    labelled, registry = label_and_register(signer, tmp_path, buffer.getvalue(), "symmetric.png", AUTHOR,
+                                            watermark=marked)
     options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
     mirrored = scan(encode(labelled.pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), options)
     assert mirrored.match.original.produce_id == labelled.record.produce_id
@@ -341,11 +338,8 @@ def periodic(signer, keys, tmp_path_factory, ocr):
 
     buffer = io.BytesIO()
     knit().save(buffer, "PNG")
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
-    labelled = labeller.label_bytes(buffer.getvalue(), "knit.png")
-    registry = Registry(tmp_path_factory.mktemp("periodic") / "originals.sqlite")
-    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    labelled, registry = label_and_register(signer, tmp_path_factory.mktemp("periodic"), buffer.getvalue(),
+                                            "knit.png", AUTHOR)
     yield labelled, ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
     registry.close()
 
@@ -391,13 +385,10 @@ def test_a_keystoned_periodic_picture_is_placed_by_its_watermark_through_the_per
 
     from .conftest import knit
 
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
     buffer = io.BytesIO()
     knit().save(buffer, "PNG")
-    labelled = labeller.label_bytes(buffer.getvalue(), "knit.png", produce_id="test-scan-0001")
-    registry = Registry(tmp_path / "originals.sqlite")
-    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    labelled, registry = label_and_register(signer, tmp_path, buffer.getvalue(), "knit.png", AUTHOR,
+                                            "test-scan-0001")
     options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
     box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
     keystoned = ATTACKS["keystone"].apply(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image, 0.05)
@@ -408,9 +399,9 @@ def test_a_keystoned_periodic_picture_is_placed_by_its_watermark_through_the_per
     original = options.registry.get(next(iter(options.registry.by_watermark(found.payload))).id)
     placement = geometry.placed_by_mark(original.thumbnail_image(), original.size, found, image)
     assert placement.fit is not None and placement.fit.perspective, placement
-    points = np.array([[100, 100, 1], [600, 450, 1], [1100, 800, 1]], dtype=np.float64).T
-    placed, truth = placement.fit.matrix @ points, keystoned.matrix @ points
-    assert np.abs(placed[:2] / placed[2] - truth[:2] / truth[2]).max() < 6
+    points = np.array([[100, 100], [600, 450], [1100, 800]], dtype=np.float64)
+    placed, truth = geometry.project(placement.fit.matrix, points), geometry.project(keystoned.matrix, points)
+    assert np.abs(placed - truth).max() < 6
     erased = scan(data, options)
     removed = [f for f in erased.findings if f.kind == "author-id-removed" and f.confidence == Confidence.HIGH]
     assert removed, [(f.kind.value, f.confidence.value, f.summary) for f in erased.findings]
@@ -451,11 +442,7 @@ def test_a_copied_residue_is_not_placed_by_the_watermark_it_carries(signer, keys
 
     buffer = io.BytesIO()
     dict(pictures.drawn(0))["pixel_art_0.png"].save(buffer, "PNG")  # the bench's own picture
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
-    labelled = labeller.label_bytes(buffer.getvalue(), "pixel_art.png")
-    registry = Registry(tmp_path / "originals.sqlite")
-    registry.add(labelled.record, labelled.pixels, AUTHOR)
+    labelled, registry = label_and_register(signer, tmp_path, buffer.getvalue(), "pixel_art.png", AUTHOR)
     source = labelled.pixels.convert("RGB")
     residue = np.asarray(source, np.float32) - np.asarray(source.filter(ImageFilter.GaussianBlur(3)), np.float32)
     ground = np.asarray(pictures.near_black(np.random.default_rng(0)).resize(source.size), np.float32)

@@ -12,34 +12,22 @@ from PIL import Image
 from aimark.detectors import ScanOptions, scan
 from aimark.detectors.cli import main
 from aimark.detectors.propagate import propagate
-from aimark.detectors.registry import Registry
 from aimark.labeller import c2pa, carriers, visible, watermark
 from aimark.labeller.keys import init_keys
-from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import MarkKind
-from aimark.labeller.watermark import TiledSpreadSpectrum
 from bench.reposts import SUITE
 
-from .conftest import PHOTO, PRODUCER, SMALL_PHOTO, header_only_bomb
+from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, label_and_register
 
 AUTHOR = "1234567890"
-
-
-def labelled_into_registry(signer, folder: Path, source: Path, produce_id: str):
-    """``source`` labelled with an author mark and watermark, and registered alone in a registry in ``folder``.
-    A fixed ProduceID: the mark (and so each region's chance correlation on the map) is the same every run."""
-    registry = Registry(folder / "originals.sqlite")
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
-                        signer=signer, watermark=TiledSpreadSpectrum())
-    result = labeller.label_bytes(source.read_bytes(), source.name, produce_id=produce_id)
-    registry.add(result.record, result.pixels, author_id=AUTHOR)
-    return result, registry
 
 
 @pytest.fixture(scope="module")
 def labelled(signer, tmp_path_factory):
     """The project's photo labelled and registered."""
-    result, registry = labelled_into_registry(signer, tmp_path_factory.mktemp("registry"), PHOTO, "test-scan-0001")
+    # a fixed ProduceID: the mark (and so each region's chance correlation on the map) is the same every run
+    result, registry = label_and_register(signer, tmp_path_factory.mktemp("registry"), PHOTO.read_bytes(),
+                                          PHOTO.name, AUTHOR, "test-scan-0001")
     yield result, registry
     registry.close()
 
@@ -262,8 +250,8 @@ def test_a_served_removal_too_faint_to_decode_blind_is_found_through_the_origina
 @pytest.fixture(scope="module")
 def labelled_small(signer, tmp_path_factory):
     """The small photo labelled and registered alone: a 5% keystone of it defeats the blind decoder."""
-    result, registry = labelled_into_registry(signer, tmp_path_factory.mktemp("registry_small"), SMALL_PHOTO,
-                                              "test-scan-0002")
+    result, registry = label_and_register(signer, tmp_path_factory.mktemp("registry_small"),
+                                          SMALL_PHOTO.read_bytes(), SMALL_PHOTO.name, AUTHOR, "test-scan-0002")
     yield result, registry
     registry.close()
 
