@@ -1,12 +1,13 @@
 """How long labelling takes next to its floor: Pillow decoding and re-encoding the same image.
 
 Labelling = everything ``aimark label`` does to one image except file I/O and the watermark step:
-decode, visible label + author mark, EXIF, XMP label, C2PA signature. A last column adds the watermark
-step, for reference (its own cost is measured by bench/robustness.py). The floor is what any tool that
-rewrites the pixels must pay anyway (decode + encode in the same format and quality), measured in the same
-run on the same bytes, so the ratio does not depend on the machine.
+decode, visible label + author mark, EXIF, XMP label, C2PA signature. A further column adds the watermark
+step, for reference (its own cost is measured by bench/robustness.py), and the last says what its
+self-check chose (the strength and PSNR of the mark written). The floor is what any tool that rewrites the
+pixels must pay anyway (decode + encode in the same format and quality), measured in the same run on the
+same bytes, so the ratio does not depend on the machine.
 
-    python bench/label_speed.py [--repeat 5] [--corpus ../shared/corpus]
+    python bench/label_speed.py [--repeat 5] [--corpus ../shared/corpus] [--author-id studio_ada]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aimark.labeller import formats
 from aimark.labeller.c2pa import CredentialSigner
 from aimark.labeller.keys import init_keys
 from aimark.labeller.pipeline import Labeller, LabelOptions
+from aimark.labeller.vocabulary import MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum
 
 SIZE_CLASSES = [(0.5, "< 0.5 MP"), (2.0, "0.5-2 MP"), (5.0, "2-5 MP"), (float("inf"), ">= 5 MP")]
@@ -45,10 +47,15 @@ def floor_seconds(data: bytes) -> float:
     return time.process_time() - start
 
 
-def label_seconds(labeller: Labeller, data: bytes) -> float:
+def label_seconds(labeller: Labeller, data: bytes, checks: list | None = None) -> float:
+    """CPU seconds of one labelling; ``checks`` collects the watermark's self-check record, if any."""
     start = time.process_time()
-    labeller.label_bytes(data, "bench")
-    return time.process_time() - start
+    result = labeller.label_bytes(data, "bench")
+    seconds = time.process_time() - start
+    mark = result.record.mark(MarkKind.WATERMARK)
+    if checks is not None and mark:
+        checks.append(mark["self_check"])
+    return seconds
 
 
 def size_class(megapixels: float) -> str:
@@ -59,11 +66,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
     parser.add_argument("--repeat", type=int, default=5, help="runs per image; the median is kept")
+    parser.add_argument("--author-id", default="1234567890",
+                        help="the author ID marked (a text ID is hashed into the payload)")
     args = parser.parse_args()
 
     keys = init_keys(Path(tempfile.mkdtemp()) / "keys", "Bench")
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
-    options = LabelOptions(producer="001191110102MACQD9K64010000", author_id="1234567890",
+    options = LabelOptions(producer="001191110102MACQD9K64010000", author_id=args.author_id,
                            author_template="小红书号：{id}")
     labeller = Labeller(options, signer=signer)
     with_watermark = Labeller(options, signer=signer, watermark=TiledSpreadSpectrum())
@@ -76,13 +85,15 @@ def main() -> int:
         labeller.label_bytes(data, "warm-up")  # font fitting and caches, as in any batch after its first image
         floor = statistics.median(floor_seconds(data) for _ in range(args.repeat))
         label = statistics.median(label_seconds(labeller, data) for _ in range(args.repeat))
-        marked = statistics.median(label_seconds(with_watermark, data) for _ in range(args.repeat))
-        rows.append((path.name, megapixels, floor, label, marked))
+        checks = []
+        marked = statistics.median(label_seconds(with_watermark, data, checks) for _ in range(args.repeat))
+        rows.append((path.name, megapixels, floor, label, marked, checks[-1] if checks else None))
 
     print(f"CPU seconds per image (median of {args.repeat}), 1 process; target: label <= {TARGET_RATIO}x floor\n")
-    print(f"{'image':42} {'MP':>6} {'floor s':>8} {'label s':>8} {'ratio':>6} {'+wm s':>8}")
-    for name, megapixels, floor, label, marked in rows:
-        print(f"{name:42} {megapixels:6.2f} {floor:8.3f} {label:8.3f} {label / floor:6.2f} {marked:8.3f}")
+    print(f"{'image':42} {'MP':>6} {'floor s':>8} {'label s':>8} {'ratio':>6} {'+wm s':>8}  wm gain, PSNR")
+    for name, megapixels, floor, label, marked, check in rows:
+        mark = f"{check['gain']:g}x {check['psnr_db']:.1f} dB" if check else "none"
+        print(f"{name:42} {megapixels:6.2f} {floor:8.3f} {label:8.3f} {label / floor:6.2f} {marked:8.3f}  {mark}")
     print(f"\n{'size class':12} {'images':>6} {'floor s':>8} {'label s':>8} {'ratio':>6}  verdict"
           f"   {'+wm s':>7} {'+wm ratio':>9}  verdict (<= {WATERMARK_TARGET}x)")
     worst = 0.0

@@ -102,7 +102,7 @@ def run_picture(job):
     for case, attack in cases:
         attacked = attack(marked).convert("RGB")
         found = wm.detect(attacked)
-        if found.payload != payload:
+        if not payload.same_mark(found.payload):
             rows.append((case, 0, 0, 0, 0) + (0,) * (2 * len(LOST_Z_GRID)))
             continue
         where = localise.localise_picture(attacked, found)
