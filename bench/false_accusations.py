@@ -50,7 +50,7 @@ _state: dict = {}
 
 # --- labelling the corpus -------------------------------------------------------------------------------
 
-def label_corpus(files: list[Path], work: Path):
+def label_corpus(files: list[Path], work: Path, author: str = AUTHOR):
     """Label every picture (and one picture twice: the same source registered twice)."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
@@ -60,7 +60,7 @@ def label_corpus(files: list[Path], work: Path):
 
     keys = init_keys(work / "keys", "Bench Studio")
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=AUTHOR, author_template="小红书号：{id}"),
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template="小红书号：{id}"),
                         signer=signer, watermark=TiledSpreadSpectrum())
     labelled = []
     with Registry(work / "registry.sqlite") as registry:
@@ -68,7 +68,7 @@ def label_corpus(files: list[Path], work: Path):
             result = labeller.label_bytes(path.read_bytes(), path.name)
             out = work / f"{index:03d}-{path.stem}.{result.plan.suffix_for('.x')[1:]}"
             out.write_bytes(result.data)
-            registry.add(result.record, result.pixels, AUTHOR, str(out))
+            registry.add(result.record, result.pixels, author, str(out))
             labelled.append({"path": str(out), "source": str(path), "boxes": {
                 mark: list(result.record.box(kind)) for mark, kind in
                 (("visible-label", _kind("visible-label")), ("author-id", _kind("author-id")))}})
@@ -76,7 +76,7 @@ def label_corpus(files: list[Path], work: Path):
                 again = labeller.label_bytes(path.read_bytes(), path.name)
                 twice = work / f"{index:03d}-{path.stem}-again.{again.plan.suffix_for('.x')[1:]}"
                 twice.write_bytes(again.data)
-                registry.add(again.record, again.pixels, AUTHOR, str(twice))
+                registry.add(again.record, again.pixels, author, str(twice))
                 labelled[-1]["again"] = str(twice)
     return labelled, keys.ca_cert.read_text()
 
@@ -185,7 +185,7 @@ def make_repost(job: dict) -> tuple[bytes, dict]:
     if name == "forged_mark":  # the open key, another author's payload, an unrelated honest photo
         from aimark.labeller import watermark
 
-        payload = watermark.WatermarkPayload(author_id=AUTHOR, content_id=123456)
+        payload = watermark.WatermarkPayload(author_id=job["author"], content_id=123456)
         return _encode(watermark.embed(other, payload)), truth
     if name == "copied_mark":  # a labelled picture's high-pass residue added to an unrelated photo
         residue = np.asarray(image, np.float32) - np.asarray(image.filter(ImageFilter.GaussianBlur(3)), np.float32)
@@ -320,6 +320,8 @@ def main() -> int:
     parser.add_argument("--then", default="",
                         help="an attack@strength every removal is passed through afterwards (e.g. platform_webp@80: "
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
+    parser.add_argument("--author", default=AUTHOR,
+                        help="the author ID labelled (digits, or a platform ID in letters such as xhs_ada_88)")
     args = parser.parse_args()
     benign = [case for _, case in parse_cases(args.cases)]
     then = parse_cases(args.then)[0][1] if args.then else None
@@ -330,8 +332,8 @@ def main() -> int:
     other = {p: every[(every.index(p) + 1) % len(every)] for p in files}
     work = Path(tempfile.mkdtemp(prefix="aimark-fa-"))
     started = time.time()
-    labelled, anchors = label_corpus(files, work)
-    jobs = [job for path, entry in zip(files, labelled)
+    labelled, anchors = label_corpus(files, work, args.author)
+    jobs = [{**job, "author": args.author} for path, entry in zip(files, labelled)
             for job in cases_for(entry, [str(other[path])], benign, then)]
     with Pool(args.jobs, initializer=start_worker, initargs=(str(work / "registry.sqlite"), anchors, str(work))) as pool:
         rows = pool.map(run_job, jobs, chunksize=4)

@@ -351,11 +351,27 @@ def check_label(image: Image.Image, box: tuple[int, int, int, int], text: str) -
                       position_ok=position is not None, problems=tuple(problems))
 
 
+# An author mark's ID: the word after an ID's name and a colon ("ID：studio_ada", "小红书号：xhs_88", "抖音号:
+# ada.v") or after an @ (the templates platforms use), else a bare run of digits (a numeric ID drawn without a
+# name).
+_NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S{2,})|(?<!\S)@(\S{2,})", re.IGNORECASE)
 _AUTHOR_ID = re.compile(r"\d{5,}")
 
 
+def same_author_id(read: str | None, expected: str | None) -> bool:
+    """Whether an ID OCR read (``looks_like_author_id`` of a line) is ``expected``, up to the letter case OCR
+    confuses in Latin IDs (c/C, o/O, s/S, x/X). A line that holds the ID among other glyphs is not a match:
+    a replacement painted half over the original reads as the original's digits with one more."""
+    return read is not None and expected is not None and read.casefold() == expected.casefold()
+
+
 def looks_like_author_id(text: str) -> str | None:
-    """The ID in an author-ID-like text (a run of ≥ 5 digits), or None."""
+    """The ID in an author-ID-like text, or None. Platform IDs are often words, not digits (a Xiaohongshu or
+    Douyin ID may be ``studio_ada``), so a named ID is read whatever it is spelt with; without a name, only
+    a run of at least five digits counts (short numbers and words are everywhere in captions)."""
+    named = _NAMED_AUTHOR_ID.search(text.strip())
+    if named:
+        return named.group(1) or named.group(2)
     match = _AUTHOR_ID.search(text)
     return match.group(0) if match else None
 

@@ -20,6 +20,7 @@ from bench.reposts import SUITE
 from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, label_and_register
 
 AUTHOR = "1234567890"
+TEXT_AUTHOR = "xhs_ada_88"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,29 @@ def test_removed_author_id_inside_the_frame_is_found(labelled, options, case):
     removed = [f for f in scanned.findings if f.kind == "author-id-removed"]
     assert removed and removed[0].confidence == "high" and removed[0].box is not None
     assert "visible-label-present" in kinds(scanned)
+
+
+@pytest.fixture(scope="module")
+def labelled_text_id(signer, tmp_path_factory):
+    """The project's photo labelled with a platform ID spelt in letters, as most are: the watermark carries
+    it as a hash, OCR reads it as words, and both must still name the same author."""
+    result, registry = label_and_register(signer, tmp_path_factory.mktemp("registry_text_id"), PHOTO.read_bytes(),
+                                          PHOTO.name, TEXT_AUTHOR, "test-scan-0003")
+    yield result, registry
+    registry.close()
+
+
+def test_a_text_author_id_is_read_kept_and_found_removed(labelled_text_id, ocr, keys):
+    """Before IDs in letters were read, the kept ID was "no author ID visible" and its removal went unseen:
+    OCR took the visible AI label at the edge for the missing ID."""
+    result, registry = labelled_text_id
+    with_registry = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    for options in (with_registry, ScanOptions(ocr=ocr)):
+        kept = scan(repost(result, "jpeg75"), options)
+        assert "author-id-present" in kinds(kept), options.registry
+        assert not any(f.removal and f.kind.startswith(("author", "visible")) for f in kept.findings)
+    removed = [f for f in scan(repost(result, "cover_id"), with_registry).findings if f.kind == "author-id-removed"]
+    assert removed and removed[0].confidence == "high"
 
 
 @pytest.mark.parametrize("case", ["crop_corner10", "chain_social"])

@@ -125,3 +125,19 @@ def test_checker_passes_our_label_and_names_each_failing_rule():
                                             ("Alice", "Alice")])
 def test_ocr_confusions_of_ai_are_undone_only_next_to_chinese(read, expected):
     assert visible.normalise_ocr_text(read) == expected
+
+
+@pytest.mark.parametrize("text, author_id", [
+    ("小红书号：1234567890", "1234567890"), ("ID: xhs_ada_88", "xhs_ada_88"), ("抖音号: ada.v", "ada.v"),
+    ("小红书ID：ab12", "ab12"), ("by @studio_ada", "studio_ada"), ("1234567890", "1234567890"),
+    ("AI生成", None), ("Paid: no", None), ("mail ada@example.com", None), ("room 12", None), ("ID：a", None)])
+def test_author_ids_are_read_in_letters_as_in_digits_and_only_where_named(text, author_id):
+    """Platform IDs are often words: one is read after an ID's name and a colon, or an @; without a name only
+    a run of digits counts, so captions' words and short numbers are no IDs."""
+    assert visible.looks_like_author_id(text) == author_id
+
+
+def test_an_id_read_is_the_expected_one_up_to_case_never_with_more_glyphs():
+    assert visible.same_author_id("XHS_Ada_88", "xhs_ada_88")
+    assert not visible.same_author_id("12345678901", "1234567890")  # a replacement half over the original
+    assert not visible.same_author_id(None, "xhs_ada_88") and not visible.same_author_id("ab", None)

@@ -73,6 +73,22 @@ def _geometry_evidence(alignment: geometry.Alignment) -> str:
     return f"geometry: {alignment.inliers} feature inliers"
 
 
+def _shows(mark: visible.FoundMark, kind: MarkKind, author_id: str | None) -> bool:
+    """Whether an OCR'd line is the mark sought: an AI label, or the original's author ID (``author_id``;
+    None, when the original's ID cannot be told, matches no line — not every line that carries no ID)."""
+    if kind == MarkKind.VISIBLE_LABEL:
+        return mark.kind == MarkKind.VISIBLE_LABEL
+    return visible.same_author_id(mark.author_id, author_id)
+
+
+def _sought_id(case: Case, kind: MarkKind, words: str | None) -> str | None:
+    """The ID the original's author mark shows: the registry's, else read from the mark's words (rows that
+    kept no author ID). Digits or words alike: platform IDs such as ``studio_ada`` are not numbers."""
+    if kind != MarkKind.AUTHOR_ID:
+        return None
+    return case.match.original.author_id or (visible.looks_like_author_id(words) if words else None)
+
+
 def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.FoundMark]:
     """The original's mark wherever OCR reads it in the repost's edge strips (read once per scan; the edge
     judge stays silent when an original is placed). A mark read there contradicts a fit that puts it
@@ -81,9 +97,8 @@ def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.Found
     that place read only part of it — "removed" at high, though the edge strips read it whole)."""
     if case.visible is None:
         case.visible = EDGE_READER.read(case.image, case.options).reading
-    return [m for m in case.visible if m.score >= PRESENT_SCORE and (
-        m.kind == MarkKind.VISIBLE_LABEL if kind == MarkKind.VISIBLE_LABEL
-        else m.author_id == visible.looks_like_author_id(words))]
+    author_id = _sought_id(case, kind, words)
+    return [m for m in case.visible if m.score >= PRESENT_SCORE and _shows(m, kind, author_id)]
 
 
 def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
@@ -154,13 +169,9 @@ class PlacedMarksJudge(Judge):
         pad = int(BOX_CONTEXT * mapped.height) + 4
         read = READER.read_at(case.image, [mapped.padded(pad, size)], case.options, [max(6.0, mapped.height * 0.55)])
         case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
-        if kind == MarkKind.VISIBLE_LABEL:
-            present = [m for m in read if m.kind == MarkKind.VISIBLE_LABEL and m.score >= PRESENT_SCORE]
-            others = []
-        else:
-            expected = visible.looks_like_author_id(words)
-            present = [m for m in read if m.author_id == expected and m.score >= PRESENT_SCORE]
-            others = [m for m in read if different_id(m, expected)]
+        author_id = _sought_id(case, kind, words)
+        present = [m for m in read if _shows(m, kind, author_id) and m.score >= PRESENT_SCORE]
+        others = [m for m in read if different_id(m, author_id)] if kind == MarkKind.AUTHOR_ID else []
         reference, to_original, box, _ = match.original.reference(kind, original_box)
         compared = geometry.region_similarity(reference, to_original, match.alignment, case.image, box)
         likeness = (f"similarity to the original's pixels {compared.similarity:.2f}, "
@@ -248,15 +259,20 @@ class EdgeMarksJudge(Judge):
         authors = [m for m in case.visible if m.kind == MarkKind.AUTHOR_ID]
         if payload is not None and payload.author_id != watermark.NO_AUTHOR:
             shown = [m for m in authors if payload.matches_author(m.author_id or "") and m.score >= PRESENT_SCORE]
-            others = [m for m in authors if different_id(m, payload.author_id)]
+            # a text ID is carried as its hash: a read one letter off cannot be told from another ID
+            hashed = payload.author_id.startswith(watermark.HASHED_PREFIX)
+            others = [m for m in authors
+                      if (m.score >= REPLACED_SCORE if hashed else different_id(m, payload.author_id))]
             if shown:
                 findings.append(Finding(FindingKind.AUTHOR_ID_PRESENT, Confidence.HIGH,
                                         f"visible author ID {shown[0].text!r} matches the watermark's author",
                                         ("OCR", "watermark payload"), Box.of(shown[0].box)))
             elif others:  # the watermark alone names the author: information only
+                how = (f"does not hash to the watermark's author {payload.author_id} (another ID, or misread)"
+                       if hashed else f"is not the watermark's author {payload.author_id}")
                 findings.append(Finding(FindingKind.AUTHOR_ID_REPLACED, Confidence.LOW,
-                                        f"the visible ID {others[0].text!r} is not the watermark's author "
-                                        f"{payload.author_id}", ("OCR", "watermark payload"), Box.of(others[0].box)))
+                                        f"the visible ID {others[0].text!r} {how}",
+                                        ("OCR", "watermark payload"), Box.of(others[0].box)))
             else:
                 findings.append(self._missing(case, "author-id", FindingKind.AUTHOR_ID_REMOVED,
                                               f"the watermark names author {payload.author_id} but no author ID is "
