@@ -356,13 +356,17 @@ def check_label(image: Image.Image, box: tuple[int, int, int, int], text: str) -
 # name).
 _NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S{2,})|(?<!\S)@(\S{2,})", re.IGNORECASE)
 _AUTHOR_ID = re.compile(r"\d{5,}")
+_ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whole ID has none of it on either side)
 
 
-def same_author_id(read: str | None, expected: str | None) -> bool:
-    """Whether an ID OCR read (``looks_like_author_id`` of a line) is ``expected``, up to the letter case OCR
-    confuses in Latin IDs (c/C, o/O, s/S, x/X). A line that holds the ID among other glyphs is not a match:
-    a replacement painted half over the original reads as the original's digits with one more."""
-    return read is not None and expected is not None and read.casefold() == expected.casefold()
+def shows_author_id(text: str | None, author_id: str | None) -> bool:
+    """Whether an OCR'd line shows ``author_id`` as a whole word, whatever template surrounds it ("小红书号：…",
+    "by …", "@…"), up to the letter case OCR confuses in Latin IDs (c/C, o/O, s/S, x/X). Not inside a longer
+    ID: a replacement painted half over the original reads as the original's digits with one more."""
+    if not text or not author_id:
+        return False
+    whole = rf"(?<![{_ID_GLYPH}]){re.escape(author_id)}(?![{_ID_GLYPH}])"
+    return re.search(whole, text, re.IGNORECASE) is not None
 
 
 def looks_like_author_id(text: str) -> str | None:

@@ -137,7 +137,11 @@ def test_author_ids_are_read_in_letters_as_in_digits_and_only_where_named(text, 
     assert visible.looks_like_author_id(text) == author_id
 
 
-def test_an_id_read_is_the_expected_one_up_to_case_never_with_more_glyphs():
-    assert visible.same_author_id("XHS_Ada_88", "xhs_ada_88")
-    assert not visible.same_author_id("12345678901", "1234567890")  # a replacement half over the original
-    assert not visible.same_author_id(None, "xhs_ada_88") and not visible.same_author_id("ab", None)
+@pytest.mark.parametrize("text, shown", [
+    ("小红书号：1234567890", True), ("ID: XHS_Ada_88", True), ("by xhs_ada_88", True), ("作者xhs_ada_88", True),
+    ("@xhs_ada_88 ", True), ("小红书号：12345678901", False), ("ID: xhs_ada_889", False), ("xhs_ada", False)])
+def test_a_line_shows_the_expected_id_as_a_whole_word_in_any_template(text, shown):
+    """A replacement painted half over the original reads as the original's digits with one more: not it."""
+    expected = "1234567890" if text.startswith("小红书号") else "xhs_ada_88"
+    assert visible.shows_author_id(text, expected) == shown
+    assert not visible.shows_author_id(None, expected) and not visible.shows_author_id(text, None)

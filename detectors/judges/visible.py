@@ -78,7 +78,7 @@ def _shows(mark: visible.FoundMark, kind: MarkKind, author_id: str | None) -> bo
     None, when the original's ID cannot be told, matches no line — not every line that carries no ID)."""
     if kind == MarkKind.VISIBLE_LABEL:
         return mark.kind == MarkKind.VISIBLE_LABEL
-    return visible.same_author_id(mark.author_id, author_id)
+    return visible.shows_author_id(mark.text, author_id)
 
 
 def _sought_id(case: Case, kind: MarkKind, words: str | None) -> str | None:
