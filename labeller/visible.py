@@ -369,6 +369,13 @@ def shows_author_id(text: str | None, author_id: str | None) -> bool:
     return re.search(whole, text, re.IGNORECASE) is not None
 
 
+def id_words(text: str) -> list[str]:
+    """Every word of a line that could be an ID, whatever template surrounds it: its runs of ID glyphs, and
+    the ID ``looks_like_author_id`` names (which may be spelt in other scripts)."""
+    named = looks_like_author_id(text)
+    return re.findall(rf"[{_ID_GLYPH}]+", text) + ([named] if named else [])
+
+
 def looks_like_author_id(text: str) -> str | None:
     """The ID in an author-ID-like text, or None. Platform IDs are often words, not digits (a Xiaohongshu or
     Douyin ID may be ``studio_ada``), so a named ID is read whatever it is spelt with; without a name, only

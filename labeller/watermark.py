@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, replace
 
 import cv2
@@ -228,8 +229,10 @@ class WatermarkPayload:
         a decoded payload spells ``hash:<hex>``."""
         if author_id.isdigit() and int(author_id) < 2 ** AUTHOR_BITS:
             return 0, int(author_id)
-        if author_id.startswith(HASHED_PREFIX):
-            return 1, int(author_id[len(HASHED_PREFIX):], 16)
+        spelt = author_id[len(HASHED_PREFIX):]
+        if author_id.startswith(HASHED_PREFIX) and re.fullmatch(r"[0-9a-f]{1,9}", spelt) \
+                and int(spelt, 16) < 2 ** AUTHOR_BITS:  # a decoded payload's own spelling; else it is text
+            return 1, int(spelt, 16)
         digest = hashlib.sha256(author_id.encode("utf-8")).digest()
         return 1, int.from_bytes(digest[:8], "big") >> (64 - AUTHOR_BITS)
 

@@ -40,15 +40,16 @@ def knit(width: int = 1200, height: int = 900) -> Image.Image:
 
 
 def label_and_register(signer, folder: Path, data: bytes, name: str, author: str, produce_id: str | None = None,
-                       watermark: bool = True):
-    """``data`` labelled as the evidence tests label (the visible label, ``author``'s ID in Xiaohongshu's form,
-    the watermark unless ``watermark`` is False, metadata, C2PA) and registered alone in a new registry in
-    ``folder``: (result, registry). A fixed ``produce_id`` keeps the mark the same every run."""
+                       watermark: bool = True, template: str = "小红书号：{id}"):
+    """``data`` labelled as the evidence tests label (the visible label, ``author``'s ID in ``template``, by
+    default Xiaohongshu's form, the watermark unless ``watermark`` is False, metadata, C2PA) and registered
+    alone in a new registry in ``folder``: (result, registry). A fixed ``produce_id`` keeps the mark the same
+    every run."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.pipeline import Labeller, LabelOptions
     from aimark.labeller.watermark import TiledSpreadSpectrum
 
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template="小红书号：{id}"),
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template=template),
                         signer=signer, watermark=TiledSpreadSpectrum() if watermark else None)
     result = labeller.label_bytes(data, name, produce_id=produce_id)
     registry = Registry(folder / "originals.sqlite")

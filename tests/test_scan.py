@@ -74,12 +74,13 @@ def test_removed_author_id_inside_the_frame_is_found(labelled, options, case):
     assert "visible-label-present" in kinds(scanned)
 
 
-@pytest.fixture(scope="module")
-def labelled_text_id(signer, tmp_path_factory):
-    """The project's photo labelled with a platform ID spelt in letters, as most are: the watermark carries
-    it as a hash, OCR reads it as words, and both must still name the same author."""
+@pytest.fixture(scope="module", params=["小红书号：{id}", "by {id}"])
+def labelled_text_id(signer, tmp_path_factory, request):
+    """The project's photo labelled with a platform ID spelt in letters, as most are, in a named template and
+    one without a name: the watermark carries the ID as a hash, OCR reads it as words, and both must still
+    name the same author."""
     result, registry = label_and_register(signer, tmp_path_factory.mktemp("registry_text_id"), PHOTO.read_bytes(),
-                                          PHOTO.name, TEXT_AUTHOR, "test-scan-0003")
+                                          PHOTO.name, TEXT_AUTHOR, "test-scan-0003", template=request.param)
     yield result, registry
     registry.close()
 

@@ -145,3 +145,8 @@ def test_a_line_shows_the_expected_id_as_a_whole_word_in_any_template(text, show
     expected = "1234567890" if text.startswith("小红书号") else "xhs_ada_88"
     assert visible.shows_author_id(text, expected) == shown
     assert not visible.shows_author_id(None, expected) and not visible.shows_author_id(text, None)
+
+
+def test_every_word_that_could_be_an_id_is_offered_whatever_the_template():
+    assert "xhs_ada_88" in visible.id_words("by xhs_ada_88") and "小明" in visible.id_words("ID：小明")
+    assert set(visible.id_words("小红书号：1234567890")) == {"1234567890"}

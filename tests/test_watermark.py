@@ -50,6 +50,11 @@ def test_non_numeric_author_ids_are_hashed_and_still_matchable():
     assert payload.same_mark(decoded) and decoded.same_mark(payload) and decoded != payload
     assert not payload.same_mark(WatermarkPayload.from_bits(WatermarkPayload("studio_bob", 1).to_bits()))
     assert not payload.same_mark(None)
+    # only a decoded payload's own spelling is taken as a hash: anything else that starts so is text (an ID
+    # read by OCR from a hostile picture must not stop its scan)
+    odd = WatermarkPayload(author_id="hash:not-hex", content_id=1)
+    assert WatermarkPayload.from_bits(odd.to_bits()).matches_author("hash:not-hex")
+    assert not payload.matches_author("hash:zz") and not payload.matches_author("hash:ffffffffff")
 
 
 def test_code_corrects_errors_and_crc_rejects_the_rest():
