@@ -357,23 +357,30 @@ def check_label(image: Image.Image, box: tuple[int, int, int, int], text: str) -
 _NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S{2,})|(?<!\S)@(\S{2,})", re.IGNORECASE)
 _AUTHOR_ID = re.compile(r"\d{5,}")
 _ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whole ID has none of it on either side)
+ID_PIECES = 4  # an ID read in at most this many pieces (three underscores lost) is still recognised
 
 
 def shows_author_id(text: str | None, author_id: str | None) -> bool:
     """Whether an OCR'd line shows ``author_id`` as a whole word, whatever template surrounds it ("小红书号：…",
-    "by …", "@…"), up to the letter case OCR confuses in Latin IDs (c/C, o/O, s/S, x/X). Not inside a longer
-    ID: a replacement painted half over the original reads as the original's digits with one more."""
+    "by …", "@…"), up to the letter case OCR confuses in Latin IDs (c/C, o/O, s/S, x/X) and an underscore
+    read as a space or not at all. Not inside a longer ID: a replacement painted half over the original
+    reads as the original's digits with one more."""
     if not text or not author_id:
         return False
-    whole = rf"(?<![{_ID_GLYPH}]){re.escape(author_id)}(?![{_ID_GLYPH}])"
-    return re.search(whole, text, re.IGNORECASE) is not None
+    spelt = "".join(r"[_\s]?" if glyph == "_" else re.escape(glyph) for glyph in author_id)
+    return re.search(rf"(?<![{_ID_GLYPH}]){spelt}(?![{_ID_GLYPH}])", text, re.IGNORECASE) is not None
 
 
 def id_words(text: str) -> list[str]:
-    """Every word of a line that could be an ID, whatever template surrounds it: its runs of ID glyphs, and
-    the ID ``looks_like_author_id`` names (which may be spelt in other scripts)."""
+    """Every word of a line that could be an ID, whatever template surrounds it: its runs of ID glyphs and
+    up to ID_PIECES neighbouring runs joined by "_" or by nothing (OCR reads an underscore on the baseline as
+    a space, or not at all: "xhs ada 88" for xhs_ada_88), and the ID ``looks_like_author_id`` names (which
+    may be spelt in other scripts)."""
+    runs = re.findall(rf"[{_ID_GLYPH}]+", text)
+    words = {glue.join(runs[start:end]) for start in range(len(runs))
+             for end in range(start + 1, min(start + ID_PIECES, len(runs)) + 1) for glue in ("_", "")}
     named = looks_like_author_id(text)
-    return re.findall(rf"[{_ID_GLYPH}]+", text) + ([named] if named else [])
+    return sorted(words | ({named} if named else set()))
 
 
 def looks_like_author_id(text: str) -> str | None:
@@ -430,16 +437,50 @@ def normalise_ocr_text(text: str) -> str:
     return _AI_CONFUSABLES.sub("AI", text.strip())
 
 
+# Pieces of one printed line that OCR returns apart are joined when they share a row (their heights overlap
+# by this share of the smaller and differ by at most JOIN_HEIGHT_RATIO) and the gap between them is at most
+# JOIN_GAP line heights: the recogniser split "AI生成 · AI illustration" at its wide middle (a gap of 0.9
+# heights), and a piece alone is judged by its own box, off the edge the whole label stands on.
+JOIN_OVERLAP, JOIN_HEIGHT_RATIO, JOIN_GAP = 0.6, 1.6, 1.5
+
+
+def joined_lines(lines) -> list[tuple[str, tuple[int, int, int, int], float]]:
+    """(text, box, score) of OCR ``lines`` (each with ``text``, ``box``, ``score``), the pieces of one printed
+    line joined left to right; a joined line keeps its best piece's score (a garbled piece beside the label
+    must not make the label read as absent)."""
+    rows: list[tuple[str, tuple[int, int, int, int], float]] = []
+    for line in sorted(lines, key=lambda line: line.box[0]):
+        box = tuple(int(v) for v in line.box)
+        for index, (text, row, score) in enumerate(rows):
+            if _continues(row, box):
+                union = (row[0], min(row[1], box[1]), max(row[2], box[2]), max(row[3], box[3]))
+                rows[index] = (f"{text} {line.text}", union, max(score, line.score))
+                break
+        else:
+            rows.append((line.text, box, line.score))
+    return rows
+
+
+def _continues(row: tuple[int, int, int, int], piece: tuple[int, int, int, int]) -> bool:
+    """Whether ``piece`` (starting at or right of ``row``'s start) continues the printed line ``row``."""
+    row_height, piece_height = row[3] - row[1], piece[3] - piece[1]
+    smaller, larger = min(row_height, piece_height), max(row_height, piece_height)
+    if smaller <= 0 or larger > JOIN_HEIGHT_RATIO * smaller:
+        return False
+    overlap = min(row[3], piece[3]) - max(row[1], piece[1])
+    return overlap >= JOIN_OVERLAP * smaller and piece[0] - row[2] <= JOIN_GAP * smaller
+
+
 def read_marks(pixels: Image.Image, reader: TextReader) -> list[FoundMark]:
     """Every text line in ``pixels``, classified; AI labels are checked at full resolution."""
     scale = min(1.0, OCR_LONG_SIDE / max(pixels.size))
     view = pixels if scale == 1.0 else pixels.resize(
         (max(1, round(pixels.width * scale)), max(1, round(pixels.height * scale))), Image.Resampling.BILINEAR)
     found = []
-    for line in reader.read(view.convert("RGB")):
-        box = tuple(int(round(v / scale)) for v in line.box)
+    for text, box, score in joined_lines(reader.read(view.convert("RGB"))):
+        box = tuple(int(round(v / scale)) for v in box)
         box = (max(0, box[0]), max(0, box[1]), min(pixels.width, box[2]), min(pixels.height, box[3]))
-        found.append(classify(pixels, line.text, box, line.score))
+        found.append(classify(pixels, text, box, score))
     return found
 
 

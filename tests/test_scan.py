@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from aimark.detectors import ScanOptions, scan
+from aimark.detectors import ScanOptions, scan, windows
 from aimark.detectors.cli import main
 from aimark.detectors.propagate import propagate
 from aimark.labeller import c2pa, carriers, visible, watermark
@@ -17,7 +17,7 @@ from aimark.labeller.keys import init_keys
 from aimark.labeller.vocabulary import MarkKind
 from bench.reposts import SUITE
 
-from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, label_and_register
+from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, label_and_register, photo
 
 AUTHOR = "1234567890"
 TEXT_AUTHOR = "xhs_ada_88"
@@ -335,3 +335,17 @@ def test_without_a_registry_an_honest_repost_shows_the_mark_in_both_corners(labe
     assert [r["region"] for r in record["regions"]] == ["visible-label", "author-id"]
     assert not any(r["lost"] for r in record["regions"])
     assert {"visible-label-present", "author-id-present"} <= kinds(scanned)
+
+
+@pytest.mark.parametrize("position", ["right", "bottom-right", "left", "top"])
+@pytest.mark.parametrize("size", [(640, 427), (1600, 1067)])
+def test_a_long_label_on_any_edge_is_read_whole_and_compliant(ocr, position, size):
+    """A label longer than the edge's window lost its head "AI生成" on the right edge (the piece read was not
+    a label, or a label off the edge: our own output called non-compliant), and OCR split it at its wide
+    middle: a window a line runs out of is read across the picture, and the pieces of a line are joined."""
+    picture = photo(size)
+    label = visible.place_label(picture.size, "AI生成 · AI illustration", position)
+    visible.draw_mark(picture, label)
+    labels = [m for m in windows.read_edges(picture, ocr) if m.kind == MarkKind.VISIBLE_LABEL]
+    assert len(labels) == 1 and labels[0].check.compliant and labels[0].check.position == position
+    assert labels[0].box[0] <= label.box[0] + label.box[3] - label.box[1]  # its head is read

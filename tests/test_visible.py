@@ -1,6 +1,7 @@
 """The visible label and author mark: words, size, placement, drawing, and the compliance checker."""
 
 import math
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -139,7 +140,8 @@ def test_author_ids_are_read_in_letters_as_in_digits_and_only_where_named(text, 
 
 @pytest.mark.parametrize("text, shown", [
     ("小红书号：1234567890", True), ("ID: XHS_Ada_88", True), ("by xhs_ada_88", True), ("作者xhs_ada_88", True),
-    ("@xhs_ada_88 ", True), ("小红书号：12345678901", False), ("ID: xhs_ada_889", False), ("xhs_ada", False)])
+    ("@xhs_ada_88 ", True), ("ID: xhs ada 88", True), ("ID：xhsada88", True), ("小红书号：12345678901", False),
+    ("ID: xhs_ada_889", False), ("xhs_ada", False)])
 def test_a_line_shows_the_expected_id_as_a_whole_word_in_any_template(text, shown):
     """A replacement painted half over the original reads as the original's digits with one more: not it."""
     expected = "1234567890" if text.startswith("小红书号") else "xhs_ada_88"
@@ -149,4 +151,15 @@ def test_a_line_shows_the_expected_id_as_a_whole_word_in_any_template(text, show
 
 def test_every_word_that_could_be_an_id_is_offered_whatever_the_template():
     assert "xhs_ada_88" in visible.id_words("by xhs_ada_88") and "小明" in visible.id_words("ID：小明")
+    assert "xhs_ada_88" in visible.id_words("ID: xhs ada 88")  # the underscores read as spaces
     assert set(visible.id_words("小红书号：1234567890")) == {"1234567890"}
+
+
+def test_pieces_of_one_printed_line_are_joined_and_other_lines_are_not():
+    """OCR split "AI生成 · AI illustration" at its wide middle; the next line and a word far along the row stay
+    apart. The joined line keeps its best piece's score."""
+    line = namedtuple("Line", "text box score")
+    pieces = [line("·AI illustration", (120, 10, 300, 40), 0.8), line("AI生成", (10, 12, 90, 41), 0.95),
+              line("ID：1234567890", (10, 60, 150, 90), 0.9), line("far", (700, 10, 760, 40), 0.9)]
+    joined = visible.joined_lines(pieces)
+    assert len(joined) == 3 and ("AI生成 ·AI illustration", (10, 10, 300, 41), 0.95) in joined

@@ -259,7 +259,7 @@ class EdgeMarksJudge(Judge):
         authors = [m for m in case.visible if m.kind == MarkKind.AUTHOR_ID]
         if payload is not None and payload.author_id != watermark.NO_AUTHOR:
             # any line whose words hold the payload's author, whatever its template ("by xhs_ada_88")
-            shown = [m for m in case.visible if m.kind != MarkKind.VISIBLE_LABEL and m.score >= PRESENT_SCORE
+            shown = [m for m in case.visible if m.score >= PRESENT_SCORE
                      and any(payload.matches_author(word) for word in visible.id_words(m.text))]
             # a text ID is carried as its hash: a read one letter off cannot be told from another ID
             hashed = payload.author_id.startswith(watermark.HASHED_PREFIX)
