@@ -50,7 +50,7 @@ _state: dict = {}
 
 # --- labelling the corpus -------------------------------------------------------------------------------
 
-def label_corpus(files: list[Path], work: Path, author: str = AUTHOR):
+def label_corpus(files: list[Path], work: Path, author: str = AUTHOR, **layout):
     """Label every picture (and one picture twice: the same source registered twice)."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
@@ -60,7 +60,8 @@ def label_corpus(files: list[Path], work: Path, author: str = AUTHOR):
 
     keys = init_keys(work / "keys", "Bench Studio")
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template="小红书号：{id}"),
+    layout = {"author_template": "小红书号：{id}", **layout}  # label_text, label_position, author_position too
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, **layout),
                         signer=signer, watermark=TiledSpreadSpectrum())
     labelled = []
     with Registry(work / "registry.sqlite") as registry:
@@ -322,6 +323,10 @@ def main() -> int:
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
     parser.add_argument("--author", default=AUTHOR,
                         help="the author ID labelled (digits, or a platform ID in letters such as xhs_ada_88)")
+    parser.add_argument("--author-template", default="小红书号：{id}")
+    parser.add_argument("--label-text", default="AI生成")
+    parser.add_argument("--label-position", default="bottom-left")
+    parser.add_argument("--author-position", default="bottom-right")
     args = parser.parse_args()
     benign = [case for _, case in parse_cases(args.cases)]
     then = parse_cases(args.then)[0][1] if args.then else None
@@ -332,7 +337,9 @@ def main() -> int:
     other = {p: every[(every.index(p) + 1) % len(every)] for p in files}
     work = Path(tempfile.mkdtemp(prefix="aimark-fa-"))
     started = time.time()
-    labelled, anchors = label_corpus(files, work, args.author)
+    labelled, anchors = label_corpus(files, work, args.author, author_template=args.author_template,
+                                     label_text=args.label_text, label_position=args.label_position,
+                                     author_position=args.author_position)
     jobs = [{**job, "author": args.author} for path, entry in zip(files, labelled)
             for job in cases_for(entry, [str(other[path])], benign, then)]
     with Pool(args.jobs, initializer=start_worker, initargs=(str(work / "registry.sqlite"), anchors, str(work))) as pool:
