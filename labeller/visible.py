@@ -351,10 +351,10 @@ def check_label(image: Image.Image, box: tuple[int, int, int, int], text: str) -
                       position_ok=position is not None, problems=tuple(problems))
 
 
-# An author mark's ID: the word after an ID's name and a colon ("ID：studio_ada", "小红书号：xhs_88", "抖音号:
-# ada.v") or after an @ (the templates platforms use), else a bare run of digits (a numeric ID drawn without a
-# name).
-_NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S{2,})|(?<!\S)@(\S{2,})", re.IGNORECASE)
+# An author mark's ID: the rest of the line after an ID's name and a colon ("ID：studio_ada", "小红书号：xhs_88",
+# "抖音号: ada.v"; OCR may read an underscore as a space) or the word after an @ (the templates platforms use),
+# else a bare run of digits (a numeric ID drawn without a name).
+_NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S.*\S)|(?<!\S)@(\S{2,})", re.IGNORECASE)
 _AUTHOR_ID = re.compile(r"\d{5,}")
 _ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whole ID has none of it on either side)
 ID_PIECES = 4  # an ID read in at most this many pieces (three underscores lost) is still recognised
@@ -389,7 +389,7 @@ def looks_like_author_id(text: str) -> str | None:
     a run of at least five digits counts (short numbers and words are everywhere in captions)."""
     named = _NAMED_AUTHOR_ID.search(text.strip())
     if named:
-        return named.group(1) or named.group(2)
+        return (named.group(1) or named.group(2)).strip(" |·,;!?") or None
     match = _AUTHOR_ID.search(text)
     return match.group(0) if match else None
 

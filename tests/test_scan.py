@@ -349,3 +349,13 @@ def test_a_long_label_on_any_edge_is_read_whole_and_compliant(ocr, position, siz
     labels = [m for m in windows.read_edges(picture, ocr) if m.kind == MarkKind.VISIBLE_LABEL]
     assert len(labels) == 1 and labels[0].check.compliant and labels[0].check.position == position
     assert labels[0].box[0] <= label.box[0] + label.box[3] - label.box[1]  # its head is read
+
+
+@pytest.mark.parametrize("read, different", [("xhs ada 8B", False), ("XHS_ADA_88", False),
+                                             ("5550001111", True)])
+def test_an_id_misread_with_its_underscores_lost_is_no_other_id(read, different):
+    """Only a clearly different ID is a replacement: OCR loses underscores and confuses a letter's case."""
+    from aimark.detectors.judges.visible import different_id
+
+    mark = visible.FoundMark(MarkKind.AUTHOR_ID, f"ID: {read}", (0, 0, 90, 20), 0.95, author_id=read)
+    assert different_id(mark, "xhs_ada_88") == different

@@ -3,6 +3,7 @@ there? Without one: what the edge strips show, checked against the watermark's a
 
 from __future__ import annotations
 
+import re
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -102,10 +103,14 @@ def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.Found
 
 
 def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
-    """A clearly read ID that is not a misreading of ``expected``."""
+    """A clearly read ID that is not a misreading of ``expected`` (compared without the case, spaces and
+    underscores OCR confuses: "xhs ada 8B" is a misreading of xhs_ada_88, not another ID)."""
     if not mark.author_id or mark.score < REPLACED_SCORE or expected is None:
         return False
-    return SequenceMatcher(None, mark.author_id, expected).ratio() < REPLACED_MAX_SIMILARITY
+    def key(value: str) -> str:
+        return re.sub(r"[\s_]", "", value).casefold()
+
+    return SequenceMatcher(None, key(mark.author_id), key(expected)).ratio() < REPLACED_MAX_SIMILARITY
 
 
 class PlacedMarksJudge(Judge):
