@@ -360,6 +360,12 @@ _ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whol
 ID_PIECES = 4  # an ID read in at most this many pieces (three underscores lost) is still recognised
 
 
+def id_key(author_id: str) -> str:
+    """An ID as OCR can be trusted to read it: without letter case (c/C, o/O, s/S, x/X look alike), spaces or
+    underscores (read as spaces, or not at all)."""
+    return re.sub(r"[\s_]", "", author_id).casefold()
+
+
 def shows_author_id(text: str | None, author_id: str | None) -> bool:
     """Whether an OCR'd line shows ``author_id`` as a whole word, whatever template surrounds it ("小红书号：…",
     "by …", "@…"), up to the letter case OCR confuses in Latin IDs (c/C, o/O, s/S, x/X) and an underscore

@@ -3,7 +3,6 @@ there? Without one: what the edge strips show, checked against the watermark's a
 
 from __future__ import annotations
 
-import re
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -107,10 +106,8 @@ def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
     underscores OCR confuses: "xhs ada 8B" is a misreading of xhs_ada_88, not another ID)."""
     if not mark.author_id or mark.score < REPLACED_SCORE or expected is None:
         return False
-    def key(value: str) -> str:
-        return re.sub(r"[\s_]", "", value).casefold()
-
-    return SequenceMatcher(None, key(mark.author_id), key(expected)).ratio() < REPLACED_MAX_SIMILARITY
+    return SequenceMatcher(None, visible.id_key(mark.author_id), visible.id_key(expected)).ratio() \
+        < REPLACED_MAX_SIMILARITY
 
 
 class PlacedMarksJudge(Judge):
