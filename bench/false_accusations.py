@@ -15,7 +15,8 @@ layer that is still there (or about an unrelated photo); it counts at the confid
 medium and high are accusations. *Recall* is the share of real removals found at high confidence.
 
     python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg]
-        [--cases grid,outside] [--then platform_webp@80]
+        [--cases grid,outside] [--then platform_webp@80] [--author xhs_ada_88] [--author-template '@{id}']
+        [--label-text 'AI生成 · AI illustration'] [--label-position right] [--author-position top-right]
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _state: dict = {}
 
 # --- labelling the corpus -------------------------------------------------------------------------------
 
-def label_corpus(files: list[Path], work: Path, author: str = AUTHOR, **layout):
+def label_corpus(files: list[Path], work: Path, author: str, **layout):
     """Label every picture (and one picture twice: the same source registered twice)."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
@@ -60,7 +61,7 @@ def label_corpus(files: list[Path], work: Path, author: str = AUTHOR, **layout):
 
     keys = init_keys(work / "keys", "Bench Studio")
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
-    layout = {"author_template": "小红书号：{id}", **layout}  # label_text, label_position, author_position too
+    # layout: the marks' words and places (author_template, label_text, label_position, author_position)
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, **layout),
                         signer=signer, watermark=TiledSpreadSpectrum())
     labelled = []
@@ -323,10 +324,10 @@ def main() -> int:
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
     parser.add_argument("--author", default=AUTHOR,
                         help="the author ID labelled (digits, or a platform ID in letters such as xhs_ada_88)")
-    parser.add_argument("--author-template", default="小红书号：{id}")
-    parser.add_argument("--label-text", default="AI生成")
-    parser.add_argument("--label-position", default="bottom-left")
-    parser.add_argument("--author-position", default="bottom-right")
+    parser.add_argument("--author-template", default="小红书号：{id}", help="the author mark's words ({id}: ID)")
+    parser.add_argument("--label-text", default="AI生成", help="the visible AI label's words")
+    parser.add_argument("--label-position", default="bottom-left", help="the label's corner or edge")
+    parser.add_argument("--author-position", default="bottom-right", help="the author mark's corner")
     args = parser.parse_args()
     benign = [case for _, case in parse_cases(args.cases)]
     then = parse_cases(args.then)[0][1] if args.then else None
