@@ -69,15 +69,21 @@ def read_region(pixels: Image.Image, box: Box, reader, glyph_px: float) -> list[
 
 def read_edges(pixels: Image.Image, reader) -> list[visible.FoundMark]:
     """Every mark in the corner windows of ``pixels`` — and the edge middles when no corner holds an AI
-    label — without duplicates where windows overlap."""
+    label — without duplicates where windows overlap. A window whose rows were already read across the
+    whole width (a line cut at a window's inner side) is not read again."""
     glyph = visible.MIN_HEIGHT_FRACTION * min(pixels.size)
     marks: list[visible.FoundMark] = []
+    bands: list[tuple[int, int]] = []  # rows already read across the whole width
 
     def read(windows):
         for window in windows:
+            _, top, _, bottom = window.box
+            if any(b0 <= top and bottom <= b1 for b0, b1 in bands):
+                continue  # the other corner of a band read whole, or an edge's middle within it
             found = read_region(pixels, window.box, reader, glyph)
             if any(_cut(mark.box, window.box, pixels.width) for mark in found):
-                found = read_region(pixels, (0, window.box[1], pixels.width, window.box[3]), reader, glyph)
+                found = read_region(pixels, (0, top, pixels.width, bottom), reader, glyph)
+                bands.append((top, bottom))
             for mark in found:
                 same = [other for other in marks if _same(mark, other)]
                 if not same:

@@ -359,3 +359,21 @@ def test_an_id_misread_with_its_underscores_lost_is_no_other_id(read, different)
 
     mark = visible.FoundMark(MarkKind.AUTHOR_ID, f"ID: {read}", (0, 0, 90, 20), 0.95, author_id=read)
     assert different_id(mark, "xhs_ada_88") == different
+
+
+def test_rows_read_across_the_picture_are_not_read_again_by_their_other_corner(ocr):
+    """A long label at the bottom-left runs out of its corner's window, so those rows are read across the
+    whole width; the bottom-right window lies within them and is not read a second time (it cost ~0.2 s)."""
+    picture = photo((1600, 1067))
+    visible.draw_mark(picture, visible.place_label(picture.size, "AI生成 · AI illustration", "bottom-left"))
+    regions = []
+
+    class Recording:
+        def read(self, region):
+            regions.append(region.size)
+            return ocr.read(region)
+
+    labels = [m for m in windows.read_edges(picture, Recording()) if m.kind == MarkKind.VISIBLE_LABEL]
+    assert len(labels) == 1 and labels[0].check.compliant
+    across = [size for size in regions if size[0] > regions[0][0] * 1.5]
+    assert len(across) == 1 and len(regions) == 4  # two top corners, the bottom-left one, the bottom rows
