@@ -390,24 +390,29 @@ def test_a_keystoned_periodic_picture_is_placed_by_its_watermark_through_the_per
     labelled, registry = label_and_register(signer, tmp_path, buffer.getvalue(), "knit.png", AUTHOR,
                                             "test-scan-0001")
     options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
-    box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
-    keystoned = ATTACKS["keystone"].apply(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image, 0.05)
-    data = encode(keystoned.image)
-    image = DecodedImage(data)
-    found = watermark.detect_image(image)
-    assert found.payload is not None and found.perspective is not None, found  # read through the undoing
-    original = options.registry.get(next(iter(options.registry.by_watermark(found.payload))).id)
-    placement = geometry.placed_by_mark(original.thumbnail_image(), original.size, found, image)
-    assert placement.fit is not None and placement.fit.perspective, placement
-    points = np.array([[100, 100], [600, 450], [1100, 800]], dtype=np.float64)
-    placed, truth = geometry.project(placement.fit.matrix, points), geometry.project(keystoned.matrix, points)
-    assert np.abs(placed - truth).max() < 6
-    erased = scan(data, options)
-    removed = [f for f in erased.findings if f.kind == "author-id-removed" and f.confidence == Confidence.HIGH]
-    assert removed, [(f.kind.value, f.confidence.value, f.summary) for f in erased.findings]
-    honest = scan(encode(ATTACKS["keystone"].apply(labelled.pixels.convert("RGB"), 0.05).image, 90), options)
-    assert not accusations(honest), [f.summary for f in honest.findings]
-    registry.close()
+    try:
+        box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+        erased_id = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image
+        keystoned = ATTACKS["keystone"].apply(erased_id, 0.05)
+        data = encode(keystoned.image)
+        image = DecodedImage(data)
+        found = watermark.detect_image(image)
+        assert found.payload is not None and found.perspective is not None, found  # read through the undoing
+        original = options.registry.get(next(iter(options.registry.by_watermark(found.payload))).id)
+        placement = geometry.placed_by_mark(original.thumbnail_image(), original.size, found, image)
+        assert placement.fit is not None and placement.fit.perspective, placement
+        points = np.array([[100, 100], [600, 450], [1100, 800]], dtype=np.float64)
+        placed = geometry.project(placement.fit.matrix, points)
+        assert np.abs(placed - geometry.project(keystoned.matrix, points)).max() < 6
+        erased = scan(data, options)
+        removed = [f for f in erased.findings
+                   if f.kind == "author-id-removed" and f.confidence == Confidence.HIGH]
+        assert removed, [(f.kind.value, f.confidence.value, f.summary) for f in erased.findings]
+        honest_keystone = ATTACKS["keystone"].apply(labelled.pixels.convert("RGB"), 0.05).image
+        honest = scan(encode(honest_keystone, 90), options)
+        assert not accusations(honest), [f.summary for f in honest.findings]
+    finally:
+        registry.close()
 
 
 def test_a_periodic_crop_the_watermark_cannot_place_accuses_nobody(periodic):
