@@ -90,11 +90,12 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
     for original, by, distances in _candidates(image, payload, produce_id, registry):
         thumb = original.thumbnail_image()
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
-        placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image)
+        placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image,
+                                                               original.mark_boxes)
         alike = 0
         if (not placed and thumb is not None and detection is not None and detection.payload is not None
                 and original.payload is not None and detection.payload.identity == original.payload.identity):
-            by_mark = geometry.placed_by_mark(thumb, original.size, detection, image)
+            by_mark = geometry.placed_by_mark(thumb, original.size, detection, image, original.mark_boxes)
             alignment, placed, alike = by_mark.fit, by_mark.fit is not None, by_mark.alike
         if placed:
             agree = [key for key, same in (("label", produce_id == original.produce_id),

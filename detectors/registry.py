@@ -57,6 +57,12 @@ class Original:
     media: Callable[[], tuple[bytes | None, str | None]] | None = field(default=None, compare=False, repr=False)
     _loaded: dict = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def mark_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
+        """Where its visible marks are (original pixels): what a removal changes, so what no comparison of
+        the picture as a whole may count against a repost."""
+        return tuple(tuple(mark["box"]) for mark in self.marks.values())
+
     def _media(self) -> tuple[bytes | None, dict | None]:
         """The thumbnail and the marks' crops, read from the registry on first use."""
         if "media" not in self._loaded:

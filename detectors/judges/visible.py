@@ -233,7 +233,7 @@ class PlacedMarksJudge(Judge):
         if case.symmetric_fits is None:
             thumbnail = match.original.thumbnail_image()
             case.symmetric_fits = [] if thumbnail is None else geometry.symmetric_fits(
-                thumbnail, match.original.size, match.alignment, case.image)
+                thumbnail, match.original.size, match.alignment, case.image, match.original.mark_boxes)
         reference, to_original, box, _ = match.original.reference(kind, original_box)
         for how, fit in case.symmetric_fits:
             if Box.of(fit.map_box(original_box)).inside_fraction(case.image.size) < WHOLE_INSIDE:
