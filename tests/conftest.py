@@ -40,16 +40,17 @@ def knit(width: int = 1200, height: int = 900) -> Image.Image:
 
 
 def label_and_register(signer, folder: Path, data: bytes, name: str, author: str, produce_id: str | None = None,
-                       watermark: bool = True, template: str = "小红书号：{id}"):
+                       watermark: bool = True, template: str = "小红书号：{id}", **layout):
     """``data`` labelled as the evidence tests label (the visible label, ``author``'s ID in ``template``, by
     default Xiaohongshu's form, the watermark unless ``watermark`` is False, metadata, C2PA) and registered
     alone in a new registry in ``folder``: (result, registry). A fixed ``produce_id`` keeps the mark the same
-    every run."""
+    every run; ``layout``: other label words and places (``LabelOptions``' label_text, label_position,
+    author_position)."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.pipeline import Labeller, LabelOptions
     from aimark.labeller.watermark import TiledSpreadSpectrum
 
-    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template=template),
+    labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template=template, **layout),
                         signer=signer, watermark=TiledSpreadSpectrum() if watermark else None)
     result = labeller.label_bytes(data, name, produce_id=produce_id)
     registry = Registry(folder / "originals.sqlite")

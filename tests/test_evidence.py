@@ -21,7 +21,7 @@ from aimark.labeller.vocabulary import Confidence, MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum
 from bench.reposts import ATTACKS
 
-from .conftest import PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, label_and_register
+from .conftest import CORPUS, PHOTO, PORTRAIT, PRODUCER, SMALL_PHOTO, label_and_register
 
 AUTHOR = "1234567890"
 
@@ -458,3 +458,29 @@ def test_a_copied_residue_is_not_placed_by_the_watermark_it_carries(signer, keys
     assert scanned.match is None or scanned.match.alignment is None, scanned.match.as_record()
     assert not [f for f in scanned.findings if f.removal and f.confidence >= Confidence.MEDIUM], [
         (f.kind.value, f.confidence.value, f.summary) for f in scanned.findings]
+
+
+@pytest.mark.parametrize("removal", ["erase_id", "cover_id"])
+def test_a_long_label_erased_from_the_middle_of_an_edge_is_found_and_its_source_accuses_nobody(
+        signer, keys, ocr, tmp_path, removal):
+    """A long label at the middle of the right edge reaches into the middle of the picture, where the repost
+    is compared with its original as a whole; on a smooth photo its strokes are most of the detail there, so
+    with it erased or covered the repost read as "not the original its watermark names" and the removal
+    stayed low. The original is now compared clear of its own marks. The picture before it was labelled,
+    which looks the same there and never showed the label, accuses nobody."""
+    source = CORPUS / "retina.jpg"
+    labelled, registry = label_and_register(signer, tmp_path, source.read_bytes(), source.name, AUTHOR,
+                                            "test-scan-0002", label_position="right", author_position="top-right",
+                                            label_text="AI生成 · AI illustration")
+    try:
+        options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+        box = labelled.record.box(MarkKind.VISIBLE_LABEL).as_tuple()
+        assert box[1] > labelled.pixels.height / 5 and box[0] < labelled.pixels.width * 4 / 5  # in the middle
+        removed = scan(encode(ATTACKS[removal].apply(labelled.pixels, 2, box=box).image), options)
+        assert removed.match.alignment is not None and not removed.match.disagreements, removed.match
+        assert any(f.kind == "visible-label-removed" and f.confidence == Confidence.HIGH for f in removed.findings), \
+            [(f.kind.value, f.confidence.value, f.summary) for f in removed.findings]
+        for honest in (encode(Image.open(source), 85), encode(labelled.pixels, 80)):
+            assert not accusations(scan(honest, options))
+    finally:
+        registry.close()
