@@ -485,3 +485,28 @@ def test_a_long_label_erased_from_the_middle_of_an_edge_is_found_and_its_source_
             assert not accusations(scan(honest, options))
     finally:
         registry.close()
+
+
+def test_an_id_misread_upside_down_whose_pixels_are_the_originals_is_no_replacement(signer, keys, ocr,
+                                                                                     tmp_path):
+    """A near-white poster flipped upside down: the watermark places it (its features do not), the ID's
+    pixels are the original's, and OCR reads the upside-down 'ID：…' as another ID at a high score. The
+    pixels contradict a replacement, so none is claimed (it was author-id-replaced at high)."""
+    from bench import pictures
+
+    buffer = io.BytesIO()
+    pictures.near_white(np.random.default_rng(3)).save(buffer, "PNG")
+    layout = {"label_position": "right", "author_position": "top-right",
+              "label_text": "AI生成 · AI illustration"}
+    labelled, registry = label_and_register(signer, tmp_path, buffer.getvalue(), "poster.png", "xhs_ada_88",
+                                            "test-scan-0003", template="ID：{id}", **layout)
+    try:
+        options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+        flipped = ATTACKS["flip"].apply(labelled.pixels.convert("RGB"), "vertical").image
+        scanned = scan(encode(flipped, 95), options)
+        assert scanned.match.alignment is not None  # placed, so its marks were judged where they are
+        assert not accusations(scanned), [f.summary for f in scanned.findings]
+        kinds = {(f.kind.value, f.confidence.value) for f in scanned.findings}
+        assert ("author-id-present", "medium") in kinds or ("author-id-present", "high") in kinds, kinds
+    finally:
+        registry.close()

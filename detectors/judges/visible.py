@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from aimark.labeller import visible, watermark
 from aimark.labeller.vocabulary import Box, Confidence, FindingKind, MarkKind, Outcome
 
-from .. import geometry
+from .. import geometry, windows
 from ..findings import Finding
 from ..readers import VisibleReader
 from .base import Case, Judge, as_information
@@ -119,7 +121,8 @@ class PlacedMarksJudge(Judge):
     mark nowhere at the repost's edges (a fit that is off puts the box beside the mark). OCR reading the
     expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
     edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
-    removal unless the frame cut most of it away."""
+    removal unless the frame cut most of it away. Another ID read there is a *replacement* only where the
+    pixels changed or OCR reads the original's own pixels, placed as the repost's, otherwise (``_misread``)."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -191,10 +194,19 @@ class PlacedMarksJudge(Judge):
                            f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
-        if not others and not altered:  # OCR could not confirm it, but the pixels are the original's: never accuse
+        # Another ID read where the pixels are still alike is a replacement only when OCR reads the original's
+        # own pixels, placed as the repost's, otherwise: flipped upside down, a near-white poster's untouched
+        # 'ID：xhs_ada_88' was read as 'ID: xµ2~gqg~88' at a score over REPLACED_SCORE (likeness 0.95), while
+        # a plate repainted with another ID keeps its name and ground, so stays alike as a whole (0.77).
+        misread = (bool(others) and not altered
+                   and self._misread(case, others[0], reference, to_original, mapped, pad))
+        if not altered and (not others or misread):  # OCR could not confirm it, or misread it
+            said = (f"; OCR reads {others[0].text!r} there, and the same in the original's own pixels placed "
+                    "as the repost's: a misreading" if others else ", though OCR could not read it whole")
             return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
-                           f"the original's {kind.words} {words!r} looks untouched here ({likeness}), though OCR "
-                           "could not read it whole", evidence, clipped, original_box)
+                           f"the original's {kind.words} {words!r} looks untouched here ({likeness}){said}",
+                           evidence + (("OCR of the original's pixels",) if others else ()), clipped,
+                           original_box)
         # before either accusation (replaced, removed): the mark read anywhere at the repost's edges says the
         # fit is off where it looked
         seen = _read_at_edges(case, kind, words)
@@ -222,6 +234,21 @@ class PlacedMarksJudge(Judge):
                        f"the original's {kind.words} {words!r} was inside the frame here, OCR reads no such text, "
                        f"and the pixels there are no longer the original's ({likeness}): erased, blurred or covered",
                        evidence, clipped, original_box)
+
+    @staticmethod
+    def _misread(case, other: visible.FoundMark, reference, to_original, mapped: Box, pad: int) -> bool:
+        """Whether OCR reads ``other``'s ID — or what it cannot tell from it — in the original's own pixels
+        (``reference``), brought into the repost's frame where ``mapped`` lies: then the repost shows the
+        original's ID, and OCR misreads it as placed (upside down, mirrored, shrunk)."""
+        x0, y0, x1, y1 = mapped.padded(pad, case.image.size).as_tuple()
+        shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
+        to_region = shift @ case.match.alignment.matrix
+        rendered = cv2.warpPerspective(np.asarray(reference.convert("RGB")), (to_region @ to_original),
+                                       (x1 - x0, y1 - y0), borderMode=cv2.BORDER_REPLICATE)
+        region = Image.fromarray(rendered)
+        reads = windows.read_region(region, (0, 0, region.width, region.height), case.options.ocr,
+                                    max(6.0, mapped.height * 0.55))
+        return any(m.author_id and not different_id(other, m.author_id) for m in reads)
 
     @staticmethod
     def _there_otherwise(case, kind, original_box):
