@@ -122,7 +122,8 @@ class PlacedMarksJudge(Judge):
     expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
     edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
     removal unless the frame cut most of it away. Another ID read there is a *replacement* only where the
-    pixels changed or OCR reads the original's own pixels, placed as the repost's, otherwise (``_misread``)."""
+    pixels changed, or where OCR reads the original's own pixels, placed as the repost's, as a clearly other
+    ID (``_misread``)."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -194,15 +195,17 @@ class PlacedMarksJudge(Judge):
                            f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
-        # Another ID read where the pixels are still alike is a replacement only when OCR reads the original's
-        # own pixels, placed as the repost's, otherwise: flipped upside down, a near-white poster's untouched
-        # 'ID：xhs_ada_88' was read as 'ID: xµ2~gqg~88' at a score over REPLACED_SCORE (likeness 0.95), while
-        # a plate repainted with another ID keeps its name and ground, so stays alike as a whole (0.77).
+        # Another ID read where the pixels are still alike is a replacement only when OCR reads the
+        # original's own pixels, placed as the repost's, as a clearly other ID: flipped upside down, a
+        # near-white poster's untouched 'ID：xhs_ada_88' was read as 'ID: xµ2~gqg~88' at a score over
+        # REPLACED_SCORE (likeness 0.95), while a plate repainted with another ID keeps its name and
+        # ground, so stays alike as a whole (0.77).
         misread = (bool(others) and not altered
                    and self._misread(case, others[0], reference, to_original, mapped, pad))
         if not altered and (not others or misread):  # OCR could not confirm it, or misread it
-            said = (f"; OCR reads {others[0].text!r} there, and the same in the original's own pixels placed "
-                    "as the repost's: a misreading" if others else ", though OCR could not read it whole")
+            said = (f"; OCR reads {others[0].text!r} there, but no other ID in the original's own "
+                    "pixels placed as the repost's: a misreading" if others
+                    else ", though OCR could not read it whole")
             return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
                            f"the original's {kind.words} {words!r} looks untouched here ({likeness}){said}",
                            evidence + (("OCR of the original's pixels",) if others else ()), clipped,
@@ -237,9 +240,10 @@ class PlacedMarksJudge(Judge):
 
     @staticmethod
     def _misread(case, other: visible.FoundMark, reference, to_original, mapped: Box, pad: int) -> bool:
-        """Whether OCR reads ``other``'s ID — or what it cannot tell from it — in the original's own pixels
-        (``reference``), brought into the repost's frame where ``mapped`` lies: then the repost shows the
-        original's ID, and OCR misreads it as placed (upside down, mirrored, shrunk)."""
+        """Whether ``other`` may be a misreading of the original's ID as the repost places it (upside down,
+        mirrored, shrunk): unless OCR reads the original's own pixels (``reference``), brought into the
+        repost's frame where ``mapped`` lies, as an ID clearly other than ``other``'s — the evidence a
+        replacement needs — it is."""
         x0, y0, x1, y1 = mapped.padded(pad, case.image.size).as_tuple()
         shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
         to_region = shift @ case.match.alignment.matrix
@@ -248,7 +252,7 @@ class PlacedMarksJudge(Judge):
         region = Image.fromarray(rendered)
         reads = windows.read_region(region, (0, 0, region.width, region.height), case.options.ocr,
                                     max(6.0, mapped.height * 0.55))
-        return any(m.author_id and not different_id(other, m.author_id) for m in reads)
+        return not any(m.author_id and different_id(other, m.author_id) for m in reads)
 
     @staticmethod
     def _there_otherwise(case, kind, original_box):
