@@ -245,6 +245,8 @@ class PlacedMarksJudge(Judge):
         repost's frame where ``mapped`` lies, as an ID clearly other than ``other``'s — the evidence a
         replacement needs — it is."""
         x0, y0, x1, y1 = mapped.padded(pad, case.image.size).as_tuple()
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return True  # too small to read either way
         shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
         to_region = shift @ case.match.alignment.matrix
         rendered = cv2.warpPerspective(np.asarray(reference.convert("RGB")), (to_region @ to_original),
