@@ -490,8 +490,8 @@ def test_a_long_label_erased_from_the_middle_of_an_edge_is_found_and_its_source_
 def test_an_id_misread_upside_down_whose_pixels_are_the_originals_is_no_replacement(signer, keys, ocr,
                                                                                      tmp_path):
     """A near-white poster flipped upside down: the watermark places it (its features do not), the ID's
-    pixels are the original's, and OCR reads the upside-down 'ID：…' as another ID at a high score. The
-    pixels contradict a replacement, so none is claimed (it was author-id-replaced at high)."""
+    pixels are the original's, and OCR reads the upside-down 'ID：…' as another ID at a high score — as it
+    reads the original's own pixels turned the same way. No replacement is claimed (it was one, at high)."""
     from bench import pictures
 
     buffer = io.BytesIO()
