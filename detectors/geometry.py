@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from aimark.labeller.vocabulary import Box as Rect
+
 FEATURES = 1500
 FAST_THRESHOLD = 5  # OpenCV's default (20) finds too few corners in flat skies and storm clouds
 WORK_SIDE = 768  # long side the repost is matched at (the registry thumbnail is 512)
@@ -359,7 +361,7 @@ def registration(original_thumbnail: Image.Image, original_size: tuple[int, int]
     middle = (width // 5, height // 5, width - width // 5, height - height // 5)
     clear = _clear_of(middle, [tuple(round(v * factor) for v in mark) for mark in marks],
                       DETAIL_REACH_PX + SIMILARITY_SHIFT_PX)
-    if _area(clear) >= CLEAR_SHARE * _area(middle):  # else the marks fill it: compare it all
+    if Rect.of(clear).area >= CLEAR_SHARE * Rect.of(middle).area:  # else the marks fill it: compare it all
         middle = clear
     to_original = np.diag([1 / factor, 1 / factor, 1.0])
     return region_similarity(original_thumbnail, to_original, alignment, repost, middle).similarity
@@ -368,19 +370,17 @@ def registration(original_thumbnail: Image.Image, original_size: tuple[int, int]
 def _clear_of(box: Box, marks: list[Box], reach: int) -> Box:
     """The largest part of ``box`` that keeps ``reach`` pixels clear of every mark: for each mark it
     overlaps, the biggest of the strips above, below, left and right of it."""
-    for mx0, my0, mx1, my1 in marks:
-        mx0, my0, mx1, my1 = mx0 - reach, my0 - reach, mx1 + reach, my1 + reach
-        x0, y0, x1, y1 = box
-        if mx0 >= x1 or mx1 <= x0 or my0 >= y1 or my1 <= y0:
+    clear = Rect.of(box)
+    for mark in marks:
+        around = Rect.of(mark).padded(reach)
+        if not around.overlaps(clear):
             continue
-        strips = [(x0, y0, x1, min(y1, my0)), (x0, max(y0, my1), x1, y1),
-                  (x0, y0, min(x1, mx0), y1), (max(x0, mx1), y0, x1, y1)]
-        box = max(strips, key=_area)
-    return box
-
-
-def _area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+        strips = [Rect(clear.x0, clear.y0, clear.x1, min(clear.y1, around.y0)),
+                  Rect(clear.x0, max(clear.y0, around.y1), clear.x1, clear.y1),
+                  Rect(clear.x0, clear.y0, min(clear.x1, around.x0), clear.y1),
+                  Rect(max(clear.x0, around.x1), clear.y0, clear.x1, clear.y1)]
+        clear = max(strips, key=lambda strip: strip.area)
+    return clear.as_tuple()
 
 
 @dataclass(frozen=True)

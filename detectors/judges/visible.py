@@ -172,8 +172,9 @@ class PlacedMarksJudge(Judge):
 
     def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
         size, match = case.image.size, case.match
-        pad = int(BOX_CONTEXT * mapped.height) + 4
-        read = READER.read_at(case.image, [mapped.padded(pad, size)], case.options, [max(6.0, mapped.height * 0.55)])
+        region = mapped.padded(int(BOX_CONTEXT * mapped.height) + 4, size)  # the mark and some context
+        glyph = max(6.0, mapped.height * 0.55)
+        read = READER.read_at(case.image, [region], case.options, [glyph])
         case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
         author_id = _sought_id(case, kind, words)
         present = [m for m in read if _shows(m, kind, author_id) and m.score >= PRESENT_SCORE]
@@ -201,7 +202,7 @@ class PlacedMarksJudge(Judge):
         # REPLACED_SCORE (likeness 0.95), while a plate repainted with another ID keeps its name and
         # ground, so stays alike as a whole (0.77).
         misread = (bool(others) and not altered
-                   and self._misread(case, others[0], reference, to_original, mapped, pad))
+                   and self._misread(case, others[0], reference, to_original, region, glyph))
         if not altered and (not others or misread):  # OCR could not confirm it, or misread it
             said = (f"; OCR reads {others[0].text!r} there, but no other ID in the original's own "
                     "pixels placed as the repost's: a misreading" if others
@@ -239,21 +240,20 @@ class PlacedMarksJudge(Judge):
                        evidence, clipped, original_box)
 
     @staticmethod
-    def _misread(case, other: visible.FoundMark, reference, to_original, mapped: Box, pad: int) -> bool:
+    def _misread(case, other: visible.FoundMark, reference, to_original, region: Box, glyph: float) -> bool:
         """Whether ``other`` may be a misreading of the original's ID as the repost places it (upside down,
         mirrored, shrunk): unless OCR reads the original's own pixels (``reference``), brought into the
-        repost's frame where ``mapped`` lies, as an ID clearly other than ``other``'s — the evidence a
-        replacement needs — it is."""
-        x0, y0, x1, y1 = mapped.padded(pad, case.image.size).as_tuple()
+        repost's frame over the ``region`` OCR read there, as an ID clearly other than ``other``'s — the
+        evidence a replacement needs — it is."""
+        x0, y0, x1, y1 = region.as_tuple()
         if x1 - x0 < 8 or y1 - y0 < 8:
             return True  # too small to read either way
         shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
         to_region = shift @ case.match.alignment.matrix
         rendered = cv2.warpPerspective(np.asarray(reference.convert("RGB")), (to_region @ to_original),
                                        (x1 - x0, y1 - y0), borderMode=cv2.BORDER_REPLICATE)
-        region = Image.fromarray(rendered)
-        reads = windows.read_region(region, (0, 0, region.width, region.height), case.options.ocr,
-                                    max(6.0, mapped.height * 0.55))
+        picture = Image.fromarray(rendered)
+        reads = windows.read_region(picture, (0, 0, picture.width, picture.height), case.options.ocr, glyph)
         return not any(m.author_id and different_id(other, m.author_id) for m in reads)
 
     @staticmethod
