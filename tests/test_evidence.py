@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from aimark.detectors import ScanOptions, scan
 from aimark.detectors.cli import main
@@ -508,5 +508,47 @@ def test_an_id_misread_upside_down_whose_pixels_are_the_originals_is_no_replacem
         assert not accusations(scanned), [f.summary for f in scanned.findings]
         kinds = {(f.kind.value, f.confidence.value) for f in scanned.findings}
         assert ("author-id-present", "medium") in kinds or ("author-id-present", "high") in kinds, kinds
+    finally:
+        registry.close()
+
+
+def _poster_with_a_phone_number() -> bytes:
+    """A drawn poster whose own caption bar, along the bottom edge, prints a phone number: an ID-like run of
+    digits beside where the author mark goes (a shop's sale poster, an event flyer)."""
+    from aimark.labeller.visible import DEFAULT_FONT
+
+    rng = np.random.default_rng(11)
+    shade = np.linspace(0, 1, 1200)[:, None, None]
+    ground = np.array([250, 170, 90]) * (1 - shade) + np.array([60, 40, 120]) * shade
+    poster = Image.fromarray(np.broadcast_to(ground, (1200, 900, 3)).astype(np.uint8))
+    draw = ImageDraw.Draw(poster)
+    for _ in range(8):
+        x, y = int(rng.integers(0, 800)), int(rng.integers(100, 900))
+        draw.ellipse((x, y, x + int(rng.integers(80, 300)), y + int(rng.integers(80, 300))),
+                     fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw.rectangle((0, 1040, 900, 1200), fill=(20, 20, 30))
+    font = ImageFont.truetype(str(DEFAULT_FONT), 40)
+    draw.text((30, 1050), "夏日特惠 满199减50", font=font, fill=(255, 230, 120))
+    draw.text((880, 1125), "电话 138 0013 8000", font=font, fill=(255, 230, 120), anchor="rb")
+    buffer = io.BytesIO()
+    poster.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_id_the_original_itself_printed_beside_the_mark_is_no_replacement(signer, keys, ocr, tmp_path):
+    """The author ID erased from a poster whose own caption prints a phone number beside it: OCR then reads
+    the phone number where the ID was. That number was in the original's pixels there, so nobody put it
+    in: the ID was removed, not replaced (it was called "replaced by 13800138000" at high). A repost that
+    keeps the ID accuses nobody."""
+    labelled, registry = label_and_register(signer, tmp_path, _poster_with_a_phone_number(), "poster.png",
+                                            AUTHOR, "test-scan-0004")
+    try:
+        options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+        box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+        erased = scan(encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image), options)
+        found = {(f.kind.value, f.confidence.value) for f in erased.findings}
+        assert ("author-id-removed", "high") in found, [f.summary for f in erased.findings]
+        assert not [f for f in erased.findings if f.kind.value == "author-id-replaced"], found
+        assert not accusations(scan(encode(labelled.pixels, 80), options))
     finally:
         registry.close()

@@ -108,8 +108,13 @@ def different_id(mark: visible.FoundMark, expected: str | None) -> bool:
     underscores OCR confuses: "xhs ada 8B" is a misreading of xhs_ada_88, not another ID)."""
     if not mark.author_id or mark.score < REPLACED_SCORE or expected is None:
         return False
-    return SequenceMatcher(None, visible.id_key(mark.author_id), visible.id_key(expected)).ratio() \
-        < REPLACED_MAX_SIMILARITY
+    return not _alike(mark.author_id, expected)
+
+
+def _alike(one: str, other: str) -> bool:
+    """Two IDs as read that may be one ID, some characters misread or cut off."""
+    likeness = SequenceMatcher(None, visible.id_key(one), visible.id_key(other)).ratio()
+    return likeness >= REPLACED_MAX_SIMILARITY
 
 
 class PlacedMarksJudge(Judge):
@@ -121,9 +126,9 @@ class PlacedMarksJudge(Judge):
     mark nowhere at the repost's edges (a fit that is off puts the box beside the mark). OCR reading the
     expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
     edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
-    removal unless the frame cut most of it away. Another ID read there is a *replacement* only where the
-    pixels changed, or where OCR reads the original's own pixels, placed as the repost's, as a clearly other
-    ID (``_misread``)."""
+    removal unless the frame cut most of it away. Another ID read there is a *replacement* only if OCR does
+    not read it in the original's own pixels placed as the repost's (``_original_reads``), and, where the
+    pixels are still alike, reads a clearly other ID there."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -196,21 +201,31 @@ class PlacedMarksJudge(Judge):
                            f"the repost's frame cuts through the original's {kind.words} {words!r} ({inside:.0%} of "
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
-        # Another ID read where the pixels are still alike is a replacement only when OCR reads the
-        # original's own pixels, placed as the repost's, as a clearly other ID: flipped upside down, a
-        # near-white poster's untouched 'ID：xhs_ada_88' was read as 'ID: xµ2~gqg~88' at a score over
-        # REPLACED_SCORE (likeness 0.95), while a plate repainted with another ID keeps its name and
-        # ground, so stays alike as a whole (0.77).
-        misread = (bool(others) and not altered
-                   and self._misread(case, others[0], reference, to_original, region, glyph))
+        # Another ID read there is checked against the original's own pixels, placed as the repost's and
+        # read by OCR the same way (``_original_reads``):
+        # - an ID they show too is the original's own text, whoever removed the mark: a poster's caption
+        #   printed a phone number just above the author ID, and with the ID erased OCR read '00138000'
+        #   there ("replaced", at high);
+        # - where the pixels are still alike, another ID is a replacement only when they read as a clearly
+        #   other ID: flipped upside down, a near-white poster's untouched 'ID：xhs_ada_88' was read as
+        #   'ID: xµ2~gqg~88' at a score over REPLACED_SCORE (likeness 0.95), while a plate repainted with
+        #   another ID keeps its name and ground, so stays alike as a whole (0.77).
+        own = self._original_reads(case, reference, to_original, region, glyph) if others else []
+        theirs = [m for m in others
+                  if any(o.author_id and _alike(m.author_id, o.author_id) for o in own or ())]
+        if others:
+            evidence += ("OCR of the original's pixels",)
+        others = [m for m in others if m not in theirs]
+        also = f" (only {theirs[0].text!r}, which the original itself shows there)" if theirs else ""
+        misread = bool(others) and not altered and (
+            own is None or not any(o.author_id and different_id(others[0], o.author_id) for o in own))
         if not altered and (not others or misread):  # OCR could not confirm it, or misread it
             said = (f"; OCR reads {others[0].text!r} there, but no other ID in the original's own "
                     "pixels placed as the repost's: a misreading" if others
-                    else ", though OCR could not read it whole")
+                    else f", though OCR could not read it whole{also}")
             return Finding(FindingKind.of(kind, Outcome.PRESENT), Confidence.MEDIUM,
                            f"the original's {kind.words} {words!r} looks untouched here ({likeness}){said}",
-                           evidence + (("OCR of the original's pixels",) if others else ()), clipped,
-                           original_box)
+                           evidence, clipped, original_box)
         # before either accusation (replaced, removed): the mark read anywhere at the repost's edges says the
         # fit is off where it looked
         seen = _read_at_edges(case, kind, words)
@@ -235,26 +250,25 @@ class PlacedMarksJudge(Judge):
                            "image that way, whose marks the features cannot place", evidence + ("symmetric fit",),
                            clipped, original_box)
         return Finding(FindingKind.of(kind, Outcome.REMOVED), Confidence.HIGH,
-                       f"the original's {kind.words} {words!r} was inside the frame here, OCR reads no such text, "
-                       f"and the pixels there are no longer the original's ({likeness}): erased, blurred or covered",
+                       f"the original's {kind.words} {words!r} was inside the frame here, OCR reads no such "
+                       f"text{also}, and the pixels there are no longer the original's ({likeness}): erased, "
+                       "blurred or covered",
                        evidence, clipped, original_box)
 
     @staticmethod
-    def _misread(case, other: visible.FoundMark, reference, to_original, region: Box, glyph: float) -> bool:
-        """Whether ``other`` may be a misreading of the original's ID as the repost places it (upside down,
-        mirrored, shrunk): unless OCR reads the original's own pixels (``reference``), brought into the
-        repost's frame over the ``region`` OCR read there, as an ID clearly other than ``other``'s — the
-        evidence a replacement needs — it is."""
+    def _original_reads(case, reference, to_original, region: Box, glyph: float) -> list | None:
+        """What OCR reads in the original's own pixels (``reference``), brought into the repost's frame over
+        the ``region`` OCR read there — as the repost places them (upside down, mirrored, shrunk), so they
+        are misread as the repost's are; None where the region is too small to read either way."""
         x0, y0, x1, y1 = region.as_tuple()
         if x1 - x0 < 8 or y1 - y0 < 8:
-            return True  # too small to read either way
+            return None
         shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
         to_region = shift @ case.match.alignment.matrix
         rendered = cv2.warpPerspective(np.asarray(reference.convert("RGB")), (to_region @ to_original),
                                        (x1 - x0, y1 - y0), borderMode=cv2.BORDER_REPLICATE)
         picture = Image.fromarray(rendered)
-        reads = windows.read_region(picture, (0, 0, picture.width, picture.height), case.options.ocr, glyph)
-        return not any(m.author_id and different_id(other, m.author_id) for m in reads)
+        return windows.read_region(picture, (0, 0, picture.width, picture.height), case.options.ocr, glyph)
 
     @staticmethod
     def _there_otherwise(case, kind, original_box):
