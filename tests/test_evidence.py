@@ -552,3 +552,27 @@ def test_an_id_the_original_itself_printed_beside_the_mark_is_no_replacement(sig
         assert not accusations(scan(encode(labelled.pixels, 80), options))
     finally:
         registry.close()
+
+
+def test_marks_shown_turned_or_mirrored_are_read_upright(signer, keys, ocr, tmp_path):
+    """OCR reads lines near the horizontal: a repost turned a quarter or half round, or mirrored, showed its
+    marks where the fit put them but unreadable there ("present" at medium at best), and upside down the
+    poster's own phone number read as another ID (replaced, at high, one labelling in four). Read upright, in
+    the original's frame: there at high; an ID painted over and then turned is a replacement."""
+    labelled, registry = label_and_register(signer, tmp_path, _poster_with_a_phone_number(), "poster.png",
+                                            AUTHOR, "test-scan-0004")
+    try:
+        options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+        pixels = labelled.pixels.convert("RGB")
+        for name, strength in (("flip", "vertical"), ("rotate", 90)):
+            scanned = scan(encode(ATTACKS[name].apply(pixels, strength).image), options)
+            assert scanned.match.alignment is not None
+            kinds = {(f.kind.value, f.confidence.value) for f in scanned.findings}
+            assert {("author-id-present", "high"), ("visible-label-present", "high")} <= kinds, (name, kinds)
+        box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+        replaced = ATTACKS["replace_id"].apply(pixels, "5550001111", box=box).image
+        scanned = scan(encode(ATTACKS["rotate"].apply(replaced, 180).image), options)
+        kinds = {(f.kind.value, f.confidence.value) for f in scanned.findings}
+        assert ("author-id-replaced", "high") in kinds, kinds
+    finally:
+        registry.close()

@@ -3,6 +3,7 @@ there? Without one: what the edge strips show, checked against the watermark's a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from difflib import SequenceMatcher
 
 import cv2
@@ -44,6 +45,12 @@ BLURRED_BELOW = 0.3
 # had both marks called removed at high confidence. Agreeing fits differ by under a degree (a 10-degree
 # turn: 0.1); a fit within GEOMETRY_AGREES_DEG of the watermark's is the same geometry.
 GEOMETRY_AGREES_DEG = 10.0
+# OCR reads lines near the horizontal: a mark the repost shows mirrored, or turned by more than this, is read
+# in the original's own frame instead, the repost's pixels around it brought back upright by the fit.
+# Measured (a throwaway scan of turned and mirrored honest reposts): read as the repost shows them, the
+# marks were read at 30 degrees but not at 90, 180 or 270 nor mirrored ("present" at medium at best), and a
+# poster's caption printed upside down, '138 0013 8000', was read as the ID '38 00T38000': replaced, at high.
+UPRIGHT_FROM_DEG = 20.0
 MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 READER = VisibleReader()
 EDGE_READER = VisibleReader(where="edges")
@@ -117,6 +124,73 @@ def _alike(one: str, other: str) -> bool:
     return likeness >= REPLACED_MAX_SIMILARITY
 
 
+class Frame:
+    """Where a placed original's mark is read: in the repost as it is, or — when the repost shows the original
+    mirrored or turned by UPRIGHT_FROM_DEG or more — in the original's own frame at the repost's scale, the
+    repost's pixels brought back upright by the fit (``alignment``, original -> repost)."""
+
+    def __init__(self, alignment: geometry.Alignment, to_frame: np.ndarray, size: tuple[int, int]):
+        self.alignment, self.to_frame, self.size = alignment, to_frame, size  # to_frame: original -> frame
+
+    @classmethod
+    def of(cls, alignment: geometry.Alignment, original_size: tuple[int, int], repost_size: tuple[int, int]):
+        linear = alignment.matrix[:2, :2]
+        turned = np.linalg.det(linear) < 0 or abs(alignment.rotation_deg) >= UPRIGHT_FROM_DEG
+        if not turned:
+            return cls(alignment, alignment.matrix, repost_size)
+        scale = alignment.scale
+        size = (max(1, round(original_size[0] * scale)), max(1, round(original_size[1] * scale)))
+        return cls(alignment, np.diag([scale, scale, 1.0]), size)
+
+    @property
+    def as_repost(self) -> bool:
+        return self.to_frame is self.alignment.matrix
+
+    def map_box(self, box: Box) -> tuple[int, int, int, int]:
+        points = np.array([[box.x0, box.y0], [box.x1, box.y1]], dtype=np.float64)
+        corners = geometry.project(self.to_frame, points)  # to_frame is a scale here: two corners suffice
+        return (int(np.floor(corners[:, 0].min())), int(np.floor(corners[:, 1].min())),
+                int(np.ceil(corners[:, 0].max())), int(np.ceil(corners[:, 1].max())))
+
+    def read(self, case, region: Box, glyph: float) -> list[visible.FoundMark]:
+        """What OCR reads over ``region`` (in this frame), with boxes in the repost's pixels."""
+        if self.as_repost:
+            return READER.read_at(case.image, [region], case.options, [glyph])
+        to_frame = self.to_frame @ np.linalg.inv(self.alignment.matrix)  # repost -> frame
+        reads = _rendered_reads(case.image.rgb, to_frame, region, case.options.ocr, glyph)
+        back = self.alignment.matrix @ np.linalg.inv(self.to_frame)  # frame -> repost
+        return [replace(m, box=_moved(m.box, region, back)) for m in reads]
+
+    def original_reads(self, case, reference, to_original, region: Box, glyph: float) -> list | None:
+        """What OCR reads in the original's own pixels (``reference``, ``to_original``: its pixels -> the
+        original's) brought into this frame over ``region``: as the repost shows them (upside down, shrunk),
+        so misread as the repost's are; None where the region is too small to read either way."""
+        return _rendered_reads(np.asarray(reference.convert("RGB")), self.to_frame @ to_original, region,
+                               case.options.ocr, glyph)
+
+
+def _rendered_reads(pixels, to_frame: np.ndarray, region: Box, ocr, glyph: float) -> list | None:
+    """OCR of ``pixels`` drawn into a frame by ``to_frame`` (3x3), over ``region`` of that frame; boxes in the
+    region's pixels. None where the region is too small to read."""
+    x0, y0, x1, y1 = region.as_tuple()
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
+    rendered = cv2.warpPerspective(np.asarray(pixels), shift @ to_frame, (x1 - x0, y1 - y0),
+                                   borderMode=cv2.BORDER_REPLICATE)
+    picture = Image.fromarray(rendered)
+    return windows.read_region(picture, (0, 0, picture.width, picture.height), ocr, glyph)
+
+
+def _moved(box, region: Box, back: np.ndarray) -> tuple[int, int, int, int]:
+    """A box read in a rendered region, in the pixels ``back`` (3x3, from the region's frame) takes it to."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64) + [region.x0, region.y0]
+    mapped = geometry.project(back, corners)
+    return (int(np.floor(mapped[:, 0].min())), int(np.floor(mapped[:, 1].min())),
+            int(np.ceil(mapped[:, 0].max())), int(np.ceil(mapped[:, 1].max())))
+
+
 class PlacedMarksJudge(Judge):
     """With a confirmed original whose geometry maps its mark boxes into the repost.
 
@@ -127,8 +201,9 @@ class PlacedMarksJudge(Judge):
     expected words where the mark should be is a mark that is there, whatever the pixels' likeness says (an
     edit beside it, a re-encode, a resize): at most a note. A mark the repost's frame cuts through is not a
     removal unless the frame cut most of it away. Another ID read there is a *replacement* only if OCR does
-    not read it in the original's own pixels placed as the repost's (``_original_reads``), and, where the
-    pixels are still alike, reads a clearly other ID there."""
+    not read it in the original's own pixels placed as the repost's (``Frame.original_reads``), and, where
+    the pixels are still alike, reads a clearly other ID there. A mark the repost shows mirrored or turned
+    is read upright, in the original's frame (``Frame``)."""
 
     def judge(self, case: Case) -> list[Finding]:
         match = case.match
@@ -176,10 +251,12 @@ class PlacedMarksJudge(Judge):
                        f"({inside:.0%} of its box remains in the frame)", rests, clipped, original_box)
 
     def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
-        size, match = case.image.size, case.match
-        region = mapped.padded(int(BOX_CONTEXT * mapped.height) + 4, size)  # the mark and some context
-        glyph = max(6.0, mapped.height * 0.55)
-        read = READER.read_at(case.image, [region], case.options, [glyph])
+        match = case.match
+        frame = Frame.of(match.alignment, match.original.size, case.image.size)
+        box = mapped if frame.as_repost else Box.of(frame.map_box(original_box))
+        region = box.padded(int(BOX_CONTEXT * box.height) + 4, frame.size)  # the mark and some context
+        glyph = max(6.0, box.height * 0.55)
+        read = frame.read(case, region, glyph)
         case.read_at_marks += [m for m in read if m.kind != visible.OTHER_TEXT]
         author_id = _sought_id(case, kind, words)
         present = [m for m in read if _shows(m, kind, author_id) and m.score >= PRESENT_SCORE]
@@ -202,7 +279,7 @@ class PlacedMarksJudge(Judge):
                            "its box remains) and OCR cannot read what remains: an ordinary crop, information only",
                            evidence, clipped, original_box)
         # Another ID read there is checked against the original's own pixels, placed as the repost's and
-        # read by OCR the same way (``_original_reads``):
+        # read by OCR the same way (``Frame.original_reads``):
         # - an ID they show too is the original's own text, whoever removed the mark: a poster's caption
         #   printed a phone number just above the author ID, and with the ID erased OCR read '00138000'
         #   there ("replaced", at high);
@@ -210,7 +287,7 @@ class PlacedMarksJudge(Judge):
         #   other ID: flipped upside down, a near-white poster's untouched 'ID：xhs_ada_88' was read as
         #   'ID: xµ2~gqg~88' at a score over REPLACED_SCORE (likeness 0.95), while a plate repainted with
         #   another ID keeps its name and ground, so stays alike as a whole (0.77).
-        own = self._original_reads(case, reference, to_original, region, glyph) if others else []
+        own = frame.original_reads(case, reference, to_original, region, glyph) if others else []
         theirs = [m for m in others
                   if any(o.author_id and _alike(m.author_id, o.author_id) for o in own or ())]
         if others:
@@ -254,21 +331,6 @@ class PlacedMarksJudge(Judge):
                        f"text{also}, and the pixels there are no longer the original's ({likeness}): erased, "
                        "blurred or covered",
                        evidence, clipped, original_box)
-
-    @staticmethod
-    def _original_reads(case, reference, to_original, region: Box, glyph: float) -> list | None:
-        """What OCR reads in the original's own pixels (``reference``), brought into the repost's frame over
-        the ``region`` OCR read there — as the repost places them (upside down, mirrored, shrunk), so they
-        are misread as the repost's are; None where the region is too small to read either way."""
-        x0, y0, x1, y1 = region.as_tuple()
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            return None
-        shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
-        to_region = shift @ case.match.alignment.matrix
-        rendered = cv2.warpPerspective(np.asarray(reference.convert("RGB")), (to_region @ to_original),
-                                       (x1 - x0, y1 - y0), borderMode=cv2.BORDER_REPLICATE)
-        picture = Image.fromarray(rendered)
-        return windows.read_region(picture, (0, 0, picture.width, picture.height), case.options.ocr, glyph)
 
     @staticmethod
     def _there_otherwise(case, kind, original_box):
