@@ -379,6 +379,7 @@ def report(rows: list[dict], images: int, seconds: float, show: int) -> None:
         kinds = sorted({f"{k}/{c}" for k, _, c, _ in row["findings"] if k.startswith(('author', 'visible'))})
         print(f"  MISSED {row['case']}@{row['strength']} on {row['image']}: {', '.join(kinds)}")
     report_margins(rows)
+    report_confirmed(rows)
     broken = [r for r in rows if r["truth"] is None]
     for row in broken[:show]:
         print(f"  CASE FAILED {row['case']} on {row['image']}: {row['error']}")
@@ -413,6 +414,28 @@ def report_margins(rows: list[dict]) -> None:
         print(f"  {what:27} " + "; ".join(f"{s:.2f} / {d:.2f} {label}" for s, d, label in ranked))
     both = sum(1 for s, d, _ in kept if s < ALTERED_BELOW or d < BLURRED_BELOW)
     print(f"  marks there that the pixels alone would call altered (OCR must then read them): {both} of {len(kept)}")
+
+
+def report_confirmed(rows: list[dict]) -> None:
+    """How often a placed mark that is there was confirmed by OCR (``<mark>-present`` at high) rather than by
+    its pixels' likeness alone (at medium, "OCR could not read it"): OCR reading the mark is the strongest
+    contradiction of a removal, and where it cannot read the pixels alone stand between a repost and an
+    accusation. The cases with most marks left unconfirmed are listed."""
+    confirmed, unread = 0, Counter()
+    for row in rows:
+        if not row["benign"] or row["truth"] is None or row["truth"]["unrelated"]:
+            continue
+        for kind, mark, confidence, _ in row["findings"]:
+            if kind == f"{mark}-present" and row["truth"]["kept"].get(mark, 1.0) >= KEPT:
+                if confidence == "high":
+                    confirmed += 1
+                else:
+                    unread[f"{row['case']}@{row['strength']}"] += 1
+    total = confirmed + sum(unread.values())
+    if total:
+        worst = ", ".join(f"{case} {n}" for case, n in unread.most_common(6))
+        print(f"\nmarks there, found present at high (OCR read them): {confirmed} of {total}"
+              + (f"; unconfirmed most in {worst}" if unread else ""))
 
 
 if __name__ == "__main__":
