@@ -88,10 +88,7 @@ class Alignment:
 
     def map_box(self, box: Box) -> Box:
         """The repost-pixel bounding box of an original-pixel box."""
-        x0, y0, x1, y1 = box
-        mapped = project(self.matrix, np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64))
-        return (int(np.floor(mapped[:, 0].min())), int(np.floor(mapped[:, 1].min())),
-                int(np.ceil(mapped[:, 0].max())), int(np.ceil(mapped[:, 1].max())))
+        return map_box(self.matrix, box)
 
     def as_record(self) -> dict:
         record = {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
@@ -113,6 +110,14 @@ def project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``points`` (n x 2) through a 3x3 transform, with the perspective division."""
     mapped = np.hstack([points, np.ones((len(points), 1))]) @ matrix.T
     return mapped[:, :2] / mapped[:, 2:3]
+
+
+def map_box(matrix: np.ndarray, box: Box) -> Box:
+    """The bounding box of ``box`` (x0, y0, x1, y1) through a 3x3 transform."""
+    x0, y0, x1, y1 = box
+    mapped = project(matrix, np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64))
+    return (int(np.floor(mapped[:, 0].min())), int(np.floor(mapped[:, 1].min())),
+            int(np.ceil(mapped[:, 0].max())), int(np.ceil(mapped[:, 1].max())))
 
 
 def local_scale(matrix: np.ndarray, point) -> float:

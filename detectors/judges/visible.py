@@ -45,11 +45,13 @@ BLURRED_BELOW = 0.3
 # had both marks called removed at high confidence. Agreeing fits differ by under a degree (a 10-degree
 # turn: 0.1); a fit within GEOMETRY_AGREES_DEG of the watermark's is the same geometry.
 GEOMETRY_AGREES_DEG = 10.0
-# OCR reads lines near the horizontal: a mark the repost shows mirrored, or turned by more than this, is read
-# in the original's own frame instead, the repost's pixels around it brought back upright by the fit.
+# OCR reads lines near the horizontal: a mark the repost shows mirrored, or turned by this much or more, is
+# read in the original's own frame instead, the repost's pixels around it brought back upright by the fit.
 # Measured (a throwaway scan of turned and mirrored honest reposts): read as the repost shows them, the
 # marks were read at 30 degrees but not at 90, 180 or 270 nor mirrored ("present" at medium at best), and a
 # poster's caption printed upside down, '138 0013 8000', was read as the ID '38 00T38000': replaced, at high.
+# 20: under the 30 where reading the mark as it stands still worked; over a tilted photo's few degrees,
+# whose reads the tuned thresholds were measured on.
 UPRIGHT_FROM_DEG = 20.0
 MARKS = (MarkKind.VISIBLE_LABEL, MarkKind.AUTHOR_ID)
 READER = VisibleReader()
@@ -146,25 +148,20 @@ class Frame:
     def as_repost(self) -> bool:
         return self.to_frame is self.alignment.matrix
 
-    def map_box(self, box: Box) -> tuple[int, int, int, int]:
-        points = np.array([[box.x0, box.y0], [box.x1, box.y1]], dtype=np.float64)
-        corners = geometry.project(self.to_frame, points)  # to_frame is a scale here: two corners suffice
-        return (int(np.floor(corners[:, 0].min())), int(np.floor(corners[:, 1].min())),
-                int(np.ceil(corners[:, 0].max())), int(np.ceil(corners[:, 1].max())))
-
     def read(self, case, region: Box, glyph: float) -> list[visible.FoundMark]:
         """What OCR reads over ``region`` (in this frame), with boxes in the repost's pixels."""
         if self.as_repost:
             return READER.read_at(case.image, [region], case.options, [glyph])
         to_frame = self.to_frame @ np.linalg.inv(self.alignment.matrix)  # repost -> frame
         reads = _rendered_reads(case.image.rgb, to_frame, region, case.options.ocr, glyph)
-        back = self.alignment.matrix @ np.linalg.inv(self.to_frame)  # frame -> repost
-        return [replace(m, box=_moved(m.box, region, back)) for m in reads]
+        shift = np.array([[1, 0, region.x0], [0, 1, region.y0], [0, 0, 1]], dtype=np.float64)
+        back = self.alignment.matrix @ np.linalg.inv(self.to_frame) @ shift  # the region's pixels -> repost
+        return [replace(m, box=geometry.map_box(back, m.box)) for m in reads]
 
     def original_reads(self, case, reference, to_original, region: Box, glyph: float) -> list | None:
         """What OCR reads in the original's own pixels (``reference``, ``to_original``: its pixels -> the
-        original's) brought into this frame over ``region``: as the repost shows them (upside down, shrunk),
-        so misread as the repost's are; None where the region is too small to read either way."""
+        original's) brought into this frame over ``region``: shown as this frame shows the repost's (upside
+        down, shrunk), so misread as they are; None where the region is too small to read either way."""
         return _rendered_reads(np.asarray(reference.convert("RGB")), self.to_frame @ to_original, region,
                                case.options.ocr, glyph)
 
@@ -180,15 +177,6 @@ def _rendered_reads(pixels, to_frame: np.ndarray, region: Box, ocr, glyph: float
                                    borderMode=cv2.BORDER_REPLICATE)
     picture = Image.fromarray(rendered)
     return windows.read_region(picture, (0, 0, picture.width, picture.height), ocr, glyph)
-
-
-def _moved(box, region: Box, back: np.ndarray) -> tuple[int, int, int, int]:
-    """A box read in a rendered region, in the pixels ``back`` (3x3, from the region's frame) takes it to."""
-    x0, y0, x1, y1 = box
-    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64) + [region.x0, region.y0]
-    mapped = geometry.project(back, corners)
-    return (int(np.floor(mapped[:, 0].min())), int(np.floor(mapped[:, 1].min())),
-            int(np.ceil(mapped[:, 0].max())), int(np.ceil(mapped[:, 1].max())))
 
 
 class PlacedMarksJudge(Judge):
@@ -253,7 +241,7 @@ class PlacedMarksJudge(Judge):
     def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
         match = case.match
         frame = Frame.of(match.alignment, match.original.size, case.image.size)
-        box = mapped if frame.as_repost else Box.of(frame.map_box(original_box))
+        box = mapped if frame.as_repost else Box.of(geometry.map_box(frame.to_frame, original_box.as_tuple()))
         region = box.padded(int(BOX_CONTEXT * box.height) + 4, frame.size)  # the mark and some context
         glyph = max(6.0, box.height * 0.55)
         read = frame.read(case, region, glyph)
