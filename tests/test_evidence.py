@@ -576,3 +576,23 @@ def test_marks_shown_turned_or_mirrored_are_read_upright(signer, keys, ocr, tmp_
         assert ("author-id-replaced", "high") in kinds, kinds
     finally:
         registry.close()
+
+
+def test_a_mark_too_small_to_read_upright_reads_as_nothing_as_where_it_stands():
+    """A tiny repost turned a quarter round: the region around its mark, brought back upright, is under the
+    8 px OCR is given. It reads as nothing, as the same region read where it stands does (it raised a
+    TypeError, and the scan of that picture ended in "could not process this image", its findings lost)."""
+    from types import SimpleNamespace
+
+    from aimark.detectors import geometry
+    from aimark.detectors.judges.visible import Frame
+    from aimark.labeller.vocabulary import Box
+
+    turned = np.array([[0, -0.05, 60], [0.05, 0, 0], [0, 0, 1]], dtype=np.float64)  # a quarter turn, to 5%
+    repost = SimpleNamespace(rgb=Image.new("RGB", (45, 60)))
+    case = SimpleNamespace(image=repost, options=SimpleNamespace(ocr=None))
+    upright = Frame.of(geometry.Alignment(turned, 100, 120), (1200, 900), (45, 60))
+    assert upright.size == (60, 45)  # the original's frame at the repost's scale
+    assert upright.read(case, Box(10, 40, 30, 45), 6.0) == []
+    straight = Frame.of(geometry.Alignment(np.diag([0.05, 0.05, 1.0]), 100, 120), (1200, 900), (60, 45))
+    assert straight.read(case, Box(10, 40, 30, 45), 6.0) == []

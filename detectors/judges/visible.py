@@ -153,7 +153,7 @@ class Frame:
         if self.as_repost:
             return READER.read_at(case.image, [region], case.options, [glyph])
         to_frame = self.to_frame @ np.linalg.inv(self.alignment.matrix)  # repost -> frame
-        reads = _rendered_reads(case.image.rgb, to_frame, region, case.options.ocr, glyph)
+        reads = _rendered_reads(case.image.rgb, to_frame, region, case.options.ocr, glyph) or []  # too small
         shift = np.array([[1, 0, region.x0], [0, 1, region.y0], [0, 0, 1]], dtype=np.float64)
         back = self.alignment.matrix @ np.linalg.inv(self.to_frame) @ shift  # the region's pixels -> repost
         return [replace(m, box=geometry.map_box(back, m.box)) for m in reads]
