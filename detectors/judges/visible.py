@@ -131,26 +131,28 @@ class Frame:
     mirrored or turned by UPRIGHT_FROM_DEG or more — in the original's own frame at the repost's scale, the
     repost's pixels brought back upright by the fit (``alignment``, original -> repost)."""
 
-    def __init__(self, alignment: geometry.Alignment, to_frame: np.ndarray, size: tuple[int, int]):
-        self.alignment, self.to_frame, self.size = alignment, to_frame, size  # to_frame: original -> frame
+    def __init__(self, alignment: geometry.Alignment, upright: bool, to_frame: np.ndarray,
+                 size: tuple[int, int]):
+        self.alignment, self.upright = alignment, upright
+        self.to_frame, self.size = to_frame, size  # to_frame: original -> frame
 
     @classmethod
     def of(cls, alignment: geometry.Alignment, original_size: tuple[int, int], repost_size: tuple[int, int]):
         linear = alignment.matrix[:2, :2]
         turned = np.linalg.det(linear) < 0 or abs(alignment.rotation_deg) >= UPRIGHT_FROM_DEG
         if not turned:
-            return cls(alignment, alignment.matrix, repost_size)
+            return cls(alignment, False, alignment.matrix, repost_size)
         scale = alignment.scale
         size = (max(1, round(original_size[0] * scale)), max(1, round(original_size[1] * scale)))
-        return cls(alignment, np.diag([scale, scale, 1.0]), size)
+        return cls(alignment, True, np.diag([scale, scale, 1.0]), size)
 
-    @property
-    def as_repost(self) -> bool:
-        return self.to_frame is self.alignment.matrix
+    def box(self, original_box: Box) -> Box:
+        """An original-pixel box in this frame."""
+        return Box.of(geometry.map_box(self.to_frame, original_box.as_tuple()))
 
     def read(self, case, region: Box, glyph: float) -> list[visible.FoundMark]:
         """What OCR reads over ``region`` (in this frame), with boxes in the repost's pixels."""
-        if self.as_repost:
+        if not self.upright:
             return READER.read_at(case.image, [region], case.options, [glyph])
         to_frame = self.to_frame @ np.linalg.inv(self.alignment.matrix)  # repost -> frame
         reads = _rendered_reads(case.image.rgb, to_frame, region, case.options.ocr, glyph) or []  # too small
@@ -216,7 +218,7 @@ class PlacedMarksJudge(Judge):
                 continue
             if ocr is None:
                 continue  # fast mode: no OCR, so no claim about whether the mark is still there
-            findings.append(self._judge_mark(case, kind, words, mapped, clipped, inside, original_box, rests))
+            findings.append(self._judge_mark(case, kind, words, clipped, inside, original_box, rests))
         doubt = geometry_doubt(case) if any(f.removal and f.confidence > Confidence.LOW for f in findings) else None
         return findings if doubt is None else as_information(findings, doubt, ("watermark geometry",))
 
@@ -238,10 +240,10 @@ class PlacedMarksJudge(Judge):
                        f"the original's {kind.words} {words!r} lay where the repost was cut off "
                        f"({inside:.0%} of its box remains in the frame)", rests, clipped, original_box)
 
-    def _judge_mark(self, case, kind, words, mapped, clipped, inside, original_box, rests) -> Finding:
+    def _judge_mark(self, case, kind, words, clipped, inside, original_box, rests) -> Finding:
         match = case.match
         frame = Frame.of(match.alignment, match.original.size, case.image.size)
-        box = mapped if frame.as_repost else Box.of(geometry.map_box(frame.to_frame, original_box.as_tuple()))
+        box = frame.box(original_box)
         region = box.padded(int(BOX_CONTEXT * box.height) + 4, frame.size)  # the mark and some context
         glyph = max(6.0, box.height * 0.55)
         read = frame.read(case, region, glyph)
