@@ -5,28 +5,32 @@ reposts."""
 
 from __future__ import annotations
 
-from bench.outside_tools import OUTSIDE, missing
+from bench.outside_tools import OUTSIDE, PACKAGES, SERVERS, missing
 from bench.reposts import ATTACKS, BENIGN, GEOMETRY
 
-CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE}}
-GROUPS = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE]}
+CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE + SERVERS}}
+GROUPS = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE],
+          "servers": [a.name for a in SERVERS]}
 
 
 def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
     """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
     allowed: a new point to try); ``outside`` -> every strength of every attack in ``bench/outside_tools.py``,
-    ``grid`` -> the default grid's (``grid,outside``: both). Each case is (label, (attack name, strength))."""
+    ``servers`` -> those of libvips and FFmpeg there, ``grid`` -> the default grid's (``grid,outside``: both).
+    Each case is (label, (attack name, strength))."""
     cases = []
     tokens = [t for t in spec.split(",") if t]
     tokens = [name for t in tokens for name in GROUPS.get(t, [t])]
-    if missing() and any(t.partition("@")[0] in GROUPS["outside"] for t in tokens):
-        raise SystemExit(f"the attacks of bench/outside_tools.py need {', '.join(missing())}: apt-get install "
-                         "imagemagick webp libjpeg-turbo-progs")
+    for group in ("outside", "servers"):
+        if missing(group) and any(t.partition("@")[0] in GROUPS[group] for t in tokens):
+            absent = ", ".join(missing(group))
+            raise SystemExit(f"the '{group}' attacks of bench/outside_tools.py need {absent}: "
+                             f"apt-get install {PACKAGES[group]}")
     for token in tokens:
         name, _, strength = token.partition("@")
         if name not in CATALOGUE:
             raise SystemExit(f"no attack named {name!r}: choose from {', '.join(sorted(CATALOGUE))}, "
-                             "'grid' or 'outside'")
+                             "'grid', 'outside' or 'servers'")
         attack = CATALOGUE[name]
         if not strength:
             cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]

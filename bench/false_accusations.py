@@ -318,7 +318,8 @@ def main() -> int:
     parser.add_argument("--cases", default="grid",
                         help="the honest reposts: comma-separated attacks, each optionally @strength; 'grid': those "
                              "of bench/reposts.py, 'outside': those of bench/outside_tools.py (ImageMagick, cwebp, "
-                             "cjpeg); the removals and the metadata variants are always made")
+                             "cjpeg), 'servers': its libvips and FFmpeg ones; the removals and the metadata "
+                             "variants are always made")
     parser.add_argument("--then", default="",
                         help="an attack@strength every removal is passed through afterwards (e.g. platform_webp@80: "
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")

@@ -1,4 +1,5 @@
-"""Reposts made by tools aimark never uses: ImageMagick, libwebp's ``cwebp`` and libjpeg-turbo's ``cjpeg``.
+"""Reposts made by tools aimark never uses: ImageMagick, libwebp's ``cwebp``, libjpeg-turbo's ``cjpeg``, and
+the engines image servers resize with, libvips and FFmpeg.
 
 Every other attack in ``bench/reposts.py`` is Pillow or OpenCV — the libraries the decoder was tuned
 against. The issue asks that an evaluation with pictures *and tools* the project does not use reach the same
@@ -6,9 +7,15 @@ figures, so these run the real command-line programs (their own resampling filte
 rotation and perspective code) at strengths and angles the main grid does not hold. Each is an ``Attack``
 like the grid's, so ``bench/robustness.py --cases outside`` puts them in the same table.
 
-They need the programs (Debian: ``apt-get install imagemagick webp libjpeg-turbo-progs``); ``missing()``
-names any that are absent, and a tool that fails raises: a silent fallback would count the unattacked
-picture as a read.
+They need the programs (Debian: ``apt-get install imagemagick webp libjpeg-turbo-progs``, and for the
+``servers`` group ``libvips-tools ffmpeg``); ``missing()`` names any that are absent, and a tool that fails
+raises: a silent fallback would count the unattacked picture as a read.
+
+The ``servers`` group is what a platform's upload path does with a picture, by the engines that do it at
+scale: libvips (behind sharp and imgproxy) makes thumbnails from an uploaded JPEG with *shrink-on-load* — the
+JPEG decoded at 1/2, 1/4 or 1/8 of its size in the DCT domain, then resized by its own kernel — which no
+Pillow or OpenCV path does; FFmpeg (behind many media pipelines) resizes with swscale's bicubic and
+converts to 4:2:0 YUV before its MJPEG or WebP encoder.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from PIL import Image
 
 from bench.reposts import Attack, Attacked, _scale_matrix, _shift
 
-TOOLS = ("convert", "cwebp", "dwebp", "cjpeg", "djpeg")
+TOOLS = {"outside": ("convert", "cwebp", "dwebp", "cjpeg", "djpeg"), "servers": ("vipsthumbnail", "ffmpeg")}
+PACKAGES = {"outside": "imagemagick webp libjpeg-turbo-progs", "servers": "libvips-tools ffmpeg"}
 
 
-def missing() -> list[str]:
-    """The command-line programs these attacks need that are not installed."""
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
+def missing(group: str = "outside") -> list[str]:
+    """The command-line programs the attacks of ``group`` need that are not installed."""
+    return [tool for tool in TOOLS[group] if shutil.which(tool) is None]
 
 
 def _run(image: Image.Image, *steps: list[str]) -> Image.Image:
@@ -41,7 +49,8 @@ def _run(image: Image.Image, *steps: list[str]) -> Image.Image:
             stem = str(Path(tmp) / str(index))
             command = [part.replace("{in}", str(current)).replace("{out}", stem) for part in step]
             subprocess.run(command, check=True, capture_output=True, timeout=120)
-            current = Path(next(part.replace("{out}", stem) for part in reversed(step) if "{out}" in part))
+            written = next(part.replace("{out}", stem) for part in reversed(step) if "{out}" in part)
+            current = Path(written.split("[")[0])  # libvips' save options follow the name: x.jpg[Q=80]
         with Image.open(current) as out:
             return out.convert("RGB")
 
@@ -139,6 +148,53 @@ def _im_flop(im, _, rng, box):
     out = _im(im, "-flop")
     return Attacked(out, np.array([[-1, 0, im.width], [0, 1, 0], [0, 0, 1]], float))
 
+
+def _uploaded(im: Image.Image) -> list[str]:
+    """The step that makes the upload a server receives: the labelled picture as a JPEG at quality 92 (so a
+    thumbnailer's shrink-on-load has a JPEG to work on)."""
+    return ["convert", "{in}", "-quality", "92", "{out}.jpg"]
+
+
+def _resized(im: Image.Image, out: Image.Image) -> Attacked:
+    return Attacked(out, _scale_matrix(out.width / im.width, out.height / im.height))
+
+
+def _vips_thumb(im, side, rng, box):
+    """libvips' thumbnail of an uploaded JPEG to fit ``side`` px, never enlarged (shrink-on-load, then its
+    kernel), written as its JPEG at quality 80, the metadata stripped (sharp's and imgproxy's defaults)."""
+    out = _run(im, _uploaded(im),
+               ["vipsthumbnail", "{in}", "--size", f"{side}x{side}>", "-o", "{out}.jpg[Q=80,strip]"])
+    return _resized(im, out)
+
+
+def _vips_webp(im, q, rng, box):
+    """libvips' 1080-px thumbnail of an uploaded JPEG, served as WebP at quality ``q``."""
+    out = _run(im, _uploaded(im),
+               ["vipsthumbnail", "{in}", "--size", "1080x1080>", "-o", f"{{out}}.webp[Q={q},strip]"])
+    return _resized(im, out)
+
+
+def _ffmpeg_scale(im, side, rng, box):
+    """FFmpeg's resize to ``side`` px wide, never enlarged (swscale's bicubic, even height), and its MJPEG at
+    qscale 4 (4:2:0)."""
+    out = _run(im, ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "{in}",
+                    "-vf", f"scale='min({side},iw)':-2", "-q:v", "4", "{out}.jpg"])
+    return _resized(im, out)
+
+
+def _ffmpeg_webp(im, q, rng, box):
+    """FFmpeg's libwebp encoder at quality ``q``, the picture's own size (its 4:2:0 conversion by swscale)."""
+    out = _run(im, ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "{in}", "-c:v", "libwebp",
+                    "-quality", str(q), "{out}.webp"])
+    return _resized(im, out)
+
+
+SERVERS: tuple[Attack, ...] = (
+    Attack("vips_thumb", "scale", (1080, 720, 480, 320), _vips_thumb),
+    Attack("vips_webp", "codec", (80, 60), _vips_webp),
+    Attack("ffmpeg_scale", "scale", (720, 480), _ffmpeg_scale),
+    Attack("ffmpeg_webp", "codec", (75, 50), _ffmpeg_webp),
+)
 
 OUTSIDE: tuple[Attack, ...] = (
     Attack("im_jpeg", "codec", (30, 50, 70), _im_jpeg),

@@ -294,7 +294,8 @@ def main() -> int:
     parser.add_argument("--codecs", default="aimark,dwtDctSvd,blind")
     parser.add_argument("--cases", default=",".join(a.name for a in BENIGN + GEOMETRY),
                         help="comma-separated attacks, each optionally @strength; 'grid': the default ones, "
-                             "'outside': those of bench/outside_tools.py; empty: none")
+                             "'outside': those of bench/outside_tools.py, 'servers': its libvips and FFmpeg "
+                             "ones; empty: none")
     parser.add_argument("--images", default="", help="comma-separated picture names (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="payloads embedded per picture and codec")
     parser.add_argument("--fp-per-image", type=int, default=250, help="unmarked decodes per picture (0: skip)")
