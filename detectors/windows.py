@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from aimark.labeller import visible
+from aimark.labeller import visible, vocabulary
 from aimark.labeller.vocabulary import MarkKind
 
 CORNER_WIDTH, CORNER_DEPTH = 0.62, 0.16  # in short sides: a label or an author mark plus its margin
@@ -88,7 +88,7 @@ def read_edges(pixels: Image.Image, reader) -> list[visible.FoundMark]:
                 same = [other for other in marks if _same(mark, other)]
                 if not same:
                     marks.append(mark)
-                elif _area(mark.box) > max(_area(other.box) for other in same):  # the fuller reading of it
+                elif _area(mark) > max(_area(other) for other in same):  # the fuller reading of it
                     marks[:] = [other for other in marks if other not in same] + [mark]
 
     read(corner_windows(pixels.size))
@@ -106,8 +106,8 @@ def _cut(line: Box, window: Box, width: int) -> bool:
     return (window[0] > 0 and line[0] - window[0] <= reach) or (window[2] < width and window[2] - line[2] <= reach)
 
 
-def _area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+def _area(mark: visible.FoundMark) -> int:
+    return vocabulary.Box.of(mark.box).area
 
 
 def _same(a: visible.FoundMark, b: visible.FoundMark) -> bool:

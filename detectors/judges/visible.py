@@ -280,7 +280,7 @@ class PlacedMarksJudge(Judge):
         own = frame.original_reads(case, reference, to_original, region, glyph) if others else []
         theirs = [m for m in others
                   if any(o.author_id and _alike(m.author_id, o.author_id) for o in own or ())]
-        if others:
+        if own is not None and others:  # None: the region too small to read the original's pixels there
             evidence += ("OCR of the original's pixels",)
         others = [m for m in others if m not in theirs]
         also = f" (only {theirs[0].text!r}, which the original itself shows there)" if theirs else ""
