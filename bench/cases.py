@@ -6,17 +6,18 @@ reposts."""
 from __future__ import annotations
 
 from bench.outside_tools import OUTSIDE, PACKAGES, SERVERS, missing
-from bench.reposts import ATTACKS, BENIGN, GEOMETRY
+from bench.reposts import ATTACKS, BENIGN, GEOMETRY, OVERLAYS
 
 CATALOGUE = {**ATTACKS, **{attack.name: attack for attack in OUTSIDE + SERVERS}}
 GROUPS = {"grid": [a.name for a in BENIGN + GEOMETRY], "outside": [a.name for a in OUTSIDE],
-          "servers": [a.name for a in SERVERS]}
+          "servers": [a.name for a in SERVERS], "overlay": [a.name for a in OVERLAYS]}
 
 
 def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
     """``rotate,jpeg@30`` -> every strength of ``rotate`` and JPEG at 30 (a strength not in the grid is
     allowed: a new point to try); ``outside`` -> every strength of every attack in ``bench/outside_tools.py``,
-    ``servers`` -> those of libvips and FFmpeg there, ``grid`` -> the default grid's (``grid,outside``: both).
+    ``servers`` -> those of libvips and FFmpeg there, ``overlay`` -> a platform's own watermark drawn over the
+    repost (``bench/reposts.OVERLAYS``), ``grid`` -> the default grid's (``grid,outside``: both).
     Each case is (label, (attack name, strength))."""
     cases = []
     tokens = [t for t in spec.split(",") if t]
@@ -30,7 +31,7 @@ def parse_cases(spec: str) -> list[tuple[str, tuple[str, object]]]:
         name, _, strength = token.partition("@")
         if name not in CATALOGUE:
             raise SystemExit(f"no attack named {name!r}: choose from {', '.join(sorted(CATALOGUE))}, "
-                             "'grid', 'outside' or 'servers'")
+                             "'grid', 'outside', 'servers' or 'overlay'")
         attack = CATALOGUE[name]
         if not strength:
             cases += [(f"{name}@{s}", (name, s)) for s in attack.strengths]

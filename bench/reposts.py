@@ -459,6 +459,37 @@ def _a_crop_corner(im, frac, rng, box):
     return _affine(jpeg(im.crop((0, 0, w - round(w * frac), h - round(h * frac))), 90), np.eye(3))
 
 
+PLATFORM_MARKS = {"above": "微博 @xiaoming_2024", "corner": "小红书号：95279527", "middle": "小红书号：95279527"}
+
+
+def _a_platform_mark(im, where, rng, box):
+    """A platform's own download watermark over the repost, as Weibo and Xiaohongshu add: its name and the
+    *uploader's* ID in white over a dark shadow, ``above`` the author's ID (right-aligned with it, a third
+    of a line between), in the ``corner`` away from the marks (top right) or across the ``middle``; JPEG
+    85. Benign: every mark is still there, and another ID beside the author's replaces nothing."""
+    from aimark.labeller.visible import DEFAULT_FONT
+
+    w, h = im.size
+    x0, y0, x1, y1 = box
+    size = max(10, round((y1 - y0) * 0.7)) if where == "above" else max(12, round(0.035 * min(w, h)))
+    font = ImageFont.truetype(str(DEFAULT_FONT), size)
+    text = PLATFORM_MARKS[where]
+    left, top, right, bottom = font.getbbox(text)
+    tw, th = right - left, bottom - top
+    if where == "above":
+        x, y = x1 - tw, y0 - round(th / 3) - th
+    elif where == "corner":
+        x, y = w - tw - round(0.02 * w), round(0.02 * h)
+    else:
+        x, y = (w - tw) // 2, (h - th) // 2
+    out = im.convert("RGBA")
+    layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    draw.text((x - left + 1, y - top + 1), text, fill=(0, 0, 0, 110), font=font)
+    draw.text((x - left, y - top), text, fill=(255, 255, 255, 220), font=font)
+    return _same(jpeg(Image.alpha_composite(out, layer).convert("RGB"), 85))
+
+
 BENIGN: tuple[Attack, ...] = (
     Attack("jpeg", "compression", (30, 50, 60, 70, 80, 90, 95), _a_jpeg),
     Attack("webp", "compression", (50, 70, 90), _a_webp),
@@ -495,4 +526,9 @@ REMOVALS: tuple[Attack, ...] = (
     Attack("replace_id", "removal", ("5550001111",), _a_replace, removes="author-id", needs_box=True),
     Attack("crop_corner", "removal", (0.10, 0.15), _a_crop_corner, removes="author-id"),
 )
-ATTACKS: dict[str, Attack] = {a.name: a for a in BENIGN + GEOMETRY + REMOVALS}
+# benign edits drawn over the picture, placed by the author ID's box (so outside the box-free grid)
+OVERLAYS: tuple[Attack, ...] = (
+    Attack("platform_mark", "overlay", ("above", "corner", "middle"), _a_platform_mark, needs_box=True),
+)
+
+ATTACKS: dict[str, Attack] = {a.name: a for a in BENIGN + GEOMETRY + OVERLAYS + REMOVALS}
