@@ -15,7 +15,8 @@ layer that is still there (or about an unrelated photo); it counts at the confid
 medium and high are accusations. *Recall* is the share of real removals found at high confidence.
 
     python bench/false_accusations.py [--corpus ../shared/corpus] [--jobs 2] [--images a.jpg,b.jpg]
-        [--cases grid,outside] [--then platform_webp@80] [--author xhs_ada_88] [--author-template '@{id}']
+        [--cases grid,overlay,outside,servers] [--then platform_webp@80] [--author xhs_ada_88]
+        [--author-template '@{id}']
         [--label-text 'AI生成 · AI illustration'] [--label-position right] [--author-position top-right]
 """
 
@@ -315,11 +316,12 @@ def main() -> int:
     parser.add_argument("--images", default="", help="comma-separated file names (default: every picture)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--show", type=int, default=20, help="false removals listed in full")
-    parser.add_argument("--cases", default="grid",
-                        help="the honest reposts: comma-separated attacks, each optionally @strength; 'grid': those "
-                             "of bench/reposts.py, 'outside': those of bench/outside_tools.py (ImageMagick, cwebp, "
-                             "cjpeg), 'servers': its libvips and FFmpeg ones; the removals and the metadata "
-                             "variants are always made")
+    parser.add_argument("--cases", default="grid,overlay",
+                        help="the honest reposts: comma-separated attacks, each optionally @strength; "
+                             "'grid': those of bench/reposts.py, 'overlay': a platform's own watermark drawn "
+                             "over the repost, 'outside': those of bench/outside_tools.py (ImageMagick, "
+                             "cwebp, cjpeg), 'servers': its libvips and FFmpeg ones; the removals and the "
+                             "metadata variants are always made")
     parser.add_argument("--then", default="",
                         help="an attack@strength every removal is passed through afterwards (e.g. platform_webp@80: "
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
