@@ -26,6 +26,7 @@ import argparse
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -243,7 +244,7 @@ def _propagate(data: bytes):
 
 # --- scanning and scoring -------------------------------------------------------------------------------
 
-def start_worker(registry_path: str, anchors: str, work: str):
+def start_worker(registry_path: str, anchors: str, work: str, keep: str | None = None):
     from aimark.detectors import ScanOptions
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
@@ -255,6 +256,7 @@ def start_worker(registry_path: str, anchors: str, work: str):
     _state["plain"] = ScanOptions(ocr=ocr, trust_anchors=anchors)
     keys = init_keys(Path(tempfile.mkdtemp(dir=work)) / "platform", "Platform")
     _state["platform"] = CredentialSigner.from_files(keys.signer_chain, keys.signer_key, trust_anchors=anchors)
+    _state["keep"] = Path(keep) if keep else None
 
 
 def run_job(job: dict) -> dict:
@@ -268,11 +270,28 @@ def run_job(job: dict) -> dict:
                 "seconds": 0.0}
     result = scan(repost, _state["options"], name=job["attack"])
     findings = [(f.kind.value, f.kind.mark.value, f.confidence.value, f.removal) for f in result.findings]
-    return {"case": job["attack"], "strength": job["strength"], "benign": job["benign"],
-            "image": Path(job["entry"]["source"]).name, "truth": truth, "findings": findings,
-            "likeness": [(f.kind.mark.value, *map(float, m.groups())) for f in result.findings
-                         for m in [next(filter(None, map(LIKENESS.search, f.rests_on)), None)] if m],
-            "error": result.error, "seconds": result.seconds}
+    row = {"case": job["attack"], "strength": job["strength"], "benign": job["benign"],
+           "image": Path(job["entry"]["source"]).name, "truth": truth, "findings": findings,
+           "likeness": [(f.kind.mark.value, *map(float, m.groups())) for f in result.findings
+                        for m in [next(filter(None, map(LIKENESS.search, f.rests_on)), None)] if m],
+           "error": result.error, "seconds": result.seconds}
+    if _state["keep"] is not None:
+        _keep(row, repost, result)
+    return row
+
+
+def _keep(row: dict, repost: bytes, result) -> None:
+    """With ``--keep``: a false accusation's or a missed removal's repost, as scanned, and the scan's
+    findings beside it, so the case can be scanned again by hand (each run labels with fresh payloads)."""
+    accused = any(confidence != "low" for _, confidence in false_removals(row))
+    if not accused and (row["benign"] or found_removal(row)):
+        return
+    stem = f"{'accused' if accused else 'missed'}-{Path(row['image']).stem}-{row['case']}@{row['strength']}"
+    suffix = {b"\xff\xd8": ".jpg", b"\x89P": ".png", b"RI": ".webp"}.get(repost[:2], ".bin")
+    _state["keep"].mkdir(parents=True, exist_ok=True)
+    (_state["keep"] / (stem + suffix)).write_bytes(repost)
+    lines = [f"{f.kind.value} {f.confidence.value}: {f.summary}\n" for f in result.findings]
+    (_state["keep"] / (stem + ".txt")).write_text("".join(lines), encoding="utf-8")
 
 
 # the placed-marks judge's evidence: how alike a mark's region is to the original's, and the detail kept there
@@ -325,6 +344,10 @@ def main() -> int:
     parser.add_argument("--then", default="",
                         help="an attack@strength every removal is passed through afterwards (e.g. platform_webp@80: "
                              "ImageMagick to 720 px, then cwebp), to measure recall on removals a platform served")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="a folder to write each false accusation's and missed removal's repost "
+                             "into, with the scan's findings beside it; the originals and their registry are "
+                             "then kept too, where the run says")
     parser.add_argument("--author", default=AUTHOR,
                         help="the author ID labelled (digits, or a platform ID in letters such as xhs_ada_88)")
     parser.add_argument("--author-template", default="小红书号：{id}", help="the author mark's words ({id}: ID)")
@@ -340,17 +363,26 @@ def main() -> int:
     # picture itself (with --images naming one, the chosen list alone would offer only itself)
     other = {p: every[(every.index(p) + 1) % len(every)] for p in files}
     work = Path(tempfile.mkdtemp(prefix="aimark-fa-"))
-    started = time.time()
-    labelled, anchors = label_corpus(files, work, args.author, author_template=args.author_template,
-                                     label_text=args.label_text, label_position=args.label_position,
-                                     author_position=args.author_position)
-    jobs = [{**job, "author": args.author} for path, entry in zip(files, labelled)
-            for job in cases_for(entry, [str(other[path])], benign, then)]
-    with Pool(args.jobs, initializer=start_worker, initargs=(str(work / "registry.sqlite"), anchors, str(work))) as pool:
-        rows = pool.map(run_job, jobs, chunksize=4)
-    if then is not None:
-        print(f"every removal then passed through {args.then}")
-    report(rows, len(files), time.time() - started, args.show)
+    keep = str(args.keep.resolve()) if args.keep else None
+    try:
+        started = time.time()
+        labelled, anchors = label_corpus(files, work, args.author, author_template=args.author_template,
+                                         label_text=args.label_text, label_position=args.label_position,
+                                         author_position=args.author_position)
+        jobs = [{**job, "author": args.author} for path, entry in zip(files, labelled)
+                for job in cases_for(entry, [str(other[path])], benign, then)]
+        with Pool(args.jobs, initializer=start_worker,
+                  initargs=(str(work / "registry.sqlite"), anchors, str(work), keep)) as pool:
+            rows = pool.map(run_job, jobs, chunksize=4)
+        if then is not None:
+            print(f"every removal then passed through {args.then}")
+        report(rows, len(files), time.time() - started, args.show)
+    finally:  # the labelled originals and their registry: kept only beside the reposts kept
+        if keep:
+            print(f"\nreposts kept in {keep}; their originals and registry in {work} "
+                  f"(aimark scan -R {work / 'registry.sqlite'} ...)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
