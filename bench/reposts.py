@@ -459,14 +459,15 @@ def _a_crop_corner(im, frac, rng, box):
     return _affine(jpeg(im.crop((0, 0, w - round(w * frac), h - round(h * frac))), 90), np.eye(3))
 
 
-PLATFORM_MARKS = {"above": "微博 @xiaoming_2024", "corner": "小红书号：95279527", "middle": "小红书号：95279527"}
+PLATFORM_MARKS = {"above": "小红书号：95279527", "corner": "微博 @xiaoming_2024", "middle": "小红书号：95279527"}
 
 
 def _a_platform_mark(im, where, rng, box):
-    """A platform's own download watermark over the repost, as Weibo and Xiaohongshu add: its name and the
+    """A platform's own download watermark over the repost, as Xiaohongshu and Weibo add: its name and the
     *uploader's* ID in white over a dark shadow, ``above`` the author's ID (right-aligned with it, a third
-    of a line between), in the ``corner`` away from the marks (top right) or across the ``middle``; JPEG
-    85. Benign: every mark is still there, and another ID beside the author's replaces nothing."""
+    of a line between; an ID the judges read as one), in the ``corner`` away from the marks (top right) or
+    across the ``middle``; JPEG 85. Benign: every mark is still there, and another ID beside the author's
+    replaces nothing."""
     from aimark.labeller.visible import DEFAULT_FONT
 
     w, h = im.size

@@ -72,6 +72,15 @@ def test_benign_reposts_draw_no_accusation(world, name, strength):
     assert not accusations(scanned), [f.summary for f in accusations(scanned)]
 
 
+def test_a_platform_watermark_beside_the_author_id_replaces_nothing(world):
+    """A platform's download watermark ('小红书号：95279527', as Xiaohongshu adds) drawn just above the author's
+    '小红书号：1234567890': OCR reads another ID where the mark is, but the author's is still there beside it."""
+    scanned = scan(attacked(world, "platform_mark", "above"), world["options"])
+    assert not accusations(scanned), [f.summary for f in accusations(scanned)]
+    author = [f for f in scanned.findings if f.kind.mark == MarkKind.AUTHOR_ID]
+    assert [(f.kind, f.confidence) for f in author] == [("author-id-present", Confidence.HIGH)], author
+
+
 def test_an_edit_beside_the_mark_is_not_its_removal(world):
     """A sticker pasted next to the author ID changes the pixels around it; OCR still reads the ID there."""
     result = world["first"]
