@@ -15,7 +15,7 @@ The ``servers`` group is what a platform's upload path does with a picture, by t
 scale: libvips (behind sharp and imgproxy) makes thumbnails from an uploaded JPEG with *shrink-on-load* — the
 JPEG decoded at 1/2, 1/4 or 1/8 of its size in the DCT domain, then resized by its own kernel — which no
 Pillow or OpenCV path does; FFmpeg (behind many media pipelines) resizes with swscale's bicubic and
-converts to 4:2:0 YUV before its MJPEG or WebP encoder.
+converts to YUV by swscale too (full-range 4:4:4 for its MJPEG, 4:2:0 for WebP) before its encoder.
 """
 
 from __future__ import annotations
@@ -149,10 +149,9 @@ def _im_flop(im, _, rng, box):
     return Attacked(out, np.array([[-1, 0, im.width], [0, 1, 0], [0, 0, 1]], float))
 
 
-def _uploaded(im: Image.Image) -> list[str]:
-    """The step that makes the upload a server receives: the labelled picture as a JPEG at quality 92 (so a
-    thumbnailer's shrink-on-load has a JPEG to work on)."""
-    return ["convert", "{in}", "-quality", "92", "{out}.jpg"]
+# the step that makes the upload a server receives: the labelled picture as a JPEG at quality 92 (so a
+# thumbnailer's shrink-on-load has a JPEG to work on)
+UPLOADED = ["convert", "{in}", "-quality", "92", "{out}.jpg"]
 
 
 def _resized(im: Image.Image, out: Image.Image) -> Attacked:
@@ -162,21 +161,21 @@ def _resized(im: Image.Image, out: Image.Image) -> Attacked:
 def _vips_thumb(im, side, rng, box):
     """libvips' thumbnail of an uploaded JPEG to fit ``side`` px, never enlarged (shrink-on-load, then its
     kernel), written as its JPEG at quality 80, the metadata stripped (sharp's and imgproxy's defaults)."""
-    out = _run(im, _uploaded(im),
+    out = _run(im, UPLOADED,
                ["vipsthumbnail", "{in}", "--size", f"{side}x{side}>", "-o", "{out}.jpg[Q=80,strip]"])
     return _resized(im, out)
 
 
 def _vips_webp(im, q, rng, box):
     """libvips' 1080-px thumbnail of an uploaded JPEG, served as WebP at quality ``q``."""
-    out = _run(im, _uploaded(im),
+    out = _run(im, UPLOADED,
                ["vipsthumbnail", "{in}", "--size", "1080x1080>", "-o", f"{{out}}.webp[Q={q},strip]"])
     return _resized(im, out)
 
 
 def _ffmpeg_scale(im, side, rng, box):
     """FFmpeg's resize to ``side`` px wide, never enlarged (swscale's bicubic, even height), and its MJPEG at
-    qscale 4 (4:2:0)."""
+    qscale 4 (full-range 4:4:4, as it picks for an RGB input)."""
     out = _run(im, ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "{in}",
                     "-vf", f"scale='min({side},iw)':-2", "-q:v", "4", "{out}.jpg"])
     return _resized(im, out)

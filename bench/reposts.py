@@ -465,9 +465,9 @@ PLATFORM_MARKS = {"above": "小红书号：95279527", "corner": "微博 @xiaomin
 def _a_platform_mark(im, where, rng, box):
     """A platform's own download watermark over the repost, as Xiaohongshu and Weibo add: its name and the
     *uploader's* ID in white over a dark shadow, ``above`` the author's ID (right-aligned with it, a third
-    of a line between; an ID the judges read as one), in the ``corner`` away from the marks (top right) or
-    across the ``middle``; JPEG 85. Benign: every mark is still there, and another ID beside the author's
-    replaces nothing."""
+    of a line between, or below an ID at the top; an ID the judges read as one), in the ``corner`` away
+    from the marks (top right) or across the ``middle``; JPEG 85. Benign: every mark is still there, and
+    another ID beside the author's replaces nothing."""
     from aimark.labeller.visible import DEFAULT_FONT
 
     w, h = im.size
@@ -477,8 +477,9 @@ def _a_platform_mark(im, where, rng, box):
     text = PLATFORM_MARKS[where]
     left, top, right, bottom = font.getbbox(text)
     tw, th = right - left, bottom - top
-    if where == "above":
-        x, y = x1 - tw, y0 - round(th / 3) - th
+    if where == "above":  # below it when the ID is at the top edge
+        x, y = max(0, x1 - tw), y0 - round(th / 3) - th
+        y = y if y >= 0 else y1 + round(th / 3)
     elif where == "corner":
         x, y = w - tw - round(0.02 * w), round(0.02 * h)
     else:
