@@ -177,6 +177,36 @@ def test_a_mark_the_geometry_puts_beside_itself_but_ocr_reads_at_the_edge_is_not
             assert outcomes[MarkKind.AUTHOR_ID] == ("removed", Confidence.HIGH)
 
 
+def test_a_turned_repost_whose_fit_is_off_is_read_at_its_edges_turned_back(world):
+    """The edge strips' contradiction of an off fit (above) for a repost turned a quarter round: the marks
+    stand on end at its edges, where OCR reads no line, so the author ID, not found where a fit moved by a
+    tenth of the picture puts it, was "removed" at high. The edges are now also read turned back by the
+    quarter turn nearest the fit (an off fit does not make the turn wrong): present, medium."""
+    from dataclasses import replace
+
+    from aimark.detectors.geometry import Alignment
+    from aimark.detectors.judges import Case, PlacedMarksJudge
+    from aimark.labeller.source import DecodedImage
+
+    turned = world["first"].pixels.convert("RGB").transpose(Image.Transpose.ROTATE_90)
+    data = encode(turned)
+    scanned = scan(data, world["options"])
+    assert scanned.match is not None and scanned.match.placed
+    true = scanned.match.alignment
+    assert abs(abs(true.rotation_deg) - 90) < 2, true.rotation_deg
+    # the author ID stands at the turned picture's right edge: the fit moved left keeps both marks inside
+    off = Alignment(np.array([[1, 0, -turned.width / 10], [0, 1, 0], [0, 0, 1]]) @ true.matrix, true.inliers,
+                    true.matches)
+    case = Case(inspection=scanned.inspection, image=DecodedImage(data),
+                match=replace(scanned.match, alignment=off), options=world["options"])
+    case.symmetric_fits = []
+    findings = PlacedMarksJudge().judge(case)
+    outcomes = {f.kind.mark: (f.kind.outcome.value, f.confidence) for f in findings}
+    assert outcomes[MarkKind.AUTHOR_ID] == ("present", Confidence.MEDIUM), [f.summary for f in findings]
+    accused = [f.summary for f in findings if f.removal and f.confidence > Confidence.LOW]
+    assert not accused, accused
+
+
 def symmetric_picture(seed: int, size=(640, 480)) -> Image.Image:
     """A picture that is its own mirror image (a phantom, a logo, a face-on portrait): shapes on the left
     half, the right half their reflection."""
