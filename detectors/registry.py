@@ -38,6 +38,9 @@ THUMBNAIL_SIDE = 512
 CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
 CROP_PAD = 0.6  # context kept around a mark, in box heights
 LAYOUT_KEYS = ("version", "label_position", "author_position")  # a format-2 payload's beyond author and content
+# which of these layers an original was written with, kept beside its marks (the "marks" column's JSON)
+RECORDED_LAYERS = (MarkKind.METADATA, MarkKind.C2PA)
+LAYERS_KEY = "layers"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class Original:
     pdq_quality: int | None = None
     media: Callable[[], tuple[bytes | None, str | None]] | None = field(default=None, compare=False, repr=False)
     _loaded: dict = field(default_factory=dict, compare=False, repr=False)
+    # the metadata label and the C2PA manifest, whichever it was written with (``--no-c2pa`` writes none, a
+    # format may hold neither); None for rows registered before this was kept: both taken as written
+    layers: frozenset[MarkKind] | None = None
 
     @property
     def mark_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -178,6 +184,7 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
             for mark in VISIBLE_MARKS if record.mark(mark)}
     if payload and payload.get("version", 1) >= LAYOUT_VERSION:  # the layout, which the mark's own bits follow
         kept[MarkKind.WATERMARK.value] = {key: payload.get(key) for key in LAYOUT_KEYS}
+    kept[LAYERS_KEY] = [kind.value for kind in RECORDED_LAYERS if record.mark(kind)]
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     grey = pixels.convert("L")
     pdq, quality = signals.PdqHash().compute_with_quality(grey)
@@ -297,6 +304,7 @@ class Registry:
          quality) = row
         kept = json.loads(marks)
         layout = kept.pop(MarkKind.WATERMARK.value, None) or {}
+        layers = kept.pop(LAYERS_KEY, None)
         payload = None
         if content is not None and kind is not None and author is not None:
             payload = WatermarkPayload(author_id=str(author) if kind == 0 else f"hash:{author:09x}",
@@ -306,7 +314,8 @@ class Registry:
             hashes["pdq"] = int(pdq, 16)
         return Original(id_, produce_id, author_id, path, (width, height), hashes,
                         {mark_kind(name): value for name, value in kept.items()},
-                        content is not None, payload, quality, media=lambda: self._media_of(id_))
+                        content is not None, payload, quality, media=lambda: self._media_of(id_),
+                        layers=None if layers is None else frozenset(MarkKind(name) for name in layers))
 
     def _media_of(self, id_: int) -> tuple[bytes | None, str | None]:
         row = self._store.fetchone("SELECT thumbnail, mark_crops FROM original_media WHERE original_id = ?", (id_,))

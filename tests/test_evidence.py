@@ -279,6 +279,25 @@ def test_c2pa_kept_over_a_reencode_is_modified_not_a_removal(world):
     assert scanned.verdict.level == "1"  # the metadata label kept says so
 
 
+def test_an_original_labelled_without_c2pa_has_no_manifest_to_lose(keys, tmp_path, ocr):
+    """``--no-c2pa`` (or a format without room for a manifest): the registry keeps which layers the original
+    was written with. Its own file and its re-encode were both "c2pa-stripped" at medium, an accusation,
+    though there never was a manifest; the metadata label it did carry is still missed when a re-encode
+    drops it."""
+    labelled, registry = label_and_register(None, tmp_path, SMALL_PHOTO.read_bytes(), SMALL_PHOTO.name,
+                                            AUTHOR)
+    assert labelled.record.mark(MarkKind.C2PA) is None and labelled.record.mark(MarkKind.METADATA)
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    with registry:
+        own, reencoded = scan(labelled.data, options), scan(encode(labelled.pixels, 90), options)
+    for scanned in (own, reencoded):
+        assert scanned.match is not None and scanned.match.placed, scanned.inspection.error
+        assert not [f for f in scanned.findings if f.kind.mark == MarkKind.C2PA], scanned.findings
+        assert not scanned.removals or all(f.kind == "metadata-stripped" for f in scanned.removals)
+    assert not own.removals
+    assert [(f.kind, f.confidence) for f in reencoded.removals] == [("metadata-stripped", Confidence.HIGH)]
+
+
 def test_our_own_propagate_output_is_not_an_alteration(world, signer, ocr):
     stripped = encode(world["first"].pixels, 85)  # a repost that lost its metadata and credentials
     done = propagate(stripped, platform="PLATFORMX", propagate_id="post-7", signer=signer,

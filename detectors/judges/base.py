@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from aimark.labeller.source import DecodedImage
 from aimark.labeller.visible import FoundMark
-from aimark.labeller.vocabulary import Confidence
+from aimark.labeller.vocabulary import Confidence, MarkKind
 
 from ..findings import Finding
 from ..inspect import Inspection
@@ -55,12 +55,17 @@ class Case:
         """A registered original that the picture itself confirms (geometry) and no evidence contradicts."""
         return self.match is not None and self.match.placed and not self.match.disagreements
 
-    @property
-    def labelled(self) -> Labelled | None:
-        """What says this image was once labelled (aimark labels always write every layer), on what grounds,
-        and how far that can be trusted: a registered original the picture confirms is strong; a watermark
-        payload alone is not (anyone can write an open-key mark, and a mark can be copied from another
-        picture), so what rests on it alone stays information."""
+    def labelled_with(self, layer: MarkKind) -> Labelled | None:
+        """What says this image was once labelled with ``layer`` (the metadata label or C2PA), on what
+        grounds, and how far that can be trusted: a registered original the picture confirms is strong; a
+        watermark payload alone is not (anyone can write an open-key mark, and a mark can be copied from
+        another picture), so what rests on it alone stays information. None when nothing does — among them
+        a registered original written without that layer (``--no-c2pa``; a format that holds no metadata):
+        its repost lost nothing (measured: every scan of such an original, even of its own file, said
+        "c2pa-stripped" at medium, an accusation)."""
+        if self.match is not None and self.match.original.layers is not None \
+                and layer not in self.match.original.layers:
+            return None
         if self.confirmed:
             return Labelled("the registered original carried one", ("registry", "geometry"), Confidence.HIGH)
         if self.match is not None:

@@ -16,7 +16,7 @@ is valid credentials whose named creator cannot be confirmed.
 
 from __future__ import annotations
 
-from aimark.labeller.vocabulary import Confidence, FindingKind
+from aimark.labeller.vocabulary import Confidence, FindingKind, MarkKind
 
 from ..findings import Finding
 from .base import Case, Judge
@@ -32,7 +32,7 @@ def modified_only(codes: list[str]) -> bool:
 
 class C2paJudge(Judge):
     def judge(self, case: Case) -> list[Finding]:
-        credentials, labelled = case.inspection.c2pa, case.labelled
+        credentials, labelled = case.inspection.c2pa, case.labelled_with(MarkKind.C2PA)
         if credentials is None:
             return []
         found = credentials.source_type_found_in

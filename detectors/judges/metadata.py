@@ -4,7 +4,7 @@ stripped. Only a confirmed original can say it was altered or stripped with conf
 from __future__ import annotations
 
 from aimark.labeller import watermark
-from aimark.labeller.vocabulary import Confidence, FindingKind
+from aimark.labeller.vocabulary import Confidence, FindingKind, MarkKind
 
 from ..findings import Finding
 from .base import Case, Judge
@@ -17,7 +17,7 @@ def platform_label(label) -> bool:
 
 class MetadataJudge(Judge):
     def judge(self, case: Case) -> list[Finding]:
-        meta, labelled = case.inspection.metadata, case.labelled
+        meta, labelled = case.inspection.metadata, case.labelled_with(MarkKind.METADATA)
         if meta is None:
             return []
         vendors = [Finding(FindingKind.METADATA_VENDOR, Confidence.HIGH,
