@@ -99,7 +99,8 @@ def scan(image: Source, options: ScanOptions | None = None, name: str = "") -> S
                     produce_id = meta.label.produce_id if meta is not None and meta.label is not None else None
                     result.match = case.match = find_original(decoded, case.payload, options.registry, produce_id,
                                                                inspection.watermark)
-                    confirm_mark(case.match, decoded, inspection.watermark, options.watermark_key)
+                    confirm_mark(case.match, decoded, inspection.watermark, options.watermark_key,
+                                 options.registry)
                 if options.ocr is not None and not (case.match and case.match.placed):
                     case.visible = EDGE_READER.read(decoded, options).reading
             findings = [finding for judge in JUDGES for finding in judge.judge(case)]

@@ -298,6 +298,34 @@ def test_an_original_labelled_without_c2pa_has_no_manifest_to_lose(keys, tmp_pat
     assert [(f.kind, f.confidence) for f in reencoded.removals] == [("metadata-stripped", Confidence.HIGH)]
 
 
+def test_a_repost_tied_by_appearance_to_another_original_of_its_picture_finds_its_own(tmp_path):
+    """One source picture labelled by two authors: a repost of the second's whose mark no blind read
+    decodes is tied by its hashes to either original, and tied to the first, showed "the repost shows
+    '小红书号：2222222222'" where the first had '小红书号：1111111111' ("replaced", low). Where the matched
+    original's own mark is not found, the other originals of the same picture are asked for theirs."""
+    from dataclasses import replace
+
+    from aimark.detectors.matching import confirm_mark, find_original
+    from aimark.labeller.source import DecodedImage
+
+    registry = Registry(tmp_path / "originals.sqlite")
+    labelled = {}
+    for author, produce_id in (("1111111111", "a" * 32), ("2222222222", "b" * 32)):
+        labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, author_template="小红书号：{id}"),
+                            watermark=TiledSpreadSpectrum())
+        labelled[author] = labeller.label_bytes(SMALL_PHOTO.read_bytes(), SMALL_PHOTO.name,
+                                                produce_id=produce_id)
+        registry.add(labelled[author].record, labelled[author].pixels, author)
+    with registry:
+        [first] = registry.by_produce_id("a" * 32)
+        image = DecodedImage(encode(labelled["2222222222"].pixels, 60))
+        match = find_original(image, None, registry)
+        assert match is not None and match.placed
+        match = replace(match, original=first, agreements=list(match.agreements))  # tied to the first's
+        confirm_mark(match, image, None, None, registry)
+    assert match.original.author_id == "2222222222" and match.mark_confirmed, match.mark
+
+
 def test_our_own_propagate_output_is_not_an_alteration(world, signer, ocr):
     stripped = encode(world["first"].pixels, 85)  # a repost that lost its metadata and credentials
     done = propagate(stripped, platform="PLATFORMX", propagate_id="post-7", signer=signer,
