@@ -38,7 +38,8 @@ THUMBNAIL_SIDE = 512
 CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see blurring, a few KB each
 CROP_PAD = 0.6  # context kept around a mark, in box heights
 LAYOUT_KEYS = ("version", "label_position", "author_position")  # a format-2 payload's beyond author and content
-# which of these layers an original was written with, kept beside its marks (the "marks" column's JSON)
+# which of these layers an original was written with, kept beside its marks (the "marks" column's JSON; a
+# registry whose rows may say so is schema 3, registry_store.LAYERS_FROM)
 RECORDED_LAYERS = (MarkKind.METADATA, MarkKind.C2PA)
 LAYERS_KEY = "layers"
 

@@ -111,6 +111,36 @@ def test_the_watermark_is_kept_whole_so_an_informed_read_can_rebuild_its_bits(tm
         assert guessed == written and old.version == 1 and old.identity == written.identity
 
 
+def test_rows_name_their_layers_and_a_version_2_registry_is_marked_3_once_written(tmp_path, labelled):
+    """Which layers an original was written with lives in its row's marks (``--no-c2pa`` writes no
+    manifest, so none was stripped). A registry written before reads as before (layers unknown: taken as
+    written); opened for writing it is marked schema 3, which an older aimark refuses at once rather than
+    failing on each row that names its layers."""
+    path = tmp_path / "originals.sqlite"
+    with Registry(path) as registry:
+        registry.add(labelled.record, labelled.pixels, AUTHOR)
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        assert original.layers == {MarkKind.METADATA, MarkKind.C2PA}
+    with sqlite3.connect(path) as db:  # as the aimark before wrote it
+        marks = json.loads(db.execute("SELECT marks FROM originals").fetchone()[0])
+        before = {name: value for name, value in marks.items() if name != "layers"}
+        db.execute("UPDATE originals SET marks = ?", (json.dumps(before),))
+        db.execute("DELETE FROM aimark_schema")
+        db.execute("INSERT INTO aimark_schema (version) VALUES (2)")
+
+    def version():
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT MAX(version) FROM aimark_schema").fetchone()[0]
+
+    with Registry(path, read_only=True) as registry:
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        assert original.layers is None
+    assert version() == 2
+    with Registry(path):
+        pass
+    assert version() == 3
+
+
 def test_a_sql_ascii_postgresql_database_reads_back_text(labelled):
     """A server made by initdb without a locale has SQL_ASCII databases, where psycopg returns text as
     bytes unless the connection asks for UTF-8 (seen on a clean CI machine): the registry asks."""
