@@ -140,6 +140,26 @@ def test_a_mark_the_geometry_puts_off_the_frame_but_ocr_reads_is_not_called_crop
         assert len(findings) == 2
 
 
+def judged_with_the_fit_moved(options, data: bytes, move) -> tuple:
+    """(the scan, the placed-marks judge's findings) for ``data`` with its fitted geometry moved by ``move``
+    (3x3, in the repost's pixels): a fit that is off. As in a keystone, no fit of the picture turned onto
+    itself places it otherwise (a half turn would find the true fit again: another contradiction)."""
+    from dataclasses import replace
+
+    from aimark.detectors.geometry import Alignment
+    from aimark.detectors.judges import Case, PlacedMarksJudge
+    from aimark.labeller.source import DecodedImage
+
+    scanned = scan(data, options)
+    assert scanned.match is not None and scanned.match.placed
+    true = scanned.match.alignment
+    off = Alignment(np.asarray(move, dtype=float) @ true.matrix, true.inliers, true.matches)
+    case = Case(inspection=scanned.inspection, image=DecodedImage(data),
+                match=replace(scanned.match, alignment=off), options=options)
+    case.symmetric_fits = []
+    return scanned, PlacedMarksJudge().judge(case)
+
+
 def test_a_mark_the_geometry_puts_beside_itself_but_ocr_reads_at_the_edge_is_not_removed(world):
     """A fit a little off (ImageMagick's sideways keystone of a near-black picture, fitted by a similarity on
     few matches, put the author ID 30-70 px from where it stood) looks for a mark beside it: OCR there reads
@@ -148,26 +168,11 @@ def test_a_mark_the_geometry_puts_beside_itself_but_ocr_reads_at_the_edge_is_not
     the picture: both marks stay inside the frame, the ID is not found where the fit puts it but is read at
     the edges — present (medium), no accusation (high before). An erased ID under the same fit is still
     accused."""
-    from dataclasses import replace
-
-    from aimark.detectors.geometry import Alignment
-    from aimark.detectors.judges import Case, PlacedMarksJudge
-    from aimark.labeller.source import DecodedImage
-
     height = world["first"].pixels.height
     for data, expected in ((encode(world["first"].pixels), {"present"}),
                            (attacked(world, "erase_id", 2), {"present", "removed"})):
-        scanned = scan(data, world["options"])
-        assert scanned.match is not None and scanned.match.placed
-        true = scanned.match.alignment
-        off = Alignment(np.array([[1, 0, 0], [0, 1, -height / 10], [0, 0, 1]]) @ true.matrix, true.inliers,
-                        true.matches)
-        case = Case(inspection=scanned.inspection, image=DecodedImage(data),
-                    match=replace(scanned.match, alignment=off), options=world["options"])
-        # as in the keystone: no fit of the picture turned onto itself places it otherwise (here the half
-        # turn would find the true fit again, which is another contradiction, not this one)
-        case.symmetric_fits = []
-        findings = PlacedMarksJudge().judge(case)
+        up = [[1, 0, 0], [0, 1, -height / 10], [0, 0, 1]]
+        _, findings = judged_with_the_fit_moved(world["options"], data, up)
         outcomes = {f.kind.mark: (f.kind.outcome.value, f.confidence) for f in findings}
         assert {outcome for outcome, _ in outcomes.values()} == expected, [f.summary for f in findings]
         assert outcomes[MarkKind.VISIBLE_LABEL][0] == "present"  # read near the fit's place or at the edges
@@ -182,25 +187,11 @@ def test_a_turned_repost_whose_fit_is_off_is_read_at_its_edges_turned_back(world
     stand on end at its edges, where OCR reads no line, so the author ID, not found where a fit moved by a
     tenth of the picture puts it, was "removed" at high. The edges are now also read turned back by the
     quarter turn nearest the fit (an off fit does not make the turn wrong): present, medium."""
-    from dataclasses import replace
-
-    from aimark.detectors.geometry import Alignment
-    from aimark.detectors.judges import Case, PlacedMarksJudge
-    from aimark.labeller.source import DecodedImage
-
     turned = world["first"].pixels.convert("RGB").transpose(Image.Transpose.ROTATE_90)
-    data = encode(turned)
-    scanned = scan(data, world["options"])
-    assert scanned.match is not None and scanned.match.placed
-    true = scanned.match.alignment
-    assert abs(abs(true.rotation_deg) - 90) < 2, true.rotation_deg
     # the author ID stands at the turned picture's right edge: the fit moved left keeps both marks inside
-    off = Alignment(np.array([[1, 0, -turned.width / 10], [0, 1, 0], [0, 0, 1]]) @ true.matrix, true.inliers,
-                    true.matches)
-    case = Case(inspection=scanned.inspection, image=DecodedImage(data),
-                match=replace(scanned.match, alignment=off), options=world["options"])
-    case.symmetric_fits = []
-    findings = PlacedMarksJudge().judge(case)
+    scanned, findings = judged_with_the_fit_moved(world["options"], encode(turned),
+                                                  [[1, 0, -turned.width / 10], [0, 1, 0], [0, 0, 1]])
+    assert abs(abs(scanned.match.alignment.rotation_deg) - 90) < 2, scanned.match.alignment.rotation_deg
     outcomes = {f.kind.mark: (f.kind.outcome.value, f.confidence) for f in findings}
     assert outcomes[MarkKind.AUTHOR_ID] == ("present", Confidence.MEDIUM), [f.summary for f in findings]
     accused = [f.summary for f in findings if f.removal and f.confidence > Confidence.LOW]
