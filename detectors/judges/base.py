@@ -73,9 +73,9 @@ class Case:
             return Labelled(f"the registered original #{self.match.original.id} carried one (but {'; '.join(but)})",
                             ("registry",), Confidence.LOW)
         if self.payload is not None:
-            return Labelled("the aimark watermark shows it was labelled, and aimark labels carry one (a watermark "
-                            "alone can be copied or forged: information only)", ("watermark payload",),
-                            Confidence.LOW)
+            return Labelled("the aimark watermark shows it was labelled, and aimark labels carry one unless "
+                            "made without it (a watermark alone can be copied or forged: information only)",
+                            ("watermark payload",), Confidence.LOW)
         return None
 
 
