@@ -190,12 +190,30 @@ def _align(original_thumbnail: Image.Image, original_size: tuple[int, int], repo
     return Alignment(matrix=total, inliers=inliers, matches=len(good))
 
 
+# What each of PIL's transposes does to a point of a w x h picture: the 3x3 from its pixels to the
+# transposed picture's (the quarter turns are counter-clockwise, as PIL's).
+TRANSPOSES = {
+    Image.Transpose.FLIP_LEFT_RIGHT: lambda w, h: [[-1, 0, w], [0, 1, 0], [0, 0, 1]],
+    Image.Transpose.FLIP_TOP_BOTTOM: lambda w, h: [[1, 0, 0], [0, -1, h], [0, 0, 1]],
+    Image.Transpose.ROTATE_90: lambda w, h: [[0, 1, 0], [-1, 0, w], [0, 0, 1]],
+    Image.Transpose.ROTATE_180: lambda w, h: [[-1, 0, w], [0, -1, h], [0, 0, 1]],
+    Image.Transpose.ROTATE_270: lambda w, h: [[0, -1, h], [1, 0, 0], [0, 0, 1]],
+    Image.Transpose.TRANSPOSE: lambda w, h: [[0, 1, 0], [1, 0, 0], [0, 0, 1]],
+    Image.Transpose.TRANSVERSE: lambda w, h: [[0, -1, h], [-1, 0, w], [0, 0, 1]],
+}
+
+
+def transposed(op: Image.Transpose, size: tuple[int, int]) -> np.ndarray:
+    """The 3x3 that ``op`` applies to a point of a picture of ``size``."""
+    return np.asarray(TRANSPOSES[op](*size), dtype=np.float64)
+
+
 # The ways a picture can be its own image: mirrored either way, or turned half round (a phantom, a logo, a
-# face-on portrait, a playing card). Each maps the original's pixels onto the turned original's.
+# face-on portrait, a playing card).
 SYMMETRIES = {
-    "mirrored left to right": (Image.Transpose.FLIP_LEFT_RIGHT, lambda w, h: [[-1, 0, w], [0, 1, 0], [0, 0, 1]]),
-    "mirrored top to bottom": (Image.Transpose.FLIP_TOP_BOTTOM, lambda w, h: [[1, 0, 0], [0, -1, h], [0, 0, 1]]),
-    "turned half round": (Image.Transpose.ROTATE_180, lambda w, h: [[-1, 0, w], [0, -1, h], [0, 0, 1]]),
+    "mirrored left to right": Image.Transpose.FLIP_LEFT_RIGHT,
+    "mirrored top to bottom": Image.Transpose.FLIP_TOP_BOTTOM,
+    "turned half round": Image.Transpose.ROTATE_180,
 }
 OTHER_PLACE = 0.05  # of the repost's short side: a corner placed this far off is a different placement
 
@@ -209,11 +227,11 @@ def symmetric_fits(original_thumbnail: Image.Image, original_size: tuple[int, in
     corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
     placed = project(fitted.matrix, corners)
     found = []
-    for how, (transpose, matrix) in SYMMETRIES.items():
+    for how, transpose in SYMMETRIES.items():
         fit = align(original_thumbnail.transpose(transpose), original_size, repost)
         if fit is None or not fit.confirmed:
             continue
-        other = Alignment(fit.matrix @ np.asarray(matrix(width, height), dtype=np.float64), fit.inliers, fit.matches)
+        other = Alignment(fit.matrix @ transposed(transpose, original_size), fit.inliers, fit.matches)
         moved = np.abs(project(other.matrix, corners) - placed).max()
         if (moved < OTHER_PLACE * min(repost.size)
                 or not registered(original_thumbnail, original_size, other, repost, marks)):

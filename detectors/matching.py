@@ -11,6 +11,7 @@ copied or forged mark) gives an unconfirmed match: information only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 from aimark.labeller import watermark
 from aimark.labeller.source import DecodedImage
@@ -143,25 +144,28 @@ def confirm_mark(match: Match | None, image: DecodedImage, detection, key: bytes
     if (match is None or match.by != "hash" or not match.placed or match.original.payload is None
             or (detection is not None and detection.payload is not None)):
         return
-    for original, distances in [(match.original, match.distances)] + _siblings(match, image, registry):
-        mark = watermark.confirm_image(image, original.watermark_layouts(), key,
+
+    def own_mark(original: Original) -> watermark.Confirmation:
+        return watermark.confirm_image(image, original.watermark_layouts(), key,
                                        placed=match.alignment.matrix, original_size=original.size)
-        if mark.confirmed:
-            match.original, match.distances, match.mark = original, distances, mark
-            match.agreements.append("watermark (its own bits, z %.1f)" % mark.z)
-            return
-        if original is match.original:
-            match.mark = mark  # what is said of the matched original when no other is found
+
+    match.mark = own_mark(match.original)
+    if not match.mark.confirmed:  # the other originals are looked up only then
+        for sibling, distances in islice(_siblings(match, image, registry), SIBLINGS_TRIED):
+            mark = own_mark(sibling)
+            if mark.confirmed:
+                match.original, match.distances, match.mark = sibling, distances, mark
+                break
+    if match.mark.confirmed:
+        match.agreements.append("watermark (its own bits, z %.1f)" % match.mark.z)
 
 
-def _siblings(match: Match, image: DecodedImage, registry: Registry | None) -> list[tuple[Original, dict]]:
-    """Other originals near ``image``'s hashes of the same size as the matched one, with a watermark: the
-    same placement holds for them."""
+def _siblings(match: Match, image: DecodedImage, registry: Registry | None):
+    """(original, distances) of the other originals near ``image``'s hashes, of the matched one's size and
+    with a watermark: the same placement holds for them."""
     if registry is None:
-        return []
-    found = []
+        return
     for id_, distances in registry.nearest(signals.hashes_of(image), limit=SIBLINGS_TRIED + 1):
         original = registry.get(id_) if id_ != match.original.id else None
         if original is not None and original.payload is not None and original.size == match.original.size:
-            found.append((original, distances))
-    return found[:SIBLINGS_TRIED]
+            yield original, distances

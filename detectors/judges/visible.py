@@ -115,39 +115,19 @@ def _read_at_edges(case: Case, kind: MarkKind, words: str) -> list[visible.Found
     return [m for m in case.visible if m.score >= PRESENT_SCORE and _shows(m, kind, author_id)]
 
 
-# The eight ways a picture can be shown turned by quarter turns or mirrored: PIL's transpose, and what it
-# does to a point (x, y) of a w x h picture (a 3x3 of x, y, w, h, 1 -> x, y).
-_TRANSPOSES = {
-    Image.Transpose.FLIP_LEFT_RIGHT: ((-1, 0, 1, 0, 0), (0, 1, 0, 0, 0)),
-    Image.Transpose.FLIP_TOP_BOTTOM: ((1, 0, 0, 0, 0), (0, -1, 0, 1, 0)),
-    Image.Transpose.ROTATE_90: ((0, 1, 0, 0, 0), (-1, 0, 1, 0, 0)),
-    Image.Transpose.ROTATE_180: ((-1, 0, 1, 0, 0), (0, -1, 0, 1, 0)),
-    Image.Transpose.ROTATE_270: ((0, -1, 0, 1, 0), (1, 0, 0, 0, 0)),
-    Image.Transpose.TRANSPOSE: ((0, 1, 0, 0, 0), (1, 0, 0, 0, 0)),
-    Image.Transpose.TRANSVERSE: ((0, -1, 0, 1, 0), (-1, 0, 1, 0, 0)),
-}
-
-
-def _transposed(op: Image.Transpose, size: tuple[int, int]) -> np.ndarray:
-    """The 3x3 that ``op`` applies to a point of a picture of ``size``."""
-    w, h = size
-    rows = [[a, b, c * w + d * h + e] for a, b, c, d, e in _TRANSPOSES[op]]
-    return np.array(rows + [[0, 0, 1]], dtype=np.float64)
-
-
 def _upright_edges(case: Case) -> list[visible.FoundMark]:
     """OCR of the edge strips of the repost turned back upright by the quarter turn or mirror nearest the
     fit's (boxes in the repost's pixels); none when the fit shows it upright or no original is placed."""
     match = case.match
     if match is None or match.alignment is None or case.options.ocr is None:
         return []
-    linear = match.alignment.matrix[:2, :2]
+    linear, size = match.alignment.matrix[:2, :2], case.image.size
     # the transpose that brings the original's axes closest to upright: the largest positive diagonal
-    best = max(_TRANSPOSES, key=lambda op: np.trace(_transposed(op, case.image.size)[:2, :2] @ linear))
-    if np.trace(_transposed(best, case.image.size)[:2, :2] @ linear) <= np.trace(linear):
+    best = max(geometry.TRANSPOSES, key=lambda op: np.trace(geometry.transposed(op, size)[:2, :2] @ linear))
+    if np.trace(geometry.transposed(best, size)[:2, :2] @ linear) <= np.trace(linear):
         return []  # shown upright already, or turned by about 45 degrees, which no quarter turn helps
     turned = case.image.rgb.transpose(best)
-    back = np.linalg.inv(_transposed(best, case.image.size))
+    back = np.linalg.inv(geometry.transposed(best, size))
     reads = windows.read_edges(turned, case.options.ocr)
     return [replace(m, box=geometry.map_box(back, m.box)) for m in reads]
 
