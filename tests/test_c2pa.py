@@ -12,7 +12,7 @@ from PIL import Image
 from aimark.labeller import c2pa, keys, metadata
 from aimark.labeller.errors import AimarkError, SigningError
 
-from .conftest import PRODUCER, encode
+from .conftest import PRODUCER, encode, image_data_start
 
 LABEL = metadata.AigcLabel.for_producer(PRODUCER, "abc123")
 
@@ -50,7 +50,7 @@ def test_unknown_ca_is_valid_but_untrusted(signed):
 
 
 def test_pixel_edit_after_signing_is_a_data_hash_mismatch(signed, keys):
-    segments_end = signed.index(b"\xff\xda")  # edit inside the entropy-coded data, keep every segment
+    segments_end = image_data_start(signed)  # edit inside the entropy-coded data, keep every segment
     tampered = bytearray(signed)
     tampered[segments_end + 400] ^= 0x55
     report = c2pa.read_c2pa(bytes(tampered), "image/jpeg", c2pa.read_context(keys.ca_cert.read_text()))

@@ -17,7 +17,7 @@ from aimark.labeller.keys import init_keys
 from aimark.labeller.vocabulary import MarkKind
 from bench.reposts import SUITE
 
-from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, label_and_register, photo
+from .conftest import PHOTO, SMALL_PHOTO, header_only_bomb, image_data_start, label_and_register, photo
 
 AUTHOR = "1234567890"
 TEXT_AUTHOR = "xhs_ada_88"
@@ -130,7 +130,7 @@ def test_fast_mode_makes_no_claim_about_visible_marks(labelled, options):
 
 def test_pixel_edit_after_signing_is_reported_as_modified_not_as_a_removal(labelled, options):
     data = bytearray(labelled[0].data)
-    data[data.index(b"\xff\xda") + 500] ^= 0x33
+    data[image_data_start(data) + 500] ^= 0x33
     scanned = scan(bytes(data), options)
     modified = [f for f in scanned.findings if f.kind == "c2pa-modified"]
     assert modified and "assertion.dataHash.mismatch" in modified[0].summary and not modified[0].removal
