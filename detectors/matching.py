@@ -67,6 +67,16 @@ def _candidates(image: DecodedImage, payload, produce_id: str | None, registry: 
         if id_ not in seen:
             seen.add(id_)
             yield registry.get(id_), "hash", distances
+    if seen:
+        return
+    # Nothing named an original and no hash was near: the repost may be mirrored or turned, which every hash
+    # changes (a --no-watermark original's turned repost was matched to nothing). Its turns are looked up
+    # only here, for reposts nothing else ties.
+    for transpose in geometry.TRANSPOSES:
+        for id_, distances in registry.nearest(signals.hashes_transposed(image, transpose)):
+            if id_ not in seen:
+                seen.add(id_)
+                yield registry.get(id_), "hash", distances
 
 
 def disagreements(original: Original, payload, produce_id: str | None) -> list[str]:

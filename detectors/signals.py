@@ -106,6 +106,15 @@ def hashes_of(image) -> dict[str, int]:
         for signal in SIGNALS}
 
 
+def hashes_transposed(image, transpose: Image.Transpose) -> dict[str, int]:
+    """The hashes a ``DecodedImage`` would have were it transposed (mirrored or turned a quarter or half
+    round): none of the signals is, so a turned repost is looked up as each of its seven turns. Made from
+    the luminance PDQ reads (at most 512 px), all three: a 64-bit hash of it is a few bits from the full
+    frame's, well inside the thresholds."""
+    view = image.grey_scaled(PdqHash.REDUCED_SIDE, Image.Resampling.BOX)[0].transpose(transpose)
+    return {signal.name: signal.compute(view) for signal in SIGNALS}
+
+
 def to_hex(value: int, bits: int) -> str:
     """How PDQ hashes travel between platforms: lower-case hex, most significant bit first."""
     return f"{value:0{bits // 4}x}"

@@ -237,6 +237,35 @@ def test_a_mirrored_symmetric_picture_is_not_an_accusation(signer, keys, ocr, tm
         (f.kind.value, f.confidence.value, f.summary) for f in found.findings]
 
 
+@pytest.mark.parametrize("transpose", [Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.TRANSVERSE],
+                         ids=["mirrored", "mirrored-and-turned"])
+def test_a_mirrored_repost_of_an_original_without_watermark_is_found_and_its_marks_read(
+        signer, keys, ocr, tmp_path, transpose):
+    """No hash is mirror- or turn-invariant, and ORB's features are not mirror-invariant: a mirrored repost
+    of an original labelled without a watermark was matched to nothing (no finding at all, its removal
+    unseen), and one of a watermarked original was never placed (its marks "removed", low). The repost's
+    turns are looked up and the original is fitted mirrored: its marks are read through the mirror."""
+    labelled, registry = label_and_register(signer, tmp_path, PHOTO.read_bytes(), PHOTO.name, AUTHOR,
+                                            watermark=False)
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    honest = scan(encode(labelled.pixels.transpose(transpose)), options)
+    assert honest.match is not None and honest.match.placed
+    assert {"author-id-present", "visible-label-present"} <= {f.kind for f in honest.findings}
+    assert not accusations(honest), [f.summary for f in accusations(honest)]
+    erased = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=labelled.record.box(MarkKind.AUTHOR_ID).as_tuple())
+    found = scan(encode(erased.image.transpose(transpose)), options)
+    registry.close()
+    assert any(f.kind == "author-id-removed" and f.confidence == Confidence.HIGH for f in found.findings), [
+        (f.kind.value, f.confidence.value, f.summary) for f in found.findings]
+
+
+def test_a_mirrored_repost_of_a_watermarked_original_is_placed(world):
+    mirrored = scan(encode(world["first"].pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), world["options"])
+    assert mirrored.match.placed and mirrored.match.alignment.confirmed
+    assert {"author-id-present", "visible-label-present"} <= {f.kind for f in mirrored.findings}
+    assert not [f for f in mirrored.findings if f.removal and f.kind.mark == MarkKind.AUTHOR_ID]
+
+
 def test_the_watermark_and_the_fit_must_agree_on_the_turn(world):
     """The watermark's reading of a quarter turn against fitted geometries: the same turn agrees, no turn
     (what a fit gives a picture that matches itself turned) is a doubt that names the turn."""
