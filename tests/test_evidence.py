@@ -252,15 +252,17 @@ def test_a_mirrored_repost_of_an_original_without_watermark_is_found_and_its_mar
     assert honest.match is not None and honest.match.placed
     assert {"author-id-present", "visible-label-present"} <= {f.kind for f in honest.findings}
     assert not accusations(honest), [f.summary for f in accusations(honest)]
-    erased = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=labelled.record.box(MarkKind.AUTHOR_ID).as_tuple())
-    found = scan(encode(erased.image.transpose(transpose)), options)
+    box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+    erased = ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image
+    found = scan(encode(erased.transpose(transpose)), options)
     registry.close()
     assert any(f.kind == "author-id-removed" and f.confidence == Confidence.HIGH for f in found.findings), [
         (f.kind.value, f.confidence.value, f.summary) for f in found.findings]
 
 
 def test_a_mirrored_repost_of_a_watermarked_original_is_placed(world):
-    mirrored = scan(encode(world["first"].pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), world["options"])
+    mirror = world["first"].pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    mirrored = scan(encode(mirror), world["options"])
     assert mirrored.match.placed and mirrored.match.alignment.confirmed
     assert {"author-id-present", "visible-label-present"} <= {f.kind for f in mirrored.findings}
     assert not [f for f in mirrored.findings if f.removal and f.kind.mark == MarkKind.AUTHOR_ID]
