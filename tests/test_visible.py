@@ -130,7 +130,8 @@ def test_ocr_confusions_of_ai_are_undone_only_next_to_chinese(read, expected):
 
 @pytest.mark.parametrize("text, author_id", [
     ("小红书号：1234567890", "1234567890"), ("ID: xhs_ada_88", "xhs_ada_88"), ("抖音号: ada.v", "ada.v"),
-    ("小红书ID：ab12", "ab12"), ("by @studio_ada", "studio_ada"), ("1234567890", "1234567890"),
+    ("小红书ID：ab12", "ab12"), ("by @studio_ada", "studio_ada"), ("微博@xiaoming_2024", "xiaoming_2024"),
+    ("1234567890", "1234567890"),
     ("AI生成", None), ("Paid: no", None), ("mail ada@example.com", None), ("room 12", None), ("ID：a", None)])
 def test_author_ids_are_read_in_letters_as_in_digits_and_only_where_named(text, author_id):
     """Platform IDs are often words: one is read after an ID's name and a colon, or an @; without a name only
