@@ -143,17 +143,8 @@ def _features(image: Image.Image, equalised: bool = False):
 def align(original_thumbnail: Image.Image, original_size: tuple[int, int], repost) -> Alignment | None:
     """Fit the original -> repost transform (``repost`` a ``DecodedImage``), or None when too few agree.
     Where the features of the pictures as they are confirm no fit, they are sought again in both pictures
-    with their local contrast equalised (``EQUALISE_CLIP``), and the better-supported fit is kept; where
-    neither confirms one, the original is mirrored (``_mirrored``). Whether the fit shows the original's
-    picture is ``registered``'s to say."""
-    fit = _upright(original_thumbnail, original_size, repost)
-    if fit is not None and fit.confirmed:
-        return fit
-    mirrored = _mirrored(original_thumbnail, original_size, repost)
-    return mirrored if mirrored is not None and (fit is None or mirrored.inliers > fit.inliers) else fit
-
-
-def _upright(original_thumbnail: Image.Image, original_size: tuple[int, int], repost) -> Alignment | None:
+    with their local contrast equalised (``EQUALISE_CLIP``), and the better-supported fit is kept. Whether
+    the fit shows the original's picture is ``registered``'s to say; a mirrored repost is ``align_mirrored``'s."""
     fit = _align(original_thumbnail, original_size, repost, equalised=False)
     if fit is not None and fit.confirmed:
         return fit
@@ -161,14 +152,15 @@ def _upright(original_thumbnail: Image.Image, original_size: tuple[int, int], re
     return again if again is not None and (fit is None or again.inliers > fit.inliers) else fit
 
 
-def _mirrored(original_thumbnail: Image.Image, original_size: tuple[int, int], repost) -> Alignment | None:
-    """The fit of a repost that shows the original mirrored (any mirror: one turned as well is a left-right
-    mirror turned, and ORB's features turn with the picture), composed with the mirror; None unless
+def align_mirrored(original_thumbnail: Image.Image, original_size: tuple[int, int], repost) -> Alignment | None:
+    """The fit of a repost that shows the original mirrored, composed with the mirror (any mirror: one
+    turned as well is a left-right mirror turned, and ORB's features turn with the picture); None unless
     confirmed. ORB's descriptors are not mirror-invariant, so a mirrored repost — a common way past a
-    platform's matcher — matched no feature of its original and was never placed: its marks were judged
-    "removed" (low) while they stood there mirrored."""
+    platform's matcher — matched too few features of its original upright to be placed, or a portrait or
+    a poster nearly its own mirror image matched enough for a wrong fit that did not register: its marks were
+    judged "removed" (low) while they stood there mirrored, or the repost was tied to nothing."""
     flip = Image.Transpose.FLIP_LEFT_RIGHT
-    fit = _upright(original_thumbnail.transpose(flip), original_size, repost)
+    fit = align(original_thumbnail.transpose(flip), original_size, repost)
     if fit is None or not fit.confirmed:
         return None
     return Alignment(fit.matrix @ transposed(flip, original_size), fit.inliers, fit.matches)
@@ -250,7 +242,7 @@ def symmetric_fits(original_thumbnail: Image.Image, original_size: tuple[int, in
     placed = project(fitted.matrix, corners)
     found = []
     for how, transpose in SYMMETRIES.items():
-        fit = _upright(original_thumbnail.transpose(transpose), original_size, repost)
+        fit = align(original_thumbnail.transpose(transpose), original_size, repost)
         if fit is None or not fit.confirmed:
             continue
         other = Alignment(fit.matrix @ transposed(transpose, original_size), fit.inliers, fit.matches)

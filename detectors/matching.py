@@ -103,6 +103,11 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
         alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
         placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image,
                                                                original.mark_boxes)
+        if not placed and thumb is not None:  # a mirrored repost: fitted to the original mirrored
+            mirrored = geometry.align_mirrored(thumb, original.size, image)
+            if mirrored is not None and geometry.registered(thumb, original.size, mirrored, image,
+                                                            original.mark_boxes):
+                alignment, placed = mirrored, True
         alike = 0
         if (not placed and thumb is not None and detection is not None and detection.payload is not None
                 and original.payload is not None and detection.payload.identity == original.payload.identity):
