@@ -53,8 +53,9 @@ _state: dict = {}
 
 # --- labelling the corpus -------------------------------------------------------------------------------
 
-def label_corpus(files: list[Path], work: Path, author: str, **layout):
-    """Label every picture (and one picture twice: the same source registered twice)."""
+def label_corpus(files: list[Path], work: Path, author: str, watermark: bool = True, **layout):
+    """Label every picture (and one picture twice: the same source registered twice), with the watermark
+    unless ``watermark`` is False (``aimark label --no-watermark``)."""
     from aimark.detectors.registry import Registry
     from aimark.labeller.c2pa import CredentialSigner
     from aimark.labeller.keys import init_keys
@@ -65,7 +66,7 @@ def label_corpus(files: list[Path], work: Path, author: str, **layout):
     signer = CredentialSigner.from_files(keys.signer_chain, keys.signer_key)
     # layout: the marks' words and places (author_template, label_text, label_position, author_position)
     labeller = Labeller(LabelOptions(producer=PRODUCER, author_id=author, **layout),
-                        signer=signer, watermark=TiledSpreadSpectrum())
+                        signer=signer, watermark=TiledSpreadSpectrum() if watermark else None)
     labelled = []
     with Registry(work / "registry.sqlite") as registry:
         for index, path in enumerate(files):
@@ -354,6 +355,9 @@ def main() -> int:
     parser.add_argument("--label-text", default="AI生成", help="the visible AI label's words")
     parser.add_argument("--label-position", default="bottom-left", help="the label's corner or edge")
     parser.add_argument("--author-position", default="bottom-right", help="the author mark's corner")
+    parser.add_argument("--no-watermark", action="store_true",
+                        help="label without the invisible watermark (aimark label --no-watermark): reposts are "
+                             "then tied by their label, hashes and features alone")
     args = parser.parse_args()
     benign = [case for _, case in parse_cases(args.cases)]
     then = parse_cases(args.then)[0][1] if args.then else None
@@ -366,7 +370,8 @@ def main() -> int:
     keep = str(args.keep.resolve()) if args.keep else None
     try:
         started = time.time()
-        labelled, anchors = label_corpus(files, work, args.author, author_template=args.author_template,
+        labelled, anchors = label_corpus(files, work, args.author, not args.no_watermark,
+                                         author_template=args.author_template,
                                          label_text=args.label_text, label_position=args.label_position,
                                          author_position=args.author_position)
         jobs = [{**job, "author": args.author} for path, entry in zip(files, labelled)

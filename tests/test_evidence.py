@@ -260,6 +260,23 @@ def test_a_mirrored_repost_of_an_original_without_watermark_is_found_and_its_mar
         (f.kind.value, f.confidence.value, f.summary) for f in found.findings]
 
 
+def test_the_unlabelled_source_of_an_original_without_watermark_is_no_accusation(signer, keys, ocr, tmp_path):
+    """The unlabelled source looks like its --no-watermark original but for the marks, so the marks read as
+    removed and the metadata as stripped (at high, found by bench/false_accusations.py --no-watermark):
+    nothing tells it from a repost stripped of them. A repost still showing one mark is not the source."""
+    labelled, registry = label_and_register(signer, tmp_path, PHOTO.read_bytes(), PHOTO.name, AUTHOR,
+                                            watermark=False)
+    options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
+    source = scan(encode(Image.open(PHOTO)), options)
+    assert source.match is not None and source.match.placed
+    removals = [f for f in source.findings if f.removal]
+    assert removals and all(f.confidence == Confidence.LOW and "unlabelled source" in f.summary for f in removals)
+    box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
+    erased = scan(encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image), options)
+    registry.close()
+    assert any(f.kind == "author-id-removed" and f.confidence == Confidence.HIGH for f in erased.findings)
+
+
 def test_a_mirrored_repost_of_a_watermarked_original_is_placed(world):
     mirror = world["first"].pixels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     mirrored = scan(encode(mirror), world["options"])

@@ -10,22 +10,35 @@ from .base import Case, as_information
 from .c2pa import modified_only
 
 
-def doubts(case: Case) -> list[str]:
+def doubts(case: Case, findings: list[Finding] = ()) -> list[str]:
     """Why removal findings resting on the match cannot be trusted: evidence that disagrees with it, or a
-    match by appearance alone to a watermarked original with no watermark here (this may be the unlabelled
-    source picture rather than a stripped repost) — unless the original's own mark was found by an informed
-    read (``matching.confirm_mark``): the source picture never carried it."""
+    match by appearance alone that the unlabelled source picture would give as well — the original looks
+    the same but for its marks, so a picture showing none of them may be that source rather than a repost
+    stripped of them:
+    - to a watermarked original with no watermark here, unless the original's own mark was found by an
+      informed read (``matching.confirm_mark``): the source picture never carried it;
+    - to an original labelled without a watermark (``--no-watermark``), where none of its visible marks is
+      read present (``findings``): nothing else tells the two apart. Measured: the unlabelled source of a
+      --no-watermark original was accused at high of its marks' removal (``bench/false_accusations.py
+      --no-watermark``, docs/benchmarks.md); a repost that still shows one mark is not the source, and
+      the other mark's removal stands."""
     match = case.match
     found = list(match.disagreements) if match is not None else []
-    if (match is not None and match.by == "hash" and match.original.watermarked and case.payload is None
-            and not match.mark_confirmed):
+    if match is None or match.by != "hash" or case.payload is not None:
+        return found
+    if match.original.watermarked and not match.mark_confirmed:
         found.append("matched by appearance only and no watermark was found, though the original carried one: this "
                      "may be the unlabelled source picture rather than a repost")
+    elif not match.original.watermarked and not any(
+            f.kind in (FindingKind.VISIBLE_LABEL_PRESENT, FindingKind.VISIBLE_LABEL_NONCOMPLIANT,
+                       FindingKind.AUTHOR_ID_PRESENT) for f in findings):
+        found.append("matched by appearance only, the original carried no watermark and none of its visible marks "
+                     "is here: this may be the unlabelled source picture rather than a repost")
     return found
 
 
 def with_doubts(case: Case, findings: list[Finding]) -> list[Finding]:
-    found = doubts(case)
+    found = doubts(case, findings)
     return as_information(findings, "; ".join(found)) if found else findings
 
 
