@@ -85,6 +85,9 @@ def disagreements(original: Original, payload, produce_id: str | None) -> list[s
     if payload is not None and original.payload is not None and original.payload.identity != payload.identity:
         found.append(f"its watermark names another original (author {payload.author_id}, content "
                      f"{payload.content_id}) than this one's (content {original.payload.content_id})")
+    if payload is not None and not original.watermarked:  # a mark this original never had: put there since
+        found.append(f"it carries an aimark watermark (author {payload.author_id}, content {payload.content_id}), "
+                     "though this original was labelled without one")
     if produce_id and produce_id != original.produce_id and original.watermarked:
         if original.payload is None or not WatermarkPayload.content_matches(produce_id, original.payload.content_id):
             found.append(f"its metadata label names another ProduceID ({produce_id!r})")

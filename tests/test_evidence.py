@@ -263,7 +263,8 @@ def test_a_mirrored_repost_of_an_original_without_watermark_is_found_and_its_mar
 def test_the_unlabelled_source_of_an_original_without_watermark_is_no_accusation(signer, keys, ocr, tmp_path):
     """The unlabelled source looks like its --no-watermark original but for the marks, so the marks read as
     removed and the metadata as stripped (at high, found by bench/false_accusations.py --no-watermark):
-    nothing tells it from a repost stripped of them. A repost still showing one mark is not the source."""
+    nothing tells it from a repost stripped of them; nor with an aimark mark forged onto it, which the
+    original never had. A repost still showing one mark is not the source."""
     labelled, registry = label_and_register(signer, tmp_path, PHOTO.read_bytes(), PHOTO.name, AUTHOR,
                                             watermark=False)
     options = ScanOptions(ocr=ocr, registry=registry, trust_anchors=keys.ca_cert.read_text())
@@ -271,6 +272,11 @@ def test_the_unlabelled_source_of_an_original_without_watermark_is_no_accusation
     assert source.match is not None and source.match.placed
     removals = [f for f in source.findings if f.removal]
     assert removals and all(f.confidence == Confidence.LOW and "unlabelled source" in f.summary for f in removals)
+    # an open-key mark forged onto that source: a mark the original never had, no tie to it
+    forged = watermark.embed(Image.open(PHOTO).convert("RGB"), watermark.WatermarkPayload(AUTHOR, 123456))
+    scanned = scan(encode(forged), options)
+    assert scanned.inspection.watermark.payload is not None and scanned.match.placed
+    assert not accusations(scanned) and not [f for f in scanned.findings if f.removal and f.confidence > "low"]
     box = labelled.record.box(MarkKind.AUTHOR_ID).as_tuple()
     erased = scan(encode(ATTACKS["erase_id"].apply(labelled.pixels, 2, box=box).image), options)
     registry.close()
