@@ -157,7 +157,7 @@ def encode(image: Image.Image, fmt: str, **params) -> bytes:
 def image_data_start(jpeg: bytes) -> int:
     """Where a JPEG's entropy-coded data begins: past its first SOS segment, found by walking the segments.
     (Searching for the bytes FF DA can stop inside a C2PA manifest, whose signature and certificates are
-    random: one signing in ~25 put them there, and a test's edit then fell in the manifest.)"""
+    random: about one test session in 30 had them there, and the edit then fell in the manifest.)"""
     from aimark.labeller.carriers import jpeg_segments
 
     return next(segment.end for segment in jpeg_segments(jpeg) if segment.marker == 0xDA)
