@@ -159,18 +159,35 @@ def align_mirrored(original_thumbnail: Image.Image, original_size: tuple[int, in
     platform's matcher — matched too few features of its original upright to be placed, or a portrait or
     a poster nearly its own mirror image matched enough for a wrong fit that did not register: its marks were
     judged "removed" (low) while they stood there mirrored, or the repost was tied to nothing."""
-    flip = Image.Transpose.FLIP_LEFT_RIGHT
-    fit = align(original_thumbnail.transpose(flip), original_size, repost)
+    return _transposed_fit(original_thumbnail, original_size, repost, Image.Transpose.FLIP_LEFT_RIGHT)
+
+
+def place(original_thumbnail: Image.Image, original_size: tuple[int, int], repost,
+          marks: tuple[Box, ...] = ()) -> Alignment | None:
+    """The fit that shows the original in the repost (``registered``): upright, else mirrored; None when
+    neither does."""
+    for fit_with in (align, align_mirrored):
+        fit = fit_with(original_thumbnail, original_size, repost)
+        if fit is not None and registered(original_thumbnail, original_size, fit, repost, marks):
+            return fit
+    return None
+
+
+def _transposed_fit(original_thumbnail: Image.Image, original_size: tuple[int, int], repost,
+                    transpose: Image.Transpose) -> Alignment | None:
+    """The confirmed fit of the original transposed, composed with the transpose (original -> repost)."""
+    fit = align(original_thumbnail.transpose(transpose), original_size, repost)
     if fit is None or not fit.confirmed:
         return None
-    return Alignment(fit.matrix @ transposed(flip, original_size), fit.inliers, fit.matches)
+    return Alignment(fit.matrix @ transposed(transpose, original_size), fit.inliers, fit.matches)
 
 
 def _align(original_thumbnail: Image.Image, original_size: tuple[int, int], repost, equalised: bool):
     repost_view, repost_factor = repost.grey_scaled(WORK_SIDE, Image.Resampling.BILINEAR)
     thumb_factor = original_thumbnail.width / original_size[0]
     kp_a, des_a = _features(original_thumbnail, equalised)
-    kp_b, des_b = _features(repost_view, equalised)
+    # the repost's features are the same for every candidate and every turn of it tried: found once
+    kp_b, des_b = repost.view(("orb", equalised), lambda: _features(repost_view, equalised))
     if des_a is None or des_b is None or len(kp_a) < 3 or len(kp_b) < 3:
         return None
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(des_a, des_b, k=2)
@@ -242,10 +259,9 @@ def symmetric_fits(original_thumbnail: Image.Image, original_size: tuple[int, in
     placed = project(fitted.matrix, corners)
     found = []
     for how, transpose in SYMMETRIES.items():
-        fit = align(original_thumbnail.transpose(transpose), original_size, repost)
-        if fit is None or not fit.confirmed:
+        other = _transposed_fit(original_thumbnail, original_size, repost, transpose)
+        if other is None:
             continue
-        other = Alignment(fit.matrix @ transposed(transpose, original_size), fit.inliers, fit.matches)
         moved = np.abs(project(other.matrix, corners) - placed).max()
         if (moved < OTHER_PLACE * min(repost.size)
                 or not registered(original_thumbnail, original_size, other, repost, marks)):

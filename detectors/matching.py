@@ -103,15 +103,8 @@ def find_original(image: DecodedImage, payload, registry: Registry, produce_id: 
     fallback = unplaced = None
     for original, by, distances in _candidates(image, payload, produce_id, registry):
         thumb = original.thumbnail_image()
-        alignment = geometry.align(thumb, original.size, image) if thumb is not None else None
-        placed = alignment is not None and geometry.registered(thumb, original.size, alignment, image,
-                                                               original.mark_boxes)
-        if not placed and thumb is not None:  # a mirrored repost: fitted to the original mirrored
-            mirrored = geometry.align_mirrored(thumb, original.size, image)
-            if mirrored is not None and geometry.registered(thumb, original.size, mirrored, image,
-                                                            original.mark_boxes):
-                alignment, placed = mirrored, True
-        alike = 0
+        alignment = None if thumb is None else geometry.place(thumb, original.size, image, original.mark_boxes)
+        placed, alike = alignment is not None, 0
         if (not placed and thumb is not None and detection is not None and detection.payload is not None
                 and original.payload is not None and detection.payload.identity == original.payload.identity):
             by_mark = geometry.placed_by_mark(thumb, original.size, detection, image, original.mark_boxes)

@@ -355,10 +355,10 @@ def check_label(image: Image.Image, box: tuple[int, int, int, int], text: str) -
 # "抖音号: ada.v"; OCR may read an underscore as a space) or the word after an @ (the templates platforms use:
 # "@ada", "微博@ada", the platform's name written against the @), not in an e-mail address (a letter or digit
 # before the @), else a bare run of digits (a numeric ID drawn without a name).
-_NAMED_AUTHOR_ID = re.compile(r"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S.*\S)|(?<![0-9A-Za-z_.\-])@(\S{2,})",
+_ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whole ID has none of it on either side)
+_NAMED_AUTHOR_ID = re.compile(rf"(?:(?<![A-Za-z])ID|ＩＤ|号)\s*[:：]\s*(\S.*\S)|(?<![{_ID_GLYPH}])@(\S{{2,}})",
                               re.IGNORECASE)
 _AUTHOR_ID = re.compile(r"\d{5,}")
-_ID_GLYPH = r"0-9A-Za-z_.\-"  # what an ID is spelt with beside the word (a whole ID has none of it on either side)
 ID_PIECES = 4  # an ID read in at most this many pieces (three underscores lost) is still recognised
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aimark.labeller import metadata
 from aimark.labeller.vocabulary import FindingKind
 
@@ -10,7 +12,7 @@ from .base import Case, as_information
 from .c2pa import modified_only
 
 
-def doubts(case: Case, findings: list[Finding] = ()) -> list[str]:
+def doubts(case: Case, findings: Sequence[Finding] = ()) -> list[str]:
     """Why removal findings resting on the match cannot be trusted: evidence that disagrees with it, or a
     match by appearance alone that the unlabelled source picture would give as well — the original looks
     the same but for its marks, so a picture showing none of them may be that source rather than a repost
