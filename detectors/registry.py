@@ -39,9 +39,13 @@ CROP_GLYPH_PX = 32  # marks are kept at about this glyph height: enough to see b
 CROP_PAD = 0.6  # context kept around a mark, in box heights
 LAYOUT_KEYS = ("version", "label_position", "author_position")  # a format-2 payload's beyond author and content
 # which of these layers an original was written with, kept beside its marks (the "marks" column's JSON; a
-# registry whose rows may say so is schema 3, registry_store.LAYERS_FROM)
+# registry whose rows may say so is schema 3 or later, registry_store.SCHEMA_VERSION)
 RECORDED_LAYERS = (MarkKind.METADATA, MarkKind.C2PA)
 LAYERS_KEY = "layers"
+# whether the watermark passed its labelling self-check (read back from a simulated social repost), kept
+# beside its marks too (schema 4): a repost of an original whose mark failed it is expected to carry no
+# readable mark, so finding none there says nothing about being its unlabelled source
+WATERMARK_CHECK_KEY = "watermark_check"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ class Original:
     # the metadata label and the C2PA manifest, whichever it was written with (``--no-c2pa`` writes none, a
     # format may hold neither); None for rows registered before this was kept: both taken as written
     layers: frozenset[MarkKind] | None = None
+    # its watermark read back from a simulated social repost when it was labelled; True for rows registered
+    # before this was kept (their marks taken as reliable, as they were)
+    mark_survives_repost: bool = True
 
     @property
     def mark_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -186,6 +193,9 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
     if payload and payload.get("version", 1) >= LAYOUT_VERSION:  # the layout, which the mark's own bits follow
         kept[MarkKind.WATERMARK.value] = {key: payload.get(key) for key in LAYOUT_KEYS}
     kept[LAYERS_KEY] = [kind.value for kind in RECORDED_LAYERS if record.mark(kind)]
+    check = (record.mark(MarkKind.WATERMARK) or {}).get("self_check")
+    if payload and check is not None:
+        kept[WATERMARK_CHECK_KEY] = {"survives_repost": bool(check.get("survives_repost", True))}
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     grey = pixels.convert("L")
     pdq, quality = signals.PdqHash().compute_with_quality(grey)
@@ -306,6 +316,7 @@ class Registry:
         kept = json.loads(marks)
         layout = kept.pop(MarkKind.WATERMARK.value, None) or {}
         layers = kept.pop(LAYERS_KEY, None)
+        check = kept.pop(WATERMARK_CHECK_KEY, None) or {}
         payload = None
         if content is not None and kind is not None and author is not None:
             payload = WatermarkPayload(author_id=str(author) if kind == 0 else f"hash:{author:09x}",
@@ -316,7 +327,8 @@ class Registry:
         return Original(id_, produce_id, author_id, path, (width, height), hashes,
                         {mark_kind(name): value for name, value in kept.items()},
                         content is not None, payload, quality, media=lambda: self._media_of(id_),
-                        layers=None if layers is None else frozenset(MarkKind(name) for name in layers))
+                        layers=None if layers is None else frozenset(MarkKind(name) for name in layers),
+                        mark_survives_repost=bool(check.get("survives_repost", True)))
 
     def _media_of(self, id_: int) -> tuple[bytes | None, str | None]:
         row = self._store.fetchone("SELECT thumbnail, mark_crops FROM original_media WHERE original_id = ?", (id_,))

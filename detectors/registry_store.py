@@ -4,10 +4,11 @@ One schema, written once in a neutral SQL that both dialects take after two subs
 the key column). The hot table ``originals`` holds what a lookup needs — ids, hashes, the watermark payload,
 the marks' boxes and words — about 0.5 KB per original; the thumbnail and the marks' crops (~30 KB) sit in
 ``original_media`` and are read only when a finding needs pictures. Schema version 1 (everything in one
-table, aimark 0.1) is upgraded in place, in one transaction. Version 3 has version 2's tables; its rows'
-``marks`` may also say which layers the original was written with (``registry.LAYERS_KEY``), which an
-aimark reading version 2 would fail on, image by image: opened for writing, a version 2 registry is marked
-3, so an older aimark refuses it at once and says to upgrade. Version 2 rows read as before.
+table, aimark 0.1) is upgraded in place, in one transaction. Versions 3 and 4 have version 2's tables; their
+rows' ``marks`` may also say which layers the original was written with (3, ``registry.LAYERS_KEY``) and
+whether its watermark passed its self-check (4, ``registry.WATERMARK_CHECK_KEY``), which an aimark reading an
+earlier version would fail on, image by image: opened for writing, a version 2 or 3 registry is marked 4, so
+an older aimark refuses it at once and says to upgrade. Earlier rows read as before.
 
 PostgreSQL goes through psycopg 3 (the maintained driver; binary wheels, server-side parameters): every
 write is its own short transaction and ``INSERT ... ON CONFLICT DO NOTHING`` keeps one row per ProduceID,
@@ -22,8 +23,7 @@ from typing import Any, Iterable
 
 from aimark.labeller.errors import AimarkError
 
-SCHEMA_VERSION = 3
-LAYERS_FROM = 3  # the first version whose rows may name their layers: what the version number guards
+SCHEMA_VERSION = 4  # 3 and 4 only add what rows may say (see the docstring): what the number guards
 HOT_COLUMNS = ("produce_id", "author_id", "wm_author_kind", "wm_author", "wm_content", "path", "width", "height",
                "dhash", "phash", "pdq", "pdq_quality", "marks")
 MEDIA_COLUMNS = ("thumbnail", "mark_crops")
@@ -139,7 +139,7 @@ class SqliteStore(Store):
             self._db.executescript(SCHEMA.format(key="INTEGER PRIMARY KEY", blob="BLOB"))
             with self._db:
                 self._db.execute("INSERT INTO aimark_schema (version) VALUES (?)", (SCHEMA_VERSION,))
-        elif version < LAYERS_FROM and not read_only:  # the same tables: only what its rows may say
+        elif version < SCHEMA_VERSION and not read_only:  # the same tables: only what its rows may say
             with self._db:
                 self._db.execute("INSERT INTO aimark_schema (version) VALUES (?)", (SCHEMA_VERSION,))
         elif version is None:
@@ -229,7 +229,7 @@ class PostgresStore(Store):
                 self._db.execute("SELECT pg_advisory_xact_lock(4242)")
                 self._db.execute(SCHEMA.format(key="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
                 written = self._db.execute("SELECT MAX(version) FROM aimark_schema").fetchone()[0]
-                if written is None or written < LAYERS_FROM:  # new, or version 2's tables (see the docstring)
+                if written is None or written < SCHEMA_VERSION:  # new, or version 2's tables (the docstring)
                     self._db.execute("INSERT INTO aimark_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
         else:
             self._db.execute("SET default_transaction_read_only = on")

@@ -111,11 +111,12 @@ def test_the_watermark_is_kept_whole_so_an_informed_read_can_rebuild_its_bits(tm
         assert guessed == written and old.version == 1 and old.identity == written.identity
 
 
-def test_rows_name_their_layers_and_a_version_2_registry_is_marked_3_once_written(tmp_path, labelled):
-    """Which layers an original was written with lives in its row's marks (``--no-c2pa`` writes no
-    manifest, so none was stripped). A registry written before reads as before (layers unknown: taken as
-    written); opened for writing it is marked schema 3, which an older aimark refuses at once rather than
-    failing on each row that names its layers."""
+def test_rows_name_their_layers_and_a_version_2_registry_is_marked_4_once_written(tmp_path, labelled):
+    """Which layers an original was written with, and whether its watermark passed its self-check, live in
+    its row's marks (``--no-c2pa`` writes no manifest, so none was stripped). A registry written before
+    reads as before (layers unknown: taken as written; the mark taken as reliable); opened for writing it
+    is marked schema 4, which an older aimark refuses at once rather than failing on each row that says
+    more."""
     path = tmp_path / "originals.sqlite"
     with Registry(path) as registry:
         registry.add(labelled.record, labelled.pixels, AUTHOR)
@@ -123,7 +124,14 @@ def test_rows_name_their_layers_and_a_version_2_registry_is_marked_3_once_writte
         assert original.layers == {MarkKind.METADATA, MarkKind.C2PA}
     with sqlite3.connect(path) as db:  # as the aimark before wrote it
         marks = json.loads(db.execute("SELECT marks FROM originals").fetchone()[0])
-        before = {name: value for name, value in marks.items() if name != "layers"}
+        assert marks["watermark_check"] == {"survives_repost": True}
+        marks["watermark_check"] = {"survives_repost": False}
+        db.execute("UPDATE originals SET marks = ?", (json.dumps(marks),))
+    with Registry(path, read_only=True) as registry:
+        [original] = registry.by_produce_id(labelled.record.produce_id)
+        assert not original.mark_survives_repost
+    with sqlite3.connect(path) as db:
+        before = {name: value for name, value in marks.items() if name not in ("layers", "watermark_check")}
         db.execute("UPDATE originals SET marks = ?", (json.dumps(before),))
         db.execute("DELETE FROM aimark_schema")
         db.execute("INSERT INTO aimark_schema (version) VALUES (2)")
@@ -134,11 +142,11 @@ def test_rows_name_their_layers_and_a_version_2_registry_is_marked_3_once_writte
 
     with Registry(path, read_only=True) as registry:
         [original] = registry.by_produce_id(labelled.record.produce_id)
-        assert original.layers is None
+        assert original.layers is None and original.mark_survives_repost
     assert version() == 2
     with Registry(path):
         pass
-    assert version() == 3
+    assert version() == 4
 
 
 def test_a_sql_ascii_postgresql_database_reads_back_text(labelled):
