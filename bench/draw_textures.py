@@ -6,10 +6,12 @@ corrugated metal. Drawn once to measure the spectrally flat view on textures it 
 
     python bench/draw_textures.py /tmp/textures3
     python bench/draw_textures.py --more /tmp/periodic_new   # four more, drawn later (``more_textures``)
+    python bench/draw_textures.py --seed 38 /tmp/weak        # new pictures of the same kinds
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -99,9 +101,9 @@ def more_textures(seed: int = 77) -> dict[str, np.ndarray | Image.Image]:
     return out
 
 
-def main(folder: Path, drawn=textures) -> int:
+def main(folder: Path, drawn=textures, seed: int | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, picture in drawn().items():
+    for name, picture in (drawn() if seed is None else drawn(seed)).items():
         if not isinstance(picture, Image.Image):
             picture = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
         picture.save(folder / f"{name}.png")
@@ -109,6 +111,9 @@ def main(folder: Path, drawn=textures) -> int:
 
 
 if __name__ == "__main__":
-    more = "--more" in sys.argv[1:]
-    folders = [arg for arg in sys.argv[1:] if arg != "--more"]
-    sys.exit(main(Path(folders[0] if folders else "textures"), more_textures if more else textures))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("textures"))
+    parser.add_argument("--more", action="store_true", help="the four drawn later (more_textures)")
+    parser.add_argument("--seed", type=int, help="another seed: new pictures of the same kinds (default: 31, 77)")
+    args = parser.parse_args()
+    sys.exit(main(args.folder, more_textures if args.more else textures, args.seed))
