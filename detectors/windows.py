@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from PIL import Image
 
 from aimark.labeller import visible, vocabulary
-from aimark.labeller.vocabulary import MarkKind
 
 CORNER_WIDTH, CORNER_DEPTH = 0.62, 0.16  # in short sides: a label or an author mark plus its margin
 MIDDLE_WIDTH = 0.5
@@ -92,7 +91,7 @@ def read_edges(pixels: Image.Image, reader) -> list[visible.FoundMark]:
                     marks[:] = [other for other in marks if other not in same] + [mark]
 
     read(corner_windows(pixels.size))
-    if not any(mark.kind == MarkKind.VISIBLE_LABEL for mark in marks):
+    if not any(mark.in_label_words for mark in marks):
         read(middle_windows(pixels.size))
     return marks
 

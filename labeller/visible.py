@@ -71,6 +71,25 @@ def text_problem(text: str) -> str | None:
             "use e.g. 'AI生成', or add it beside your text: 'AI生成 · AI illustration'")
 
 
+# A line that discloses AI generation in words GB 45438 §5.2 does not take (English, or 创作/绘制 in Chinese):
+# an AI label that does not comply, where a compliant one is asked. The whole line must be the disclosure,
+# so a headline or caption that only mentions AI ("AI-generated images flood the feeds") is not a label;
+# a generator's name alone ("即梦AI") is not one either. OCR reads "AI" as "Al" or "A1" here too.
+_AI_WORD = r"(?:A[Il1|]|A\.I\.?|artificial intelligence)"
+_MADE = r"(?:generated|created|made|imagined|synthesi[sz]ed|produced)"
+_AI_DISCLOSURE = re.compile(
+    rf"^(?:this (?:image|picture|content) (?:is|was) )?(?:{_AI_WORD}[- ]?{_MADE}|{_MADE} (?:by|with|using) "
+    rf"{_AI_WORD})(?: (?:image|picture|content|art|artwork))?$"
+    r"|^(?:由|本图由|此图由|内容由|图片由)?(?:AI|人工智能)(?:创作|绘制|绘画|作画|制作)(?:的?(?:图片|内容|作品))?$",
+    re.IGNORECASE)
+
+
+def discloses_ai(text: str) -> bool:
+    """Whether a whole line of text declares AI generation, compliant with GB 45438's words or not."""
+    line = " ".join(text.split()).strip(" .·•|:-–—()[]（）【】")
+    return text_problem(line) is None or _AI_DISCLOSURE.match(line) is not None
+
+
 def require_compliant_text(text: str) -> str:
     """Return ``text`` if it complies, else raise ``NonCompliantLabelText`` saying what is missing."""
     problem = text_problem(text)
@@ -428,6 +447,12 @@ class FoundMark:
     check: LabelCheck | None = None
     author_id: str | None = None
 
+    @property
+    def in_label_words(self) -> bool:
+        """An AI label in GB 45438's words (AI + 生成/合成), whatever its size and place: what stands for a
+        label that was drawn; one in other words ('AI generated') is reported, never taken for it."""
+        return self.kind == MarkKind.VISIBLE_LABEL and (self.check is None or self.check.words_ok)
+
     def as_record(self) -> dict:
         record = {"kind": self.kind, "text": self.text, "box": list(self.box), "score": round(self.score, 3)}
         if self.check:
@@ -495,7 +520,7 @@ def read_marks(pixels: Image.Image, reader: TextReader) -> list[FoundMark]:
 def classify(pixels: Image.Image, raw_text: str, box: tuple[int, int, int, int], score: float) -> FoundMark:
     """What a line of OCR'd text is: an AI label (then judged against §5.2), an author ID, or other text."""
     text = normalise_ocr_text(raw_text)
-    if text_problem(text) is None:
+    if text_problem(text) is None or discloses_ai(text):  # the latter judged non-compliant by its words
         return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
     author_id = looks_like_author_id(text)
     if author_id:

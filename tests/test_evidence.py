@@ -15,7 +15,7 @@ from aimark.detectors import ScanOptions, scan
 from aimark.detectors.cli import main
 from aimark.detectors.propagate import propagate
 from aimark.detectors.registry import Registry
-from aimark.labeller import carriers, watermark
+from aimark.labeller import carriers, visible, watermark
 from aimark.labeller.pipeline import Labeller, LabelOptions
 from aimark.labeller.vocabulary import Confidence, MarkKind
 from aimark.labeller.watermark import TiledSpreadSpectrum
@@ -305,6 +305,24 @@ def test_a_removal_from_an_original_whose_watermark_failed_its_self_check_stands
     removals = [f for f in source.findings if f.removal]
     assert removals
     assert all(f.confidence == Confidence.LOW and "unlabelled source" in f.summary for f in removals)
+
+
+def test_a_label_repainted_in_other_words_does_not_stand_for_the_original_label(world):
+    """'AI generated' painted over the original's 'AI生成' declares AI in words GB 45438 does not take: it does
+    not stand for the original's label, which is not read as still there (a line read as any label did,
+    found at the edge: 'present', medium); the line itself is reported as a label that does not comply."""
+    result = world["first"]
+    image = result.pixels.copy()
+    x0, y0, x1, y1 = result.record.box(MarkKind.VISIBLE_LABEL).as_tuple()
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((x0, y0, x1 + 60, y1), fill=(30, 30, 30))
+    draw.text((x0 + 6, y0 + 4), "AI generated", fill=(255, 255, 255),
+              font=ImageFont.truetype(str(visible.DEFAULT_FONT), max(12, (y1 - y0) * 2 // 3)))
+    scanned = scan(encode(image), world["options"])
+    label = [f for f in scanned.findings if f.kind.mark == MarkKind.VISIBLE_LABEL]
+    assert not [f for f in label if f.kind == "visible-label-present"], [f.summary for f in label]
+    assert any(f.kind == "visible-label-removed" for f in label)
+    assert any(m.kind == MarkKind.VISIBLE_LABEL and not m.check.words_ok for m in scanned.visible)
 
 
 def test_a_mirrored_repost_of_a_watermarked_original_is_placed(world):

@@ -148,6 +148,33 @@ def test_generator_watermark_without_a_label_is_suspected():
     assert "generator-watermark" in kinds(scanned) and scanned.verdict.level == "3"
 
 
+def test_an_ai_label_in_other_words_is_reported_as_not_complying_and_a_headline_is_no_label(ocr):
+    """'AI generated' in a corner declares the picture AI-made, in words GB 45438 does not take: reported as a
+    label that does not comply (a trace: suspected AI). A headline along the top edge that only mentions AI
+    is no label, and an unlabelled picture stays without evidence."""
+    from PIL import ImageDraw, ImageFont
+
+    def with_text(text, where):
+        image = Image.open(SMALL_PHOTO).convert("RGB")
+        draw = ImageDraw.Draw(image)
+        font = ImageFont.truetype(str(visible.DEFAULT_FONT), 24)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        x = 10 if where == "top" else image.width - (right - left) - 20
+        y = 8 if where == "top" else image.height - (bottom - top) - 20
+        draw.rectangle((x - 6, y - 6, x + right - left + 6, y + bottom + 6), fill=(30, 30, 30))
+        draw.text((x - left, y), text, font=font, fill=(255, 255, 255))
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    declared = scan(with_text("AI generated", "corner"), ScanOptions(ocr=ocr))
+    [label] = [f for f in declared.findings if f.kind == "visible-label-noncompliant"]
+    assert "generation element" in label.summary and declared.verdict.level == "3"
+    headline = scan(with_text("AI-generated images flood the feeds", "top"), ScanOptions(ocr=ocr))
+    assert any("flood" in m.text for m in headline.visible)
+    assert headline.findings == [] and headline.verdict.level == "none"
+
+
 def test_malformed_xmp_and_lying_label_values_are_reported_not_crashed():
     photo = io.BytesIO()
     Image.open(SMALL_PHOTO).convert("RGB").save(photo, "JPEG")

@@ -85,10 +85,12 @@ def _geometry_evidence(alignment: geometry.Alignment) -> str:
 
 
 def _shows(mark: visible.FoundMark, kind: MarkKind, author_id: str | None) -> bool:
-    """Whether an OCR'd line is the mark sought: an AI label, or the original's author ID (``author_id``;
-    None, when the original's ID cannot be told, matches no line — not every line that carries no ID)."""
+    """Whether an OCR'd line is the mark sought: an AI label in GB 45438's words (one in other words, such as
+    'AI generated', painted where the original's was, does not stand for it), or the original's author ID
+    (``author_id``; None, when the original's ID cannot be told, matches no line — not every line that
+    carries no ID)."""
     if kind == MarkKind.VISIBLE_LABEL:
-        return mark.kind == MarkKind.VISIBLE_LABEL
+        return mark.in_label_words
     return visible.shows_author_id(mark.text, author_id)
 
 
@@ -400,7 +402,7 @@ class EdgeMarksJudge(Judge):
                 findings.append(self._missing(case, "author-id", FindingKind.AUTHOR_ID_REMOVED,
                                               f"the watermark names author {payload.author_id} but no author ID is "
                                               "visible in the corners"))
-        if payload is not None and not labels:
+        if payload is not None and not any(mark.in_label_words for mark in labels):
             findings.append(self._missing(case, "visible-label", FindingKind.VISIBLE_LABEL_REMOVED,
                                           "the image carries an aimark watermark but no visible AI label is in its "
                                           "corners or edges"))
