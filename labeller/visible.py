@@ -84,6 +84,9 @@ _AI_DISCLOSURE = re.compile(
     re.IGNORECASE)
 
 
+_AI_ALONE = re.compile(r"(?<![A-Za-z])A[l1|](?![A-Za-z])")  # "AI" misread, as a word of its own
+
+
 def discloses_ai(text: str) -> bool:
     """Whether a whole line of text declares AI generation, compliant with GB 45438's words or not."""
     line = " ".join(text.split()).strip(" .·•|:-–—()[]（）【】")
@@ -520,7 +523,10 @@ def read_marks(pixels: Image.Image, reader: TextReader) -> list[FoundMark]:
 def classify(pixels: Image.Image, raw_text: str, box: tuple[int, int, int, int], score: float) -> FoundMark:
     """What a line of OCR'd text is: an AI label (then judged against §5.2), an author ID, or other text."""
     text = normalise_ocr_text(raw_text)
-    if text_problem(text) is None or discloses_ai(text):  # the latter judged non-compliant by its words
+    if text_problem(text) is None:
+        return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
+    if discloses_ai(text):  # a label in other words: judged, and found wanting in its words
+        text = _AI_ALONE.sub("AI", text)  # OCR's 'Made with Al': the check then names only what is missing
         return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
     author_id = looks_like_author_id(text)
     if author_id:

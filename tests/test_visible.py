@@ -134,6 +134,14 @@ def test_a_line_that_declares_ai_in_other_words_is_told_from_one_that_mentions_i
     assert visible.discloses_ai(text) == declares
 
 
+def test_a_label_in_other_words_is_judged_for_what_it_lacks_not_for_how_ocr_read_it():
+    image = Image.new("RGB", (800, 600), (90, 140, 200))
+    found = visible.classify(image, "Made with Al", (20, 540, 300, 580), 0.9)
+    assert found.kind == MarkKind.VISIBLE_LABEL and found.text == "Made with AI" and not found.check.words_ok
+    assert "generation element" in found.check.problems[0] and "an AI element" not in found.check.problems[0]
+    assert visible.classify(image, "Alice in Wonderland", (20, 540, 300, 580), 0.9).kind == visible.OTHER_TEXT
+
+
 @pytest.mark.parametrize("read, expected", [("Al生成", "AI生成"), ("A1合成", "AI合成"), ("ＡＩ生成", "AI生成"),
                                             ("Alice", "Alice")])
 def test_ocr_confusions_of_ai_are_undone_only_next_to_chinese(read, expected):
