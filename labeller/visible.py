@@ -82,8 +82,6 @@ _AI_DISCLOSURE = re.compile(
     rf"{_AI_WORD})(?: (?:image|picture|content|art|artwork))?$"
     r"|^(?:由|本图由|此图由|内容由|图片由)?(?:AI|人工智能)(?:创作|绘制|绘画|作画|制作)(?:的?(?:图片|内容|作品))?$",
     re.IGNORECASE)
-
-
 _AI_ALONE = re.compile(r"(?<![A-Za-z])A[l1|](?![A-Za-z])")  # "AI" misread, as a word of its own
 
 
