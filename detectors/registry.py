@@ -46,6 +46,7 @@ LAYERS_KEY = "layers"
 # beside its marks too (schema 4): a repost of an original whose mark failed it is expected to carry no
 # readable mark, so finding none there says nothing about being its unlabelled source
 WATERMARK_CHECK_KEY = "watermark_check"
+WEAK_MARK = {"survives_repost": False}  # as the JSON spells it, which Registry.counts looks for
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
     kept[LAYERS_KEY] = [kind.value for kind in RECORDED_LAYERS if record.mark(kind)]
     check = (record.mark(MarkKind.WATERMARK) or {}).get("self_check")
     if payload and check is not None:
-        kept[WATERMARK_CHECK_KEY] = {"survives_repost": bool(check.get("survives_repost", True))}
+        kept[WATERMARK_CHECK_KEY] = WEAK_MARK if not check.get("survives_repost", True) else {"survives_repost": True}
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     grey = pixels.convert("L")
     pdq, quality = signals.PdqHash().compute_with_quality(grey)
@@ -249,10 +250,13 @@ class Registry:
         return self._store.fetchone("SELECT COUNT(*) FROM originals")[0]
 
     def counts(self) -> dict[str, int]:
-        """How many originals, how many carry a watermark payload and a PDQ hash (three counting queries)."""
-        total, watermarked, with_pdq = self._store.fetchone(
-            "SELECT COUNT(*), COUNT(wm_content), COUNT(pdq) FROM originals")
-        return {"originals": total, "watermarked": watermarked, "with_pdq": with_pdq}
+        """How many originals, how many carry a watermark payload, how many of those marks failed their
+        self-check (a repost of them may carry no readable mark: only their visible marks, hashes and
+        features tie it), and how many carry a PDQ hash. One pass over the rows."""
+        total, watermarked, weak, with_pdq = self._store.fetchone(
+            "SELECT COUNT(*), COUNT(wm_content), SUM(CASE WHEN marks LIKE ? THEN 1 ELSE 0 END), COUNT(pdq) "
+            "FROM originals", (f'%"{WATERMARK_CHECK_KEY}": {json.dumps(WEAK_MARK)}%',))
+        return {"originals": total, "watermarked": watermarked, "weak_marks": weak or 0, "with_pdq": with_pdq}
 
     def describe(self) -> str:
         """The location as a message may show it (no password)."""

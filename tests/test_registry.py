@@ -71,6 +71,19 @@ def synthetic_rows(count: int, start: int = 0, seed: int = 0) -> list[dict]:
              "marks": "{}"} for i in range(count)]
 
 
+def test_the_counts_say_how_many_marks_failed_their_self_check(location, labelled):
+    """A moderator reads from 'aimark registry info' how many originals a repost may be tied to without
+    their watermark; the count is one SQL pass, the same in SQLite and PostgreSQL."""
+    weak = synthetic_rows(1, 70)[0] | {"marks": json.dumps({"watermark_check": {"survives_repost": False}})}
+    with Registry(location) as registry:
+        registry.add(labelled.record, labelled.pixels, AUTHOR)
+        registry.insert(weak)
+        registry.insert(synthetic_rows(1, 71)[0] | {"wm_content": None, "pdq": None})
+        assert registry.counts() == {"originals": 3, "watermarked": 2, "weak_marks": 1, "with_pdq": 2}
+        [original] = registry.by_produce_id(weak["produce_id"])
+        assert original.watermarked and not original.mark_survives_repost
+
+
 def test_an_original_round_trips_with_its_marks_media_and_hashes(location, labelled):
     with Registry(location) as registry:
         assert registry.add(labelled.record, labelled.pixels, AUTHOR, "out/photo.jpg")
@@ -343,7 +356,8 @@ def test_export_writes_the_threatexchange_signal_file_and_csv(tmp_path, labelled
     path = tmp_path / "originals.sqlite"
     with Registry(path) as registry:
         registry.add(labelled.record, labelled.pixels, AUTHOR)
-        flat = synthetic_rows(1, 50)[0] | {"pdq_quality": 10}  # too little structure: left out
+        flat = synthetic_rows(1, 50)[0] | {"pdq_quality": 10,  # too little structure: left out
+                                            "marks": json.dumps({"watermark_check": {"survives_repost": False}})}
         registry.insert(flat)
         [(signal, value, produce_id, quality)] = list(exported_signals(registry))
     out = tmp_path / "hashes.txt"
@@ -353,7 +367,8 @@ def test_export_writes_the_threatexchange_signal_file_and_csv(tmp_path, labelled
     assert int(value, 16) == pdq(labelled.pixels.convert("L"))
     assert CliRunner().invoke(main, ["registry", "export", str(path), "-o", str(out)]).exit_code == 2  # no --force
     info = CliRunner().invoke(main, ["registry", "info", str(path)]).output.splitlines()
-    assert ["originals     2", "watermarked   2", "with PDQ      2"] == info[1:4]
+    assert ["originals     2", "watermarked   2"] == info[1:3] and info[3].startswith("weak marks    1 (")
+    assert info[4] == "with PDQ      2"
     result = CliRunner().invoke(main, ["registry", "export", str(path), "--format", "csv"])
     assert result.output.splitlines() == ["signal_type,signal_value,produce_id,quality",
                                           f"pdq,{value},{produce_id},{quality}"]

@@ -28,13 +28,15 @@ def registry():
 @registry.command("info")
 @click.argument("location", metavar="FILE|URL")
 def info(location):
-    """How many originals, how many carry a watermark and a PDQ hash, and the memory a scan worker's hash
-    index takes for them (measured: 2.0 GB for ten million, docs/benchmarks.md)."""
+    """How many originals, how many carry a watermark (and how many of those failed their self-check) and a
+    PDQ hash, and the memory a scan worker's hash index takes for them (measured: 2.0 GB for ten million,
+    docs/benchmarks.md)."""
     with open_registry(registry_location(location, must_exist=True), read_only=True, console=Console()) as reg:
         counts = reg.counts()
         click.echo(f"registry      {reg.describe()}")
         click.echo(f"originals     {counts['originals']}")
         click.echo(f"watermarked   {counts['watermarked']}")
+        click.echo(f"weak marks    {counts['weak_marks']} (failed their self-check: a repost may not carry them)")
         click.echo(f"with PDQ      {counts['with_pdq']}")
         click.echo(f"hash index    about {counts['originals'] * INDEX_BYTES_PER_ORIGINAL / 2**20:.0f} MB in each "
                    "scan worker")
