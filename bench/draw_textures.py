@@ -114,6 +114,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("textures"))
     parser.add_argument("--more", action="store_true", help="the four drawn later (more_textures)")
-    parser.add_argument("--seed", type=int, help="another seed: new pictures of the same kinds (default: 31, 77)")
+    parser.add_argument("--seed", type=int,
+                        help="another seed: new pictures of the same kinds (default: 31, 77)")
     args = parser.parse_args()
     sys.exit(main(args.folder, more_textures if args.more else textures, args.seed))

@@ -196,7 +196,8 @@ def prepare_row(record: LabelRecord, pixels: Image.Image, author_id: str | None 
     kept[LAYERS_KEY] = [kind.value for kind in RECORDED_LAYERS if record.mark(kind)]
     check = (record.mark(MarkKind.WATERMARK) or {}).get("self_check")
     if payload and check is not None:
-        kept[WATERMARK_CHECK_KEY] = WEAK_MARK if not check.get("survives_repost", True) else {"survives_repost": True}
+        passed = check.get("survives_repost", True)
+        kept[WATERMARK_CHECK_KEY] = {"survives_repost": True} if passed else WEAK_MARK
     crops = mark_crops(pixels, {mark.value: record.mark(mark) for mark in VISIBLE_MARKS if record.mark(mark)})
     grey = pixels.convert("L")
     pdq, quality = signals.PdqHash().compute_with_quality(grey)

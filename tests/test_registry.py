@@ -356,8 +356,8 @@ def test_export_writes_the_threatexchange_signal_file_and_csv(tmp_path, labelled
     path = tmp_path / "originals.sqlite"
     with Registry(path) as registry:
         registry.add(labelled.record, labelled.pixels, AUTHOR)
-        flat = synthetic_rows(1, 50)[0] | {"pdq_quality": 10,  # too little structure: left out
-                                            "marks": json.dumps({"watermark_check": {"survives_repost": False}})}
+        weak = json.dumps({"watermark_check": {"survives_repost": False}})
+        flat = synthetic_rows(1, 50)[0] | {"pdq_quality": 10, "marks": weak}  # too little structure: left out
         registry.insert(flat)
         [(signal, value, produce_id, quality)] = list(exported_signals(registry))
     out = tmp_path / "hashes.txt"

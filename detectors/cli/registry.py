@@ -36,7 +36,8 @@ def info(location):
         click.echo(f"registry      {reg.describe()}")
         click.echo(f"originals     {counts['originals']}")
         click.echo(f"watermarked   {counts['watermarked']}")
-        click.echo(f"weak marks    {counts['weak_marks']} (failed their self-check: a repost may not carry them)")
+        click.echo(f"weak marks    {counts['weak_marks']} "
+                   "(failed their self-check: a repost may not carry them)")
         click.echo(f"with PDQ      {counts['with_pdq']}")
         click.echo(f"hash index    about {counts['originals'] * INDEX_BYTES_PER_ORIGINAL / 2**20:.0f} MB in each "
                    "scan worker")

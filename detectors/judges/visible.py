@@ -404,8 +404,8 @@ class EdgeMarksJudge(Judge):
                                               "visible in the corners"))
         if payload is not None and not any(mark.in_label_words for mark in labels):
             findings.append(self._missing(case, "visible-label", FindingKind.VISIBLE_LABEL_REMOVED,
-                                          "the image carries an aimark watermark but no visible AI label in GB "
-                                          "45438's words is in its corners or edges"))
+                                          "the image carries an aimark watermark but no visible AI label "
+                                          "in GB 45438's words is in its corners or edges"))
         return findings
 
     @staticmethod
