@@ -370,7 +370,7 @@ def main() -> int:
     keep = str(args.keep.resolve()) if args.keep else None
     try:
         started = time.time()
-        labelled, anchors = label_corpus(files, work, args.author, not args.no_watermark,
+        labelled, anchors = label_corpus(files, work, args.author, watermark=not args.no_watermark,
                                          author_template=args.author_template,
                                          label_text=args.label_text, label_position=args.label_position,
                                          author_position=args.author_position)

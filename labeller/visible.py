@@ -87,8 +87,13 @@ _AI_ALONE = re.compile(r"(?<![A-Za-z])A[l1|](?![A-Za-z])")  # "AI" misread, as a
 
 def discloses_ai(text: str) -> bool:
     """Whether a whole line of text declares AI generation, compliant with GB 45438's words or not."""
+    return text_problem(text) is None or _in_other_words(text)
+
+
+def _in_other_words(text: str) -> bool:
+    """Whether a whole line declares AI generation in words GB 45438 does not take (``_AI_DISCLOSURE``)."""
     line = " ".join(text.split()).strip(" .·•|:-–—()[]（）【】")
-    return text_problem(line) is None or _AI_DISCLOSURE.match(line) is not None
+    return _AI_DISCLOSURE.match(line) is not None
 
 
 def require_compliant_text(text: str) -> str:
@@ -521,10 +526,10 @@ def read_marks(pixels: Image.Image, reader: TextReader) -> list[FoundMark]:
 def classify(pixels: Image.Image, raw_text: str, box: tuple[int, int, int, int], score: float) -> FoundMark:
     """What a line of OCR'd text is: an AI label (then judged against §5.2), an author ID, or other text."""
     text = normalise_ocr_text(raw_text)
-    if text_problem(text) is None:
-        return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
-    if discloses_ai(text):  # a label in other words: judged, and found wanting in its words
-        text = _AI_ALONE.sub("AI", text)  # OCR's 'Made with Al': the check then names only what is missing
+    in_gb_words = text_problem(text) is None
+    if in_gb_words or _in_other_words(text):  # the latter is judged, and found wanting in its words
+        if not in_gb_words:
+            text = _AI_ALONE.sub("AI", text)  # OCR's 'Made with Al': the check names only what it lacks
         return FoundMark(MarkKind.VISIBLE_LABEL, text, box, score, check=check_label(pixels, box, text))
     author_id = looks_like_author_id(text)
     if author_id:

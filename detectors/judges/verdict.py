@@ -28,14 +28,13 @@ def doubts(case: Case, findings: Sequence[Finding] = ()) -> list[str]:
       be there lowered every removal on such pictures (a dense gravel texture: 0 of 10) to information."""
     match = case.match
     found = list(match.disagreements) if match is not None else []
-    if match is None or match.by != "hash" or case.payload is not None:
-        return found
+    if match is None or match.by != "hash" or case.payload is not None or match.mark_confirmed:
+        return found  # a mark read blind, or the original's own found by an informed read: not the source
     original = match.original
     if original.watermarked and original.mark_survives_repost:
-        if not match.mark_confirmed:
-            found.append("matched by appearance only and no watermark was found, though the original carried "
-                         "one: this may be the unlabelled source picture rather than a repost")
-    elif not match.mark_confirmed and not any(
+        found.append("matched by appearance only and no watermark was found, though the original carried "
+                     "one: this may be the unlabelled source picture rather than a repost")
+    elif not any(
             f.kind in (FindingKind.VISIBLE_LABEL_PRESENT, FindingKind.VISIBLE_LABEL_NONCOMPLIANT,
                        FindingKind.AUTHOR_ID_PRESENT) for f in findings):
         carried = ("carried a watermark too weak to survive a repost (its labelling self-check)"
