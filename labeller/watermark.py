@@ -785,6 +785,10 @@ class Host:
             layer = _warp_rows(canonical, coarse, self.size[0], top, rows.shape[0])
             layer *= expand_rows(self.amplitude, self.size, top, rows.shape[0])
             rows += coarse_gain * layer
+        # the coarse layer's power was estimated from a strip of it: the cap holds for the sum exactly
+        total = _mean_square(delta)
+        if total > max_rms ** 2:
+            delta *= max_rms / np.sqrt(total)
         return delta
 
 
