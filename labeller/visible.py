@@ -74,7 +74,8 @@ def text_problem(text: str) -> str | None:
 # A line that discloses AI generation in words GB 45438 §5.2 does not take (English, or 创作/绘制 in Chinese):
 # an AI label that does not comply, where a compliant one is asked. The whole line must be the disclosure,
 # so a headline or caption that only mentions AI ("AI-generated images flood the feeds") is not a label;
-# a generator's name alone ("即梦AI") is not one either. OCR reads "AI" as "Al" or "A1" here too.
+# a generator's name is one only as its own visible mark (``GENERATOR_MARKS``). OCR reads "AI" as "Al" or
+# "A1" here too.
 _AI_WORD = r"(?:A[Il1|]|A\.I\.?|artificial intelligence)"
 _MADE = r"(?:generated|created|made|imagined|synthesi[sz]ed|produced)"
 _AI_DISCLOSURE = re.compile(
@@ -84,6 +85,16 @@ _AI_DISCLOSURE = re.compile(
     re.IGNORECASE)
 _AI_ALONE = re.compile(r"(?<![A-Za-z])A[l1|](?![A-Za-z])")  # "AI" misread, as a word of its own
 
+# Generators that print their product's name on what they make (China's services, some before GB 45438 took
+# effect or beside its label): the name tells AI generation apart without the standard's words, so such a
+# line alone is an AI label that does not comply, and the generator is named. Only the whole line as the
+# service prints it: "豆包" or "海螺" alone are everyday words, and a caption that mentions a generator ("用
+# 即梦AI做的海报") is other text. Names are looked for inside compliant labels too ("豆包AI生成").
+GENERATOR_MARKS = ("即梦AI", "即梦", "可灵AI", "可灵", "海螺AI", "豆包AI", "文心一格", "通义万相", "腾讯混元")
+GENERATORS = {"即梦": "Jimeng (ByteDance)", "可灵": "Kling (Kuaishou)", "海螺AI": "Hailuo (MiniMax)",
+              "豆包": "Doubao (ByteDance)", "文心一格": "Wenxin Yige (Baidu)", "通义万相": "Tongyi Wanxiang (Alibaba)",
+              "混元": "Hunyuan (Tencent)"}
+
 
 def discloses_ai(text: str) -> bool:
     """Whether a whole line of text declares AI generation, compliant with GB 45438's words or not."""
@@ -91,9 +102,18 @@ def discloses_ai(text: str) -> bool:
 
 
 def _in_other_words(text: str) -> bool:
-    """Whether a whole line declares AI generation in words GB 45438 does not take (``_AI_DISCLOSURE``)."""
-    line = " ".join(text.split()).strip(" .·•|:-–—()[]（）【】")
-    return _AI_DISCLOSURE.match(line) is not None
+    """Whether a whole line declares AI generation in words GB 45438 does not take (``_AI_DISCLOSURE``), or
+    is a generator's own mark (``GENERATOR_MARKS``)."""
+    line = " ".join(text.split()).strip(" .·•|:-–—()[]（）【】@")
+    if _AI_DISCLOSURE.match(line) is not None:
+        return True
+    return _AI_ALONE.sub("AI", line).replace(" ", "") in GENERATOR_MARKS
+
+
+def generator_named(text: str) -> str | None:
+    """The generator an AI label names ("即梦AI", "豆包AI生成"), or None."""
+    compact = text.replace(" ", "")
+    return next((name for mark, name in GENERATORS.items() if mark in compact), None)
 
 
 def require_compliant_text(text: str) -> str:
@@ -459,8 +479,15 @@ class FoundMark:
         label that was drawn; one in other words ('AI generated') is reported, never taken for it."""
         return self.kind == MarkKind.VISIBLE_LABEL and (self.check is None or self.check.words_ok)
 
+    @property
+    def generator(self) -> str | None:
+        """The generator an AI label names (its own mark, or beside GB 45438's words), or None."""
+        return generator_named(self.text) if self.kind == MarkKind.VISIBLE_LABEL else None
+
     def as_record(self) -> dict:
         record = {"kind": self.kind, "text": self.text, "box": list(self.box), "score": round(self.score, 3)}
+        if self.generator:
+            record["generator"] = self.generator
         if self.check:
             record["check"] = {"compliant": self.check.compliant, "glyph_height_px": self.check.glyph_height_px,
                                "required_height_px": self.check.required_height_px,

@@ -377,8 +377,9 @@ class EdgeMarksJudge(Judge):
         for mark in labels:
             kind = FindingKind.VISIBLE_LABEL_PRESENT if mark.check.compliant else FindingKind.VISIBLE_LABEL_NONCOMPLIANT
             detail = "complies" if mark.check.compliant else "does not comply: " + "; ".join(mark.check.problems)
-            findings.append(Finding(kind, Confidence.HIGH, f"visible AI label {mark.text!r} {detail}", ("OCR",),
-                                    Box.of(mark.box)))
+            whose = f" ({mark.generator}'s mark)" if mark.generator else ""
+            findings.append(Finding(kind, Confidence.HIGH, f"visible AI label {mark.text!r}{whose} {detail}",
+                                    ("OCR",), Box.of(mark.box)))
         authors = [m for m in case.visible if m.kind == MarkKind.AUTHOR_ID]
         if payload is not None and payload.author_id != watermark.NO_AUTHOR:
             # any line whose words hold the payload's author, whatever its template ("by xhs_ada_88")
