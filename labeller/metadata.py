@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import piexif
 from lxml import etree
 
-from . import carriers
+from . import carriers, parameters
 from .errors import MetadataError
 
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
@@ -445,7 +445,7 @@ def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], list[Disclosur
     zeroth = exif.get("0th", {})
     texts = {"EXIF UserComment": _decode_user_comment(exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")),
              "EXIF ImageDescription": _text(zeroth.get(piexif.ImageIFD.ImageDescription))}
-    labels, disclosures = [], []
+    labels, disclosures = [], parameter_disclosures([("UserComment", texts["EXIF UserComment"], "EXIF UserComment")])
     for carrier, text in texts.items():
         if not text:
             continue
@@ -464,10 +464,11 @@ def _decode_user_comment(comment) -> str:
         return ""
     prefix, body = comment[:8], comment[8:]
     if prefix.startswith(b"UNICODE"):
-        for codec in ("utf-16-be", "utf-16-le"):
-            text = body.decode(codec, "ignore")
-            if "{" in text:
-                return text.strip("\x00 ")
+        # the byte order is the writer's (piexif, as AUTOMATIC1111 uses it: big-endian; Windows: little):
+        # the reading with more printable characters is the one
+        readings = [body.decode(codec, "ignore").strip("\x00 ") for codec in ("utf-16-be", "utf-16-le")]
+        return max(readings, key=lambda text: sum(ch.isprintable() and ord(ch) < 0x3000 or ch == "\n"
+                                                  for ch in text))
     return (body if prefix.rstrip(b"\x00") in (b"ASCII", b"") else comment).decode("utf-8", "replace").strip("\x00 ")
 
 
@@ -497,6 +498,11 @@ def vendor_disclosures(text: str, carrier: str) -> list[Disclosure]:
     return found
 
 
+def parameter_disclosures(texts: list[tuple[str, str, str]]) -> list[Disclosure]:
+    """Generators' own parameters (``parameters``: Stable Diffusion's front ends, ComfyUI, NovelAI...)."""
+    return [Disclosure(found.tool, found.carrier, found.fields, found.says) for found in parameters.found_in(texts)]
+
+
 def _json_objects(text: str) -> list[dict]:
     """``text`` as a JSON object, plus any JSON object held as a string value one level down."""
     value = _json(text.strip())
@@ -524,7 +530,9 @@ def _labels_in_png_text(data: bytes) -> tuple[list[FoundLabel], list[Disclosure]
         texts = carriers.png_text_chunks(data)
     except MetadataError:
         return [], []
-    labels, disclosures = [], []
+    labels, disclosures = [], parameter_disclosures(
+        [(keyword.decode("latin-1"), text, f"PNG {kind.decode()} {keyword.decode('latin-1')}")
+         for kind, keyword, text in texts])
     for kind, keyword, text in texts:
         carrier = f"PNG {kind.decode()} {keyword.decode('latin-1')}"
         if keyword == PNG_TEXT_KEYWORD and (is_label_json(text) or _json(text.strip()) is None):

@@ -1,0 +1,125 @@
+"""Generation parameters that image generators write into the files they make: a disclosure of AI generation
+in the tool's own form, never a GB 45438 label.
+
+Stable Diffusion's front ends save their settings with every picture, and those files are reposted as they
+came: AUTOMATIC1111's web UI, Forge and SD.Next (a PNG text chunk ``parameters``, or EXIF UserComment in a
+JPEG or WebP: the prompt, then ``Steps: 20, Sampler: ..., Seed: ..., Model: ...``), ComfyUI (PNG chunks
+``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI`` and ``Source``), InvokeAI
+(``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``) and Fooocus (``fooocus_scheme``). Each
+recogniser asks for the structure the tool writes, not a word: a photo whose caption says "Steps: 3" is no
+disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
+which can be long and is the uploader's text, not evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+# A1111's settings line: "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: v1-5".
+_A1111_LINE = re.compile(r"^Steps: \d+, (?:.*, )?(?:Sampler|CFG scale|Seed|Size|Model): ", re.MULTILINE)
+_A1111_PAIR = re.compile(r'(?:^|, )([A-Za-z][\w /-]*): ("(?:[^"\\]|\\.)*"|[^,]*)')
+A1111_FIELDS = ("Model", "Model hash", "Sampler", "Steps", "Seed", "Size", "Version")
+MAX_TEXT = 1 << 20  # a parameters text of a megabyte is already far beyond any real one
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """One generator's parameters found in a file: the tool, where, what they say, a few short fields."""
+
+    tool: str
+    carrier: str
+    fields: dict
+    says: str
+
+
+def found_in(texts: list[tuple[str, str, str]]) -> list[Parameters]:
+    """The generators' parameters among a file's texts, given as (keyword, text, carrier): PNG text chunks
+    by their keyword, EXIF UserComment as ``UserComment``."""
+    by_keyword = {keyword: (text, carrier) for keyword, text, carrier in texts if len(text) <= MAX_TEXT}
+    found = []
+    for keyword, (text, carrier) in by_keyword.items():
+        reading = _read(keyword, text, by_keyword)
+        if reading is not None:
+            tool, fields = reading
+            found.append(Parameters(tool, carrier, fields, _says(tool, fields)))
+    return found
+
+
+def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
+    if keyword in ("parameters", "UserComment"):
+        fields = a1111_fields(text)
+        if fields is not None:
+            return "Stable Diffusion web UI", fields
+        value = _json(text)
+        if keyword == "parameters" and "fooocus_scheme" in others and isinstance(value, dict):
+            return "Fooocus", _pick(value, ("base_model", "Base Model", "sampler", "Sampler", "steps", "Steps",
+                                            "seed", "Seed", "resolution", "Resolution", "version", "Version"))
+    if keyword == "prompt":
+        graph = _json(text)
+        if isinstance(graph, dict) and graph and all(isinstance(n, dict) and "class_type" in n for n in graph.values()):
+            return "ComfyUI", _comfy_fields(graph)
+    if keyword == "workflow" and "prompt" not in others:
+        graph = _json(text)
+        if isinstance(graph, dict) and isinstance(graph.get("nodes"), list) and graph["nodes"]:
+            return "ComfyUI", {"nodes": len(graph["nodes"])}
+    if keyword == "Software" and text.strip().lower().startswith("novelai"):
+        source = others.get("Source", ("", ""))[0].strip()
+        return "NovelAI", {"Source": source[:120]} if source else {}
+    if keyword == "invokeai_metadata":
+        value = _json(text)
+        if isinstance(value, dict) and ("model" in value or "generation_mode" in value):
+            model = value.get("model")
+            return "InvokeAI", {"model": model.get("name") if isinstance(model, dict) else model,
+                                **_pick(value, ("steps", "seed", "scheduler", "width", "height"))}
+    if keyword == "sd-metadata" and "invokeai_metadata" not in others:
+        value = _json(text)
+        if isinstance(value, dict) and isinstance(value.get("image"), dict) and "model" in value:
+            return "InvokeAI", _pick(value, ("model", "model_weights", "app_version"))
+    return None
+
+
+def a1111_fields(text: str) -> dict | None:
+    """The settings of an AUTOMATIC1111-format text (its last ``Steps: ...`` line), or None when it has none."""
+    lines = list(_A1111_LINE.finditer(text))
+    if not lines:
+        return None
+    line = text[lines[-1].start():].splitlines()[0]
+    pairs = {key.strip(): value.strip().strip('"') for key, value in _A1111_PAIR.findall(line)}
+    return {key: pairs[key][:120] for key in A1111_FIELDS if pairs.get(key)}
+
+
+def _comfy_fields(graph: dict) -> dict:
+    """ComfyUI's checkpoints and samplers, by the node inputs that name them."""
+    checkpoints, samplers = [], []
+    for node in graph.values():
+        inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+        for key in ("ckpt_name", "unet_name", "model_name"):
+            if isinstance(inputs.get(key), str):
+                checkpoints.append(inputs[key][:120])
+        if "sampler" in str(node.get("class_type", "")).lower() and isinstance(inputs.get("sampler_name"), str):
+            samplers.append(inputs["sampler_name"][:60])
+    fields = {"nodes": len(graph)}
+    if checkpoints:
+        fields["models"] = sorted(set(checkpoints))[:5]
+    if samplers:
+        fields["samplers"] = sorted(set(samplers))[:5]
+    return fields
+
+
+def _pick(value: dict, keys: tuple[str, ...]) -> dict:
+    return {key: str(value[key])[:120] for key in keys if key in value and not isinstance(value[key], (dict, list))}
+
+
+def _says(tool: str, fields: dict) -> str:
+    model = fields.get("Model") or fields.get("model") or fields.get("Source") or fields.get("base_model") or (
+        ", ".join(fields["models"]) if fields.get("models") else None)
+    return f"generation parameters written by {tool}" + (f", model {model}" if model else "")
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
