@@ -80,9 +80,11 @@ def main(argv=None) -> int:
                              for f in report.findings)
                     read, total = read + ok, total + 1
                     if not ok and args.show:
-                        print(f"  miss {photo.name} plate={plate} {share}: {[m.text for m in report.visible]}")
+                        read_as = [m.text for m in report.visible]
+                        print(f"  miss {photo.name} plate={plate} {share}: {read_as}")
         read_all, total_all = read_all + read, total_all + total
-        kind = ("label" if len(want) == 2 else "label not complying") + (", generator named" if generator else "")
+        kind = "label" if len(want) == 2 else "label not complying"
+        kind += ", generator named" if generator else ""
         print(f"{text:24s} {kind:38s} {read:3d}/{total:<3d}")
     print(f"{'all':24s} {'':38s} {read_all:3d}/{total_all:<3d}")
     taken = seen = 0

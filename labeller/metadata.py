@@ -445,7 +445,8 @@ def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], list[Disclosur
     zeroth = exif.get("0th", {})
     texts = {"EXIF UserComment": _decode_user_comment(exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")),
              "EXIF ImageDescription": _text(zeroth.get(piexif.ImageIFD.ImageDescription))}
-    labels, disclosures = [], parameter_disclosures([("UserComment", texts["EXIF UserComment"], "EXIF UserComment")])
+    labels = []
+    disclosures = parameter_disclosures([("UserComment", texts["EXIF UserComment"], "EXIF UserComment")])
     for carrier, text in texts.items():
         if not text:
             continue
@@ -500,7 +501,8 @@ def vendor_disclosures(text: str, carrier: str) -> list[Disclosure]:
 
 def parameter_disclosures(texts: list[tuple[str, str, str]]) -> list[Disclosure]:
     """Generators' own parameters (``parameters``: Stable Diffusion's front ends, ComfyUI, NovelAI...)."""
-    return [Disclosure(found.tool, found.carrier, found.fields, found.says) for found in parameters.found_in(texts)]
+    return [Disclosure(found.tool, found.carrier, found.fields, found.says)
+            for found in parameters.found_in(texts)]
 
 
 def _json_objects(text: str) -> list[dict]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 _A1111_LINE = re.compile(r"^Steps: \d+, (?:.*, )?(?:Sampler|CFG scale|Seed|Size|Model): ", re.MULTILINE)
 _A1111_PAIR = re.compile(r'(?:^|, )([A-Za-z][\w /-]*): ("(?:[^"\\]|\\.)*"|[^,]*)')
 A1111_FIELDS = ("Model", "Model hash", "Sampler", "Steps", "Seed", "Size", "Version")
+FOOOCUS_FIELDS = ("base_model", "Base Model", "sampler", "Sampler", "steps", "Steps", "seed", "Seed",
+                  "resolution", "Resolution", "version", "Version")
 MAX_TEXT = 1 << 20  # a parameters text of a megabyte is already far beyond any real one
 
 
@@ -54,11 +56,11 @@ def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
             return "Stable Diffusion web UI", fields
         value = _json(text)
         if keyword == "parameters" and "fooocus_scheme" in others and isinstance(value, dict):
-            return "Fooocus", _pick(value, ("base_model", "Base Model", "sampler", "Sampler", "steps", "Steps",
-                                            "seed", "Seed", "resolution", "Resolution", "version", "Version"))
+            return "Fooocus", _pick(value, FOOOCUS_FIELDS)
     if keyword == "prompt":
         graph = _json(text)
-        if isinstance(graph, dict) and graph and all(isinstance(n, dict) and "class_type" in n for n in graph.values()):
+        nodes = list(graph.values()) if isinstance(graph, dict) else []
+        if nodes and all(isinstance(node, dict) and "class_type" in node for node in nodes):
             return "ComfyUI", _comfy_fields(graph)
     if keyword == "workflow" and "prompt" not in others:
         graph = _json(text)
@@ -81,7 +83,7 @@ def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
 
 
 def a1111_fields(text: str) -> dict | None:
-    """The settings of an AUTOMATIC1111-format text (its last ``Steps: ...`` line), or None when it has none."""
+    """The settings of an AUTOMATIC1111-format text (its last ``Steps: ...`` line), or None without one."""
     lines = list(_A1111_LINE.finditer(text))
     if not lines:
         return None
@@ -98,8 +100,9 @@ def _comfy_fields(graph: dict) -> dict:
         for key in ("ckpt_name", "unet_name", "model_name"):
             if isinstance(inputs.get(key), str):
                 checkpoints.append(inputs[key][:120])
-        if "sampler" in str(node.get("class_type", "")).lower() and isinstance(inputs.get("sampler_name"), str):
-            samplers.append(inputs["sampler_name"][:60])
+        sampler = inputs.get("sampler_name")
+        if "sampler" in str(node.get("class_type", "")).lower() and isinstance(sampler, str):
+            samplers.append(sampler[:60])
     fields = {"nodes": len(graph)}
     if checkpoints:
         fields["models"] = sorted(set(checkpoints))[:5]
@@ -109,12 +112,13 @@ def _comfy_fields(graph: dict) -> dict:
 
 
 def _pick(value: dict, keys: tuple[str, ...]) -> dict:
-    return {key: str(value[key])[:120] for key in keys if key in value and not isinstance(value[key], (dict, list))}
+    return {key: str(value[key])[:120] for key in keys
+            if key in value and not isinstance(value[key], (dict, list))}
 
 
 def _says(tool: str, fields: dict) -> str:
-    model = fields.get("Model") or fields.get("model") or fields.get("Source") or fields.get("base_model") or (
-        ", ".join(fields["models"]) if fields.get("models") else None)
+    named = [fields.get(key) for key in ("Model", "model", "Source", "base_model", "Base Model")]
+    model = next((name for name in named if name), None) or ", ".join(fields.get("models", [])) or None
     return f"generation parameters written by {tool}" + (f", model {model}" if model else "")
 
 

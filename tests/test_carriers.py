@@ -133,9 +133,9 @@ def test_douyin_aigc_info_in_image_description_or_nested_in_user_comment(where):
     assert disclosure.vendor == "Douyin" and disclosure.fields["aigc_label_type"] == 1
 
 
-A1111 = ("a lighthouse at dusk\nNegative prompt: blurry\nSteps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: "
-         '1234567, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Lora hashes: "a: 1, b: 2", '
-         "Version: v1.6.0")
+A1111 = ("a lighthouse at dusk\nNegative prompt: blurry\nSteps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, "
+         "Seed: 1234567, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, "
+         'Lora hashes: "a: 1, b: 2", Version: v1.6.0')
 COMFY = {"3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "sampler_name": "euler"}},
          "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base_1.0.safetensors"}}}
 
@@ -153,27 +153,33 @@ def png_text(chunks: dict) -> bytes:
      "v1-5-pruned-emaonly"),
     (lambda: exif_jpeg(comment=b"UNICODE\x00" + A1111.encode("utf-16-le")), "Stable Diffusion web UI",
      "v1-5-pruned-emaonly"),
-    (lambda: png_text({"prompt": json.dumps(COMFY), "workflow": json.dumps({"nodes": [{"id": 3}]})}), "ComfyUI",
-     "sd_xl_base_1.0.safetensors"),
+    (lambda: png_text({"prompt": json.dumps(COMFY), "workflow": json.dumps({"nodes": [{"id": 3}]})}),
+     "ComfyUI", "sd_xl_base_1.0.safetensors"),
     (lambda: png_text({"Software": "NovelAI", "Source": "NovelAI Diffusion V4.5 4BDE2A90",
                        "Comment": json.dumps({"steps": 28})}), "NovelAI", "NovelAI Diffusion V4.5"),
-    (lambda: png_text({"invokeai_metadata": json.dumps({"model": {"name": "sdxl-base"}, "steps": 30})}), "InvokeAI",
-     "sdxl-base")], ids=["a1111-png", "a1111-exif-be", "a1111-exif-le", "comfyui", "novelai", "invokeai"])
+    (lambda: png_text({"invokeai_metadata": json.dumps({"model": {"name": "sdxl-base"}, "steps": 30})}),
+     "InvokeAI", "sdxl-base"),
+    (lambda: png_text({"fooocus_scheme": "fooocus", "parameters": json.dumps(
+        {"Base Model": "juggernautXL_v8", "Sampler": "dpmpp_2m_sde_gpu", "Version": "Fooocus v2.5.5"})}),
+     "Fooocus", "juggernautXL_v8")],
+    ids=["a1111-png", "a1111-exif-be", "a1111-exif-le", "comfyui", "novelai", "invokeai", "fooocus"])
 def test_a_generators_own_parameters_are_a_disclosure_naming_the_tool_and_model(data, tool, model):
     """Stable Diffusion's front ends save their settings with every picture (AUTOMATIC1111's ``parameters``,
     in a PNG chunk or, in a JPEG, EXIF UserComment in either byte order; ComfyUI's node graph; NovelAI's
-    Software and Source; InvokeAI's metadata): evidence of AI generation in the tool's own form."""
+    Software and Source; InvokeAI's and Fooocus's metadata): evidence of AI generation in the tool's own
+    form."""
     [disclosure] = metadata.read_labels(data()).disclosures
     assert disclosure.vendor == tool and model in disclosure.says, disclosure
-    assert "lighthouse" not in json.dumps(disclosure.fields)  # the prompt is the uploader's text, not evidence
+    assert "lighthouse" not in json.dumps(disclosure.fields)  # the prompt: the uploader's text, not evidence
 
 
 def test_a_generators_parameters_make_the_verdict_suspected_ai_and_lookalikes_disclose_nothing():
     scanned = scan(png_text({"parameters": A1111}))
     assert scanned.verdict.level == "3" and "Stable Diffusion web UI" in scanned.verdict.reason
     assert "metadata-vendor" in {f.kind for f in scanned.findings}
-    for chunks in ({"Description": "Steps: 3 to happiness, Seed: none"}, {"parameters": "exposure 1/250, f/8"},
-                   {"prompt": json.dumps({"question": "what is this?"})}, {"Software": "GIMP 2.10"}):
+    lookalikes = ({"Description": "Steps: 3 to happiness, Seed: none"}, {"parameters": "exposure 1/250, f/8"},
+                  {"prompt": json.dumps({"question": "what is this?"})}, {"Software": "GIMP 2.10"})
+    for chunks in lookalikes:
         assert metadata.read_labels(png_text(chunks)).disclosures == [], chunks
 
 
