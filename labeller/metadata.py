@@ -505,6 +505,11 @@ def parameter_disclosures(texts: list[tuple[str, str, str]]) -> list[Disclosure]
             for found in parameters.found_in(texts)]
 
 
+def pixel_disclosures(picture) -> list[Disclosure]:
+    """Generators' parameters hidden in a lossless picture's lowest bits (NovelAI's "stealth" PNG)."""
+    return parameter_disclosures(parameters.hidden_in_picture(picture))
+
+
 def _json_objects(text: str) -> list[dict]:
     """``text`` as a JSON object, plus any JSON object held as a string value one level down."""
     value = _json(text.strip())

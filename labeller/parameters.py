@@ -4,8 +4,9 @@ in the tool's own form, never a GB 45438 label.
 Stable Diffusion's front ends save their settings with every picture, and those files are reposted as they
 came: AUTOMATIC1111's web UI, Forge and SD.Next (a PNG text chunk ``parameters``, or EXIF UserComment in a
 JPEG or WebP: the prompt, then ``Steps: 20, Sampler: ..., Seed: ..., Model: ...``), ComfyUI (PNG chunks
-``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI`` and ``Source``), InvokeAI
-(``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``) and Fooocus (``fooocus_scheme``). Each
+``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI`` and ``Source``, in text
+chunks or, in V3/V4, hidden in the alpha channel's lowest bits: ``hidden_in_picture``), InvokeAI
+(``invokeai_metadata``, earlier ``sd-metadata``) and Fooocus (``fooocus_scheme``). Each
 recogniser asks for the structure the tool writes, not a word: a photo whose caption says "Steps: 3" is no
 disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
 which can be long and is the uploader's text, not evidence.
@@ -15,7 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
 
 # A1111's settings line: "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: v1-5".
 _A1111_LINE = re.compile(r"^Steps: \d+, (?:.*, )?(?:Sampler|CFG scale|Seed|Size|Model): ", re.MULTILINE)
@@ -24,6 +29,16 @@ A1111_FIELDS = ("Model", "Model hash", "Sampler", "Steps", "Seed", "Size", "Vers
 FOOOCUS_FIELDS = ("base_model", "Base Model", "sampler", "Sampler", "steps", "Steps", "seed", "Seed",
                   "resolution", "Resolution", "version", "Version")
 MAX_TEXT = 1 << 20  # a parameters text of a megabyte is already far beyond any real one
+
+
+# NovelAI hides its metadata in the lowest bit of a PNG's alpha, column by column (V3/V4 "stealth"), and a
+# web UI extension does the same in alpha or in the three colour channels: a 15-byte name, the length in
+# bits (32 bits, big-endian), then the text, gzipped in the "comp" forms. The name is 120 bits a picture
+# does not hold by chance, and only a lossless, untouched file keeps them.
+STEALTH_ALPHA = {b"stealth_pnginfo": False, b"stealth_pngcomp": True}
+STEALTH_RGB = {b"stealth_rgbinfo": False, b"stealth_rgbcomp": True}
+STEALTH_HEAD = 8 * 15 + 32
+MAX_STEALTH_BYTES = 1 << 20  # hidden text, and its inflated size, beyond any real one
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,58 @@ def found_in(texts: list[tuple[str, str, str]]) -> list[Parameters]:
             tool, fields = reading
             found.append(Parameters(tool, carrier, fields, _says(tool, fields)))
     return found
+
+
+def hidden_in_picture(picture: Image.Image) -> list[tuple[str, str, str]]:
+    """The texts a "stealth" PNG hides in its pixels' lowest bits (``STEALTH_ALPHA``, ``STEALTH_RGB``), as
+    (keyword, text, carrier) for ``found_in``: a NovelAI JSON's own keys, or an AUTOMATIC1111 text as its
+    ``parameters``. Only the first columns are read (the name from the first's top pixels), so a picture
+    without one costs nothing and one with it no copy of the whole picture."""
+    planes = [("alpha", STEALTH_ALPHA, (3, 4))] if picture.mode == "RGBA" else []
+    if picture.mode in ("RGB", "RGBA"):
+        planes.append(("colour", STEALTH_RGB, (0, 3)))
+    for where, names, (first, last) in planes:
+        def columns(count: int, first=first, last=last) -> np.ndarray:
+            box = (0, 0, min(picture.width, count), picture.height)
+            return np.asarray(picture.crop(box))[..., first:last]
+        text = _stealth_text(columns, picture.size, last - first, names)
+        if text is None:
+            continue
+        carrier = f"PNG {where} channel's lowest bits (stealth)"
+        value = _json(text)
+        if isinstance(value, dict):
+            return [(str(key), item if isinstance(item, str) else json.dumps(item), carrier)
+                    for key, item in value.items()]
+        return [("parameters", text, carrier)]
+    return []
+
+
+def _stealth_text(columns, size: tuple[int, int], depth: int, names: dict) -> str | None:
+    """The hidden text after one of ``names``, read column by column from ``columns(n)`` (the first ``n``
+    columns of the plane, ``depth`` samples per pixel), or None."""
+    width, height = size
+    def bits(count: int) -> np.ndarray:  # the first ``count`` lowest bits, column by column
+        plane = columns(-(-count // (height * depth)))
+        return (plane.transpose(1, 0, 2).reshape(-1)[:count] & 1).astype(np.uint8)
+    if width * height * depth < STEALTH_HEAD:
+        return None
+    head = bits(STEALTH_HEAD)
+    name = np.packbits(head[:120]).tobytes()
+    if name not in names:
+        return None
+    length = int.from_bytes(np.packbits(head[120:]).tobytes(), "big")
+    if length <= 0 or length % 8 or length > 8 * MAX_STEALTH_BYTES:
+        return None
+    if STEALTH_HEAD + length > width * height * depth:
+        return None
+    data = np.packbits(bits(STEALTH_HEAD + length)[STEALTH_HEAD:]).tobytes()
+    if names[name]:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip, inflated no further than the limit
+        try:
+            data = inflater.decompress(data, MAX_STEALTH_BYTES)
+        except zlib.error:
+            return None
+    return data.decode("utf-8", "replace")
 
 
 def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:

@@ -5,9 +5,12 @@ vendor disclosures named; and the negatives that are no label."""
 from __future__ import annotations
 
 import base64
+import gzip
+import io
 import json
 import struct
 
+import numpy as np
 import piexif
 import pytest
 from PIL import Image
@@ -181,6 +184,39 @@ def test_a_generators_parameters_make_the_verdict_suspected_ai_and_lookalikes_di
                   {"prompt": json.dumps({"question": "what is this?"})}, {"Software": "GIMP 2.10"})
     for chunks in lookalikes:
         assert metadata.read_labels(png_text(chunks)).disclosures == [], chunks
+
+
+def stealth_png(text: str, name: bytes = b"stealth_pngcomp", alpha: bool = True) -> bytes:
+    """A PNG with ``text`` hidden as NovelAI hides its metadata: the lowest bits of alpha (or of R, G, B),
+    column by column, after a 15-byte name and the length in bits; gzipped in the "comp" forms."""
+    payload = gzip.compress(text.encode()) if name.endswith(b"comp") else text.encode()
+    bits = np.unpackbits(np.frombuffer(name + (8 * len(payload)).to_bytes(4, "big") + payload, np.uint8))
+    pixels = np.asarray(Image.open(SMALL_PHOTO).convert("RGBA")).copy()
+    plane = pixels[..., 3:4] if alpha else pixels[..., :3]
+    height, width, depth = plane.shape
+    flat = plane.transpose(1, 0, 2).reshape(-1).copy()
+    flat[:bits.size] = (flat[:bits.size] & 0xFE) | bits
+    plane[...] = flat.reshape(width, height, depth).transpose(1, 0, 2)
+    return encode(Image.fromarray(pixels if alpha else pixels[..., :3]), "PNG")
+
+
+NOVELAI = json.dumps({"Software": "NovelAI", "Source": "NovelAI Diffusion V4 F6302A9D",
+                      "Comment": json.dumps({"prompt": "a lighthouse", "steps": 28})})
+
+
+@pytest.mark.parametrize("name, alpha, text, tool", [
+    (b"stealth_pngcomp", True, NOVELAI, "NovelAI"),
+    (b"stealth_pnginfo", True, A1111, "Stable Diffusion web UI"),
+    (b"stealth_rgbcomp", False, A1111, "Stable Diffusion web UI")])
+def test_parameters_hidden_in_a_pngs_lowest_bits_are_read_and_a_lossy_copy_has_none(name, alpha, text, tool):
+    """NovelAI's V3/V4 "stealth" PNG (and a web UI extension's) carries no text chunk: its metadata sits in
+    the pixels' lowest bits, which only a lossless file keeps. The scan reads it from the decoded picture."""
+    data = stealth_png(text, name, alpha)
+    assert metadata.read_labels(data).disclosures == []  # nothing in the file's chunks
+    scanned = scan(data)
+    assert scanned.verdict.level == "3" and tool in scanned.verdict.reason, scanned.verdict
+    assert scan(encode(Image.open(io.BytesIO(data)).convert("RGB"), "JPEG")).verdict.level == "none"
+    assert scan(encode(Image.open(SMALL_PHOTO).convert("RGBA"), "PNG")).verdict.level == "none"
 
 
 def test_a_douyin_label_type_of_zero_discloses_nothing():
