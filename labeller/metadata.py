@@ -27,6 +27,11 @@ X_NS = "adobe:ns:meta/"
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 SOURCE_TYPES = {"trained": TRAINED, "composite": COMPOSITE}
+# What each AI source type declares, in words (IPTC's NewsCodes); the others (a camera's capture, a
+# painting's scan, plain algorithmic media) declare no AI generation.
+SOURCE_TYPE_MEANINGS = {
+    TRAINED: "made by a generative AI model (trainedAlgorithmicMedia)",
+    COMPOSITE: "a composite that includes generative AI (compositeWithTrainedAlgorithmicMedia)"}
 
 KEYS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID",
         "ReservedCode2")

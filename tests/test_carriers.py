@@ -219,6 +219,24 @@ def test_parameters_hidden_in_a_pngs_lowest_bits_are_read_and_a_lossy_copy_has_n
     assert scan(encode(Image.open(SMALL_PHOTO).convert("RGBA"), "PNG")).verdict.level == "none"
 
 
+CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+
+
+@pytest.mark.parametrize("source_type, level", [(metadata.TRAINED, "3"), (metadata.COMPOSITE, "3"),
+                                                (CAPTURE, "none")])
+def test_an_iptc_source_type_declaring_ai_is_a_trace_where_no_tc260_label_speaks(source_type, level):
+    """Google, Meta, Midjourney and Adobe write IPTC's digital source type in XMP, often with no TC260 label:
+    "trained algorithmic media" is their AI disclosure (suspected AI), a camera's capture is none. Beside a
+    conforming label (as aimark writes it) the label speaks and the source type adds no finding."""
+    packet = xmp(f'Iptc4xmpExt:DigitalSourceType="{source_type}"',
+                 f'xmlns:Iptc4xmpExt="{metadata.IPTC_EXT_NS}"')
+    scanned = scan(carriers.jpeg_set_xmp(photo(), packet))
+    assert scanned.verdict.level == level, scanned.verdict
+    assert ("metadata-vendor" in {f.kind for f in scanned.findings}) == (level == "3")
+    labelled, _ = metadata.write_label(photo(), LABEL, metadata.TRAINED)
+    assert "metadata-vendor" not in {f.kind for f in scan(labelled).findings}
+
+
 def test_a_douyin_label_type_of_zero_discloses_nothing():
     data = exif_jpeg(description=json.dumps({"aigc_info": {"aigc_label_type": 0}}))
     assert metadata.read_labels(data).disclosures == []

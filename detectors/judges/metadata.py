@@ -3,11 +3,22 @@ stripped. Only a confirmed original can say it was altered or stripped with conf
 
 from __future__ import annotations
 
-from aimark.labeller import watermark
+from aimark.labeller import metadata, watermark
 from aimark.labeller.vocabulary import Confidence, FindingKind, MarkKind
 
 from ..findings import Finding
 from .base import Case, Judge
+
+
+SOURCE_TYPE_PLACE = "XMP Iptc4xmpExt:DigitalSourceType"
+
+
+def source_type_declared(meta) -> str | None:
+    """What an AI source type in XMP declares where no conforming TC260 label speaks (Google, Meta, Midjourney
+    and Adobe write it beside or instead of any label; aimark writes it beside its own), or None."""
+    if meta is None or meta.status == "conforming":
+        return None
+    return metadata.SOURCE_TYPE_MEANINGS.get(meta.digital_source_type)
 
 
 def platform_label(label) -> bool:
@@ -23,6 +34,11 @@ class MetadataJudge(Judge):
         vendors = [Finding(FindingKind.METADATA_VENDOR, Confidence.HIGH,
                            f"an AI disclosure by {d.vendor} in its own form ({d.carrier}): {d.says} — not a GB 45438 "
                            "label", (d.carrier,)) for d in meta.disclosures]
+        declared = source_type_declared(meta)
+        if declared:
+            said = (f"the IPTC digital source type in XMP says {declared} — the AI disclosure generators and "
+                    "platforms write (not a GB 45438 label)")
+            vendors.append(Finding(FindingKind.METADATA_VENDOR, Confidence.HIGH, said, (SOURCE_TYPE_PLACE,)))
         return vendors + self._labels(case, meta, labelled)
 
     def _labels(self, case: Case, meta, labelled) -> list[Finding]:

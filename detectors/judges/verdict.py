@@ -10,6 +10,7 @@ from aimark.labeller.vocabulary import FindingKind
 from ..findings import Finding, Verdict
 from .base import Case, as_information
 from .c2pa import modified_only
+from .metadata import source_type_declared
 
 
 def doubts(case: Case, findings: Sequence[Finding] = ()) -> list[str]:
@@ -92,6 +93,9 @@ def decide(case: Case, findings: list[Finding]) -> Verdict:
         traces.append("C2PA credentials declaring AI generation, intact but signed with a certificate that does not "
                       "hold (" + ", ".join(credentials.failures) + ")")
     traces += [f"an AI disclosure by {d.vendor} ({d.says})" for d in (meta.disclosures if meta is not None else [])]
+    declared = source_type_declared(meta)
+    if declared:
+        traces.append(f"an IPTC digital source type in XMP: {declared}")
     if watermark_corroborated(case):
         traces.append("an aimark watermark")
     if ai_credentials and modified_lineage(case):
