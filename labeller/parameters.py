@@ -6,7 +6,7 @@ came: AUTOMATIC1111's web UI, Forge and SD.Next (a PNG text chunk ``parameters``
 JPEG or WebP: the prompt, then ``Steps: 20, Sampler: ..., Seed: ..., Model: ...``), ComfyUI (PNG chunks
 ``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI`` and ``Source``, in text
 chunks or, in V3/V4, hidden in the alpha channel's lowest bits: ``hidden_in_picture``), InvokeAI
-(``invokeai_metadata``, earlier ``sd-metadata``) and Fooocus (``fooocus_scheme``). Each
+(``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``) and Fooocus (``fooocus_scheme``). Each
 recogniser asks for the structure the tool writes, not a word: a photo whose caption says "Steps: 3" is no
 disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
 which can be long and is the uploader's text, not evidence.
@@ -28,6 +28,8 @@ _A1111_PAIR = re.compile(r'(?:^|, )([A-Za-z][\w /-]*): ("(?:[^"\\]|\\.)*"|[^,]*)
 A1111_FIELDS = ("Model", "Model hash", "Sampler", "Steps", "Seed", "Size", "Version")
 FOOOCUS_FIELDS = ("base_model", "Base Model", "sampler", "Sampler", "steps", "Steps", "seed", "Seed",
                   "resolution", "Resolution", "version", "Version")
+_DREAM_OPTION = re.compile(r"(?:^|\s)-([sSWHAC]) (\S+)")
+DREAM_FIELDS = {"s": "steps", "S": "seed", "W": "width", "H": "height", "A": "sampler", "C": "cfg_scale"}
 MAX_TEXT = 1 << 20  # a parameters text of a megabyte is already far beyond any real one
 
 
@@ -140,8 +142,15 @@ def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
         value = _json(text)
         if isinstance(value, dict) and ("model" in value or "generation_mode" in value):
             model = value.get("model")
-            return "InvokeAI", {"model": model.get("name") if isinstance(model, dict) else model,
+            if isinstance(model, dict):  # {"name": ...} or, from 3.x, {"model_name": ..., "base_model": ...}
+                model = model.get("name") or model.get("model_name")
+            return "InvokeAI", {"model": str(model)[:120] if model else None,
                                 **_pick(value, ("steps", "seed", "scheduler", "width", "height"))}
+    # InvokeAI 2.x's command line, where its later JSON is not beside it: "<prompt>" -s 50 -S 2980747362 -A k_lms
+    if keyword == "Dream" and not {"sd-metadata", "invokeai_metadata"} & others.keys():
+        options = dict(_DREAM_OPTION.findall(text))
+        if "s" in options and "S" in options:
+            return "InvokeAI", {name: options[flag] for flag, name in DREAM_FIELDS.items() if flag in options}
     if keyword == "sd-metadata" and "invokeai_metadata" not in others:
         value = _json(text)
         if isinstance(value, dict) and isinstance(value.get("image"), dict) and "model" in value:

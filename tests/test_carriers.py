@@ -164,8 +164,11 @@ def png_text(chunks: dict) -> bytes:
      "InvokeAI", "sdxl-base"),
     (lambda: png_text({"fooocus_scheme": "fooocus", "parameters": json.dumps(
         {"Base Model": "juggernautXL_v8", "Sampler": "dpmpp_2m_sde_gpu", "Version": "Fooocus v2.5.5"})}),
-     "Fooocus", "juggernautXL_v8")],
-    ids=["a1111-png", "a1111-exif-be", "a1111-exif-le", "comfyui", "novelai", "invokeai", "fooocus"])
+     "Fooocus", "juggernautXL_v8"),
+    (lambda: png_text({"Dream": '"a lighthouse" -s 50 -S 2980747362 -W 512 -H 768 -C 5 -A k_lms'}),
+     "InvokeAI", "")],
+    ids=["a1111-png", "a1111-exif-be", "a1111-exif-le", "comfyui", "novelai", "invokeai", "fooocus",
+         "invokeai-dream"])
 def test_a_generators_own_parameters_are_a_disclosure_naming_the_tool_and_model(data, tool, model):
     """Stable Diffusion's front ends save their settings with every picture (AUTOMATIC1111's ``parameters``,
     in a PNG chunk or, in a JPEG, EXIF UserComment in either byte order; ComfyUI's node graph; NovelAI's
