@@ -146,7 +146,7 @@ def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
                 model = model.get("name") or model.get("model_name")
             return "InvokeAI", {"model": str(model)[:120] if model else None,
                                 **_pick(value, ("steps", "seed", "scheduler", "width", "height"))}
-    # InvokeAI 2.x's command line, where its later JSON is not beside it: "<prompt>" -s 50 -S 298074 -A k_lms
+    # InvokeAI 2.x's command line, where its later JSON is not beside it: '"<prompt>" -s 50 -S 29807 -A k_lms'
     if keyword == "Dream" and not {"sd-metadata", "invokeai_metadata"} & others.keys():
         options = dict(_DREAM_OPTION.findall(text))
         if "s" in options and "S" in options:
