@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import struct
+import zlib
 
 import numpy as np
 import piexif
@@ -238,6 +239,21 @@ def test_an_iptc_source_type_declaring_ai_is_a_trace_where_no_tc260_label_speaks
     assert ("metadata-vendor" in {f.kind for f in scanned.findings}) == (level == "3")
     labelled, _ = metadata.write_label(photo(), LABEL, metadata.TRAINED)
     assert "metadata-vendor" not in {f.kind for f in scan(labelled).findings}
+
+
+def test_a_png_of_many_text_bombs_inflates_no_more_than_its_budget_and_keeps_its_label():
+    """Each zTXt chunk is held under MAX_INFLATED, but a file can carry hundreds: together they are held
+    under MAX_TEXT_INFLATED, a refused bomb charged its whole limit, and the plain label chunk still reads."""
+    bomb = zlib.compress(b"A" * (carriers.MAX_INFLATED + 1), 9)  # refused, charged its limit
+    near = zlib.compress(b"Steps: 1, " * (carriers.MAX_INFLATED // 10 - 1), 9)  # inflated, just under it
+    chunks = [carriers.png_chunk(b"tEXt", b"AIGC\x00" + LABEL.to_json().encode())]
+    chunks += [carriers.png_chunk(b"zTXt", b"parameters\x00\x00" + body) for body in [bomb] * 2 + [near] * 50]
+    data = photo("PNG")
+    data = data[:33] + b"".join(chunks) + data[33:]
+    texts = carriers.png_text_chunks(data)
+    inflated = [text for kind, _, text in texts if kind == b"zTXt"]
+    assert len(inflated) == 2 and sum(map(len, inflated)) <= carriers.MAX_TEXT_INFLATED
+    assert only(metadata.read_labels(data)).conforming
 
 
 def test_a_douyin_label_type_of_zero_discloses_nothing():
