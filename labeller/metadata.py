@@ -451,7 +451,9 @@ def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], list[Disclosur
     texts = {"EXIF UserComment": _decode_user_comment(exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")),
              "EXIF ImageDescription": _text(zeroth.get(piexif.ImageIFD.ImageDescription))}
     labels = []
-    disclosures = parameter_disclosures([("UserComment", texts["EXIF UserComment"], "EXIF UserComment")])
+    disclosures = parameter_disclosures([
+        ("UserComment", texts["EXIF UserComment"], "EXIF UserComment"),
+        ("Description", texts["EXIF ImageDescription"] or "", "EXIF ImageDescription")])
     for carrier, text in texts.items():
         if not text:
             continue

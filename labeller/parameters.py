@@ -1,14 +1,15 @@
 """Generation parameters that image generators write into the files they make: a disclosure of AI generation
 in the tool's own form, never a GB 45438 label.
 
-Stable Diffusion's front ends save their settings with every picture, and those files are reposted as they
-came: AUTOMATIC1111's web UI, Forge and SD.Next (a PNG text chunk ``parameters``, or EXIF UserComment in a
-JPEG or WebP: the prompt, then ``Steps: 20, Sampler: ..., Seed: ..., Model: ...``), ComfyUI (PNG chunks
-``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI`` and ``Source``, in text
-chunks or, in V3/V4, hidden in the alpha channel's lowest bits: ``hidden_in_picture``), InvokeAI
-(``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``) and Fooocus (``fooocus_scheme``). Each
-recogniser asks for the structure the tool writes, not a word: a photo whose caption says "Steps: 3" is no
-disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
+Stable Diffusion's front ends (and Midjourney) save their settings with every picture, and those files are
+reposted as they came: AUTOMATIC1111's web UI, Forge and SD.Next (a PNG text chunk ``parameters``, or EXIF
+UserComment in a JPEG or WebP: the prompt, then ``Steps: 20, Sampler: ..., Seed: ..., Model: ...``),
+ComfyUI (PNG chunks ``prompt`` and ``workflow``: its node graph as JSON), NovelAI (``Software: NovelAI``
+and ``Source``, in text chunks or, in V3/V4, hidden in the alpha channel's lowest bits:
+``hidden_in_picture``), InvokeAI (``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``), Fooocus
+(``fooocus_scheme``) and Midjourney's web downloads (a ``Description`` that ends ``Job ID: <uuid>``, and
+the ``Author``). Each recogniser asks for the structure the tool writes, not a word: a photo whose caption
+says "Steps: 3" is no disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
 which can be long and is the uploader's text, not evidence.
 """
 
@@ -30,6 +31,8 @@ FOOOCUS_FIELDS = ("base_model", "Base Model", "sampler", "Sampler", "steps", "St
                   "resolution", "Resolution", "version", "Version")
 _DREAM_OPTION = re.compile(r"(?:^|\s)-([sSWHAC]) (\S+)")
 DREAM_FIELDS = {"s": "steps", "S": "seed", "W": "width", "H": "height", "A": "sampler", "C": "cfg_scale"}
+_MIDJOURNEY_JOB = re.compile(r"Job ID: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*$")
+_MIDJOURNEY_VERSION = re.compile(r"--(v|niji) (\d+(?:\.\d+)?)")
 MAX_TEXT = 1 << 20  # a parameters text of a megabyte is already far beyond any real one
 
 
@@ -151,6 +154,15 @@ def _read(keyword: str, text: str, others: dict) -> tuple[str, dict] | None:
         options = dict(_DREAM_OPTION.findall(text))
         if "s" in options and "S" in options:
             return "InvokeAI", {name: options[flag] for flag, name in DREAM_FIELDS.items() if flag in options}
+    if keyword == "Description":  # Midjourney's downloads: "<prompt> --ar 2:1 --v 6 Job ID: <uuid>"
+        job = _MIDJOURNEY_JOB.search(text)
+        if job is not None:
+            version = _MIDJOURNEY_VERSION.findall(text)
+            author = others.get("Author", ("", ""))[0].strip()
+            fields = {"job_id": job.group(1)}
+            fields.update({"version": "".join(version[-1])} if version else {})
+            fields.update({"author": author[:60]} if author else {})
+            return "Midjourney", fields
     if keyword == "sd-metadata" and "invokeai_metadata" not in others:
         value = _json(text)
         if isinstance(value, dict) and isinstance(value.get("image"), dict) and "model" in value:
@@ -193,7 +205,7 @@ def _pick(value: dict, keys: tuple[str, ...]) -> dict:
 
 
 def _says(tool: str, fields: dict) -> str:
-    named = [fields.get(key) for key in ("Model", "model", "Source", "base_model", "Base Model")]
+    named = [fields.get(key) for key in ("Model", "model", "Source", "base_model", "Base Model", "version")]
     model = next((name for name in named if name), None) or ", ".join(fields.get("models", [])) or None
     return f"generation parameters written by {tool}" + (f", model {model}" if model else "")
 

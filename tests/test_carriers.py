@@ -167,9 +167,13 @@ def png_text(chunks: dict) -> bytes:
         {"Base Model": "juggernautXL_v8", "Sampler": "dpmpp_2m_sde_gpu", "Version": "Fooocus v2.5.5"})}),
      "Fooocus", "juggernautXL_v8"),
     (lambda: png_text({"Dream": '"a lighthouse" -s 50 -S 2980747362 -W 512 -H 768 -C 5 -A k_lms'}),
-     "InvokeAI", "")],
+     "InvokeAI", ""),
+    (lambda: png_text({"Author": "ada", "Description": "a lighthouse --ar 2:1 --stylize 80 --v 6 "
+                       "Job ID: a7421d2f-b262-44f9-977c-ac23e9c7d3e3"}), "Midjourney", "v6"),
+    (lambda: exif_jpeg(description="a lighthouse --niji 6 Job ID: a7421d2f-b262-44f9-977c-ac23e9c7d3e3"),
+     "Midjourney", "niji6")],
     ids=["a1111-png", "a1111-exif-be", "a1111-exif-le", "comfyui", "novelai", "invokeai", "fooocus",
-         "invokeai-dream"])
+         "invokeai-dream", "midjourney-png", "midjourney-exif"])
 def test_a_generators_own_parameters_are_a_disclosure_naming_the_tool_and_model(data, tool, model):
     """Stable Diffusion's front ends save their settings with every picture (AUTOMATIC1111's ``parameters``,
     in a PNG chunk or, in a JPEG, EXIF UserComment in either byte order; ComfyUI's node graph; NovelAI's
@@ -185,6 +189,7 @@ def test_a_generators_parameters_make_the_verdict_suspected_ai_and_lookalikes_di
     assert scanned.verdict.level == "3" and "Stable Diffusion web UI" in scanned.verdict.reason
     assert "metadata-vendor" in {f.kind for f in scanned.findings}
     lookalikes = ({"Description": "Steps: 3 to happiness, Seed: none"}, {"parameters": "exposure 1/250, f/8"},
+                  {"Description": "Job ID: see the attached form"},
                   {"prompt": json.dumps({"question": "what is this?"})}, {"Software": "GIMP 2.10"})
     for chunks in lookalikes:
         assert metadata.read_labels(png_text(chunks)).disclosures == [], chunks
