@@ -9,8 +9,8 @@ and ``Source``, in text chunks or, in V3/V4, hidden in the alpha channel's lowes
 ``hidden_in_picture``), InvokeAI (``invokeai_metadata``, earlier ``sd-metadata`` and ``Dream``), Fooocus
 (``fooocus_scheme``) and Midjourney's web downloads (a ``Description`` that ends ``Job ID: <uuid>``, and
 the ``Author``). Each recogniser asks for the structure the tool writes, not a word: a photo whose caption
-says "Steps: 3" is no disclosure. What is reported is the tool and its model, sampler, steps, seed and size — never the prompt,
-which can be long and is the uploader's text, not evidence.
+says "Steps: 3" is no disclosure. What is reported is the tool and its model, sampler, steps, seed and size
+— never the prompt, which can be long and is the uploader's text, not evidence.
 """
 
 from __future__ import annotations
