@@ -167,19 +167,16 @@ def test_an_ai_label_in_other_words_is_reported_as_not_complying_and_a_headline_
         image.save(buffer, "PNG")
         return buffer.getvalue()
 
-    declared = scan(with_text("AI generated", "corner"), ScanOptions(ocr=ocr))
-    [label] = [f for f in declared.findings if f.kind == "visible-label-noncompliant"]
-    assert "generation element" in label.summary and declared.verdict.level == "3"
-    headline = scan(with_text("AI-generated images flood the feeds", "top"), ScanOptions(ocr=ocr))
-    assert any("flood" in m.text for m in headline.visible)
-    assert headline.findings == [] and headline.verdict.level == "none"
-    # a generator's own mark in its corner: the same trace, naming the generator
-    branded = scan(with_text("即梦AI", "corner"), ScanOptions(ocr=ocr))
-    [label] = [f for f in branded.findings if f.kind == "visible-label-noncompliant"]
-    assert "Jimeng (ByteDance)" in label.summary and branded.verdict.level == "3"
-    caption = scan(with_text("用即梦AI做的海报", "top"), ScanOptions(ocr=ocr))
-    assert any("即梦" in m.text for m in caption.visible)
-    assert caption.findings == [] and caption.verdict.level == "none"
+    # in the corner: a label that does not comply; a generator's own mark the same, naming the generator
+    for text, said in (("AI generated", "generation element"), ("即梦AI", "Jimeng (ByteDance)")):
+        declared = scan(with_text(text, "corner"), ScanOptions(ocr=ocr))
+        [label] = [f for f in declared.findings if f.kind == "visible-label-noncompliant"]
+        assert said in label.summary and declared.verdict.level == "3", text
+    # along the top: a headline or a caption that only mentions AI or a generator
+    for text, word in (("AI-generated images flood the feeds", "flood"), ("用即梦AI做的海报", "即梦")):
+        headline = scan(with_text(text, "top"), ScanOptions(ocr=ocr))
+        assert any(word in m.text for m in headline.visible)
+        assert headline.findings == [] and headline.verdict.level == "none", text
 
 
 def test_malformed_xmp_and_lying_label_values_are_reported_not_crashed():
