@@ -197,20 +197,19 @@ def png_text_chunks(data: bytes) -> list[tuple[bytes, bytes, str]]:
 def _parse_text_chunk(chunk: Chunk, budget: int) -> tuple[tuple[bytes, str] | None, int]:
     """(keyword, text) or None, and how much inflation it cost, held within ``budget`` (none left: a
     compressed chunk is skipped; zlib reads a limit of 0 as none at all)."""
-    body = chunk.body
+    if chunk.kind not in (b"tEXt", b"zTXt", b"iTXt"):
+        return None, 0  # an image data chunk, never split
     limit = min(MAX_INFLATED, budget)
-    keyword, _, rest = body.partition(b"\x00")
+    keyword, _, rest = chunk.body.partition(b"\x00")
     try:
         if chunk.kind == b"tEXt":
             return (keyword, rest.decode("latin-1")), 0
         if chunk.kind == b"zTXt":
             compressed, text = True, rest[1:]
-        elif chunk.kind == b"iTXt":
+        else:  # iTXt
             compressed, rest = bool(rest[0]), rest[2:]
             _language, _, rest = rest.partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
-        else:
-            return None, 0
         if not compressed:
             return (keyword, text.decode("utf-8")), 0
         if limit <= 0:
