@@ -30,7 +30,8 @@ from aimark.labeller import visible  # noqa: E402
 from aimark.models import OcrEngine  # noqa: E402
 
 COMPLIANT = ("豆包AI生成", "通义万相 AI生成", "内容由AI生成", "人工智能生成", "AI合成")
-OTHER_WORDS = ("AI generated", "Made with AI", "Imagined with AI", "AI创作")
+OTHER_WORDS = ("AI generated", "Made with AI", "Imagined with AI", "AI创作", "KI-generiert", "Généré par IA",
+               "Generado por IA")
 CAPTIONS = ("AI-generated images flood the feeds", "用即梦AI做的海报", "可灵AI上线新功能", "文心一格教程第3期", "豆包",
             "海螺")
 

@@ -127,13 +127,18 @@ def test_checker_passes_our_label_and_names_each_failing_rule():
     ("Made with AI.", True), ("This image was AI-generated", True), ("created with A.I.", True),
     ("AI创作", True), ("本图由AI创作的作品", True),
     ("即梦AI", True), ("可灵 AI", True), ("文心一格", True), ("@即梦AI", True),
+    ("KI-generiert", True), ("Mit KI erstellt", True), ("Généré par IA", True), ("Genere par lA", True),
+    ("Imagen generada por IA", True), ("Generato con l'IA", True), ("Gerado por IA", True),
+    ("Gegenereerd door AI", True), ("KI-generierte Bilder überfluten das Netz", False),
+    ("Generado por IA: el debate", False), ("Généré par Paul", False),
     ("AI-generated images flood the feeds", False), ("用即梦AI做的海报", False), ("豆包", False), ("海螺", False),
     ("AI illustration", False), ("OpenAI", False), ("Made with love", False), ("generated", False),
     ("AI art", False)])
 def test_a_line_that_declares_ai_in_other_words_is_told_from_one_that_mentions_it(text, declares):
     """'AI generated' declares the picture AI-made in words GB 45438 does not take (a label that does not
-    comply), and so does a generator's own mark ("即梦AI"); a headline that only mentions AI or a generator,
-    or an everyday word that is also a product's name ("豆包"), declares nothing."""
+    comply), and so do the EU AI Act's disclosures in other languages ("KI-generiert", "Généré par IA", as
+    OCR reads them too) and a generator's own mark ("即梦AI"); a headline that only mentions AI or a
+    generator, or an everyday word that is also a product's name ("豆包"), declares nothing."""
     assert visible.discloses_ai(text) == declares
 
 
