@@ -80,20 +80,20 @@ def text_problem(text: str) -> str | None:
 _AI_WORD = r"(?:A[Il1|]|A\.I\.?|artificial intelligence)"
 _MADE = r"(?:generated|created|made|imagined|synthesi[sz]ed|produced)"
 # The EU AI Act's Art. 50 disclosures (from August 2026) in the languages the OCR model reads in Latin script:
-# German, French, Spanish, Italian, Portuguese and Dutch. OCR often drops an accent, and reads "IA" and "KI"
-# as "lA" or "Kl" as it reads "AI" as "Al".
+# German, French, Spanish, Italian, Portuguese and Dutch. OCR often drops an accent or the space before the
+# last word ("Généré parIA"), and reads "IA" and "KI" as "lA" or "Kl" as it reads "AI" as "Al".
 _IA = r"(?:[Il1|]A|A[Il1|])"
 _KI = r"(?:K[Il1|]|A[Il1|])"
 _EU_DISCLOSURE = (
     rf"|^{_KI}[- ]?(?:generiert|erstellt|erzeugt)(?:es bild)?$"
-    rf"|^(?:mit|von|durch) {_KI} (?:generiert|erstellt|erzeugt)$"
-    rf"|^(?:image |contenu )?(?:g[eé]n[eé]r[eé]e?|cr[eé][eé]e?) (?:par|avec) (?:l['’] ?)?{_IA}$"
-    rf"|^(?:imagen |contenido )?(?:generad[oa]|cread[oa]) (?:por|con) (?:la )?{_IA}$"
-    rf"|^(?:immagine )?(?:generat[oa]|creat[oa]) (?:da|con) (?:l['’] ?)?{_IA}$"
-    rf"|^(?:imagem )?(?:gerad[oa]|criad[oa]) (?:por|com) {_IA}$"
-    rf"|^(?:gegenereerd|gemaakt) (?:door|met) {_KI}$")
+    rf"|^(?:mit|von|durch) ?{_KI} (?:generiert|erstellt|erzeugt)$"
+    rf"|^(?:image |contenu )?(?:g[eé]n[eé]r[eé]e?|cr[eé][eé]e?) (?:par|avec) ?(?:l['’] ?)?{_IA}$"
+    rf"|^(?:imagen |contenido )?(?:generad[oa]|cread[oa]) (?:por|con) ?(?:la )?{_IA}$"
+    rf"|^(?:immagine )?(?:generat[oa]|creat[oa]) (?:da|con) ?(?:l['’] ?)?{_IA}$"
+    rf"|^(?:imagem )?(?:gerad[oa]|criad[oa]) (?:por|com) ?{_IA}$"
+    rf"|^(?:gegenereerd|gemaakt) (?:door|met) ?{_KI}$")
 _AI_DISCLOSURE = re.compile(
-    rf"^(?:this (?:image|picture|content) (?:is|was) )?(?:{_AI_WORD}[- ]?{_MADE}|{_MADE} (?:by|with|using) "
+    rf"^(?:this (?:image|picture|content) (?:is|was) )?(?:{_AI_WORD}[- ]?{_MADE}|{_MADE} (?:by|with|using) ?"
     rf"{_AI_WORD})(?: (?:image|picture|content|art|artwork))?$"
     r"|^(?:由|本图由|此图由|内容由|图片由)?(?:AI|人工智能)(?:创作|绘制|绘画|作画|制作)(?:的?(?:图片|内容|作品))?$"
     + _EU_DISCLOSURE, re.IGNORECASE)
