@@ -589,9 +589,10 @@ def _xmp_after_the_end(data: bytes, fmt: str | None) -> list[bytes]:
     return carriers.scan_xmp(data[end:])
 
 
-def read_labels(data: bytes) -> MetadataReport:
+def read_labels(data: bytes, pixels=None) -> MetadataReport:
     """Every metadata label in ``data`` (any format), each judged, plus IPTC source type, EXIF fields and
-    vendor disclosures."""
+    vendor disclosures; with the decoded ``pixels`` of a PNG, also the parameters hidden in their lowest bits
+    (NovelAI's "stealth" form: only a lossless file keeps them)."""
     report = MetadataReport()
     fmt = carriers.sniff_format(data)
     packets, carrier = carriers.read_xmp(data)
@@ -618,7 +619,7 @@ def read_labels(data: bytes) -> MetadataReport:
     if fmt == "PNG":
         labels, disclosures = _labels_in_png_text(data)
         report.labels += labels
-        report.disclosures += disclosures
+        report.disclosures += disclosures + (pixel_disclosures(pixels) if pixels is not None else [])
     elif fmt == "JPEG":
         report.labels += _labels_in_jpeg_app(data)
     if len(report.labels) > 1:

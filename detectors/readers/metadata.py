@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aimark.labeller import carriers, metadata
+from aimark.labeller import metadata
 from aimark.labeller.vocabulary import MarkKind
 
 from .base import Reader
@@ -17,10 +17,7 @@ class MetadataReader(Reader):
     needs_pixels = False
 
     def read(self, image, context):
-        report = metadata.read_labels(image.data)
-        # a lossless picture can hide parameters in its lowest bits (NovelAI's "stealth" PNG)
-        if carriers.sniff_format(image.data) == "PNG" and image.pixels is not None:
-            report.disclosures += metadata.pixel_disclosures(image.pixels)
+        report = metadata.read_labels(image.data, image.pixels)  # decoded once for every reader
         return self.evidence(report, report.as_record())
 
     @staticmethod
