@@ -10,6 +10,9 @@ the text names one. Then captions that only
 mention AI or a generator, along the top edge, which must give no label finding at all.
 
     .venv/bin/python bench/other_labels.py ../shared/corpus/Storm.jpg ../shared/corpus/coffee.png ...
+
+Services print their marks semi-transparent, in any corner, often with a soft shadow: ``--opacity 0.5,0.7
+--corners br,bl,tr,tl --shadow`` draws each label at each opacity in each corner, with a shadow, at 5%.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aimark.detectors.scan import ScanOptions, scan  # noqa: E402
@@ -36,19 +39,28 @@ CAPTIONS = ("AI-generated images flood the feeds", "用即梦AI做的海报", "�
             "海螺")
 
 
-def drawn(path: Path, text: str, corner: bool, plate: bool, share: float) -> bytes:
-    """``path`` at most 1280 px, ``text`` drawn at ``share`` of its short side, as a JPEG at quality 90."""
+def drawn(path: Path, text: str, corner: str | None, plate: bool, share: float, opacity: float = 0.9,
+          shadow: bool = False) -> bytes:
+    """``path`` at most 1280 px, ``text`` drawn in white at ``opacity`` and ``share`` of its short side in
+    ``corner`` ("br", "bl", "tr", "tl"; None: along the top, from the left), as a JPEG at quality 90."""
     image = Image.open(path).convert("RGB")
     image.thumbnail((1280, 1280))
     draw = ImageDraw.Draw(image, "RGBA")
     font = ImageFont.truetype(str(visible.DEFAULT_FONT), max(12, int(share * min(image.size))))
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     margin = int(0.02 * min(image.size))
-    x = image.width - (right - left) - margin if corner else margin
-    y = image.height - (bottom - top) - margin if corner else margin
+    x = image.width - (right - left) - margin if corner and corner[1] == "r" else margin
+    y = image.height - (bottom - top) - margin if corner and corner[0] == "b" else margin
     if plate:
         draw.rectangle((x - 6, y - 6, x + right - left + 6, y + bottom - top + 6), fill=(0, 0, 0, 140))
-    draw.text((x - left, y - top), text, font=font, fill=(255, 255, 255, 230))
+    if shadow:  # a soft dark shadow, offset down and right, as services draw under white marks
+        below = Image.new("RGBA", image.size, (0, 0, 0, 0))
+        shade = (0, 0, 0, round(200 * opacity))
+        ImageDraw.Draw(below).text((x - left + 2, y - top + 2), text, font=font, fill=shade)
+        image = Image.alpha_composite(image.convert("RGBA"), below.filter(ImageFilter.GaussianBlur(1.5)))
+        image = image.convert("RGB")
+        draw = ImageDraw.Draw(image, "RGBA")
+    draw.text((x - left, y - top), text, font=font, fill=(255, 255, 255, round(255 * opacity)))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
@@ -66,7 +78,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, nargs="+")
     parser.add_argument("--show", action="store_true", help="print every miss with what OCR read")
+    parser.add_argument("--opacity", help="comma-separated opacities (default: 0.9, with and without a "
+                        "plate, at 3.5%% and 5%%; given: no plate, at 5%%)")
+    parser.add_argument("--corners", default="br", help="comma-separated corners: br, bl, tr, tl")
+    parser.add_argument("--shadow", action="store_true", help="a soft shadow under each label")
     args = parser.parse_args(argv)
+    corners = args.corners.split(",")
+    if args.opacity:
+        styles = [(False, 0.05, float(o), c) for o in args.opacity.split(",") for c in corners]
+    else:
+        styles = [(plate, share, 0.9, corner) for plate in (True, False) for share in (0.035, 0.05)
+                  for corner in corners]
     options = ScanOptions(ocr=OcrEngine())
     print(f"{'drawn':24s} {'read right as':38s} {'read':>7s}")
     read_all = total_all = 0
@@ -74,15 +96,14 @@ def main(argv=None) -> int:
         want, generator = allowed(text), visible.generator_named(text)
         read = total = 0
         for photo in args.photos:
-            for plate in (True, False):
-                for share in (0.035, 0.05):
-                    report = scan(drawn(photo, text, True, plate, share), options)
-                    ok = any(f.kind in want and (generator is None or generator in f.summary)
-                             for f in report.findings)
-                    read, total = read + ok, total + 1
-                    if not ok and args.show:
-                        read_as = [m.text for m in report.visible]
-                        print(f"  miss {photo.name} plate={plate} {share}: {read_as}")
+            for plate, share, opacity, corner in styles:
+                report = scan(drawn(photo, text, corner, plate, share, opacity, args.shadow), options)
+                ok = any(f.kind in want and (generator is None or generator in f.summary)
+                         for f in report.findings)
+                read, total = read + ok, total + 1
+                if not ok and args.show:
+                    read_as = [m.text for m in report.visible]
+                    print(f"  miss {photo.name} plate={plate} {share} {opacity} {corner}: {read_as}")
         read_all, total_all = read_all + read, total_all + total
         kind = "label" if len(want) == 2 else "label not complying"
         kind += ", generator named" if generator else ""
@@ -91,7 +112,7 @@ def main(argv=None) -> int:
     taken = seen = 0
     for photo in args.photos:
         for text in CAPTIONS:
-            report = scan(drawn(photo, text, False, True, 0.04), options)
+            report = scan(drawn(photo, text, None, True, 0.04), options)
             wrong = [f.summary for f in report.findings if f.kind.startswith("visible-label")]
             taken, seen = taken + bool(wrong), seen + 1
             if wrong and args.show:
