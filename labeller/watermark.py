@@ -790,7 +790,8 @@ class Host:
         canonical /= np.sqrt(_mean_square(sample))  # unit power (the warp's, from rows of it)
         amplitude = self.coarse_amplitude()
         # its power per unit gain, in units of the fine layer's (their maps differ on flat ground)
-        ratio = float(np.mean(amplitude.astype(np.float64) ** 2) / np.mean(self.amplitude.astype(np.float64) ** 2))
+        ratio = float(np.mean(np.square(amplitude, dtype=np.float64))
+                      / np.mean(np.square(self.amplitude, dtype=np.float64)))
         room = max(0.0, max_rms ** 2 / fine_power - fine_gain ** 2)  # in units of the fine layer's power
         coarse_gain = min(COARSE_SHARE * gain, np.sqrt(room / ratio))
         if coarse_gain <= 0.0:

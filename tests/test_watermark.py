@@ -308,6 +308,25 @@ def test_a_whole_picture_thumbnail_is_read_without_the_autocorrelation(monkeypat
     assert watermark.detect(picture.resize((384, 256))).candidates_decoded <= watermark.PRIOR_DECODES
 
 
+def test_a_big_flat_pictures_thumbnail_is_read_from_its_coarse_layer():
+    """A big picture's flat ground gets a lower amplitude than a small picture's (its many tiles give the
+    decoder more evidence), but its coarse layer is read in a thumbnail, which holds as few tiles as a small
+    picture: that layer takes the smallest frame's flat amplitude. With the big picture's own, this sky's
+    256-px thumbnail at JPEG 75 was not read (pilot z 9.4, the payload lost); the cap still holds."""
+    rows, cols = np.mgrid[0:1200, 0:1600]
+    sky = np.stack([100 + 60 * rows / 1200, 140 + 50 * rows / 1200, 200 + 40 * cols / 1600], axis=-1)
+    sky = Image.fromarray(np.clip(sky + np.random.default_rng(5).normal(0, 1.0, sky.shape), 0, 255).astype(np.uint8))
+    host = watermark.Host(sky)
+    floor = watermark.flat_amplitude(watermark.MIN_CANONICAL)
+    assert host.amplitude.max() < floor and host.coarse_amplitude().min() == pytest.approx(floor)
+    payload = WatermarkPayload(author_id="1234567890", content_id=5)
+    marked = host.marked(payload)
+    assert psnr(sky, marked) >= watermark.MIN_PSNR
+    buffer = io.BytesIO()
+    marked.resize((256, 192), Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=75)
+    assert watermark.detect(Image.open(buffer)).payload == payload
+
+
 def test_a_thumbnails_fine_layer_is_read_below_the_searched_periods(monkeypatch):
     """A 256-384 px thumbnail keeps a big picture's fine layer at tiles of 20-45 px, under the periods the
     autocorrelation searches (its chips are about a pixel). In a view that small the whole picture's fine
