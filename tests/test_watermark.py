@@ -315,7 +315,8 @@ def test_a_big_flat_pictures_thumbnail_is_read_from_its_coarse_layer():
     256-px thumbnail at JPEG 75 was not read (pilot z 9.4, the payload lost); the cap still holds."""
     rows, cols = np.mgrid[0:1200, 0:1600]
     sky = np.stack([100 + 60 * rows / 1200, 140 + 50 * rows / 1200, 200 + 40 * cols / 1600], axis=-1)
-    sky = Image.fromarray(np.clip(sky + np.random.default_rng(5).normal(0, 1.0, sky.shape), 0, 255).astype(np.uint8))
+    sky = sky + np.random.default_rng(5).normal(0, 1.0, sky.shape)
+    sky = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8))
     host = watermark.Host(sky)
     floor = watermark.flat_amplitude(watermark.MIN_CANONICAL)
     assert host.amplitude.max() < floor and host.coarse_amplitude().min() == pytest.approx(floor)
