@@ -14,7 +14,8 @@ Why this design (measured failures of the open codecs are in ``shared/spec/water
   1080 px keeps the chips readable.
 - **A coarse layer for thumbnails**: a big picture also carries the same codeword in the smallest frame's
   chips (``COARSE_LAYER_FROM``), which survive a 256-384 px thumbnail where its own chips fall under a
-  pixel; the decoder needs nothing new — in the thumbnail that layer looks like a small picture's mark.
+  pixel; the decoder needs nothing new — in the thumbnail that layer looks like a small picture's mark,
+  and it is drawn at a small picture's flat amplitude (``Host.coarse_amplitude``).
 - **A whole picture's own lattice**: a thumbnail or a platform's resize is the whole picture, upright, and its
   tiles sit at a known fraction of its short side (3 for the coarse layer, 8 for a big photo's fine one);
   those lattices are tried where the autocorrelation, which a busy photo shrunk to 256-384 px defeats,
