@@ -29,7 +29,7 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 def disclosures(path: Path) -> list:
     """What the scan's metadata reader finds: the file's own carriers, and a PNG's pixels' lowest bits."""
     data = path.read_bytes()
-    return metadata.read_labels(data, DecodedImage(data, path.name).pixels).disclosures
+    return metadata.read_labels(data, lambda: DecodedImage(data, path.name).pixels).disclosures
 
 
 def main(argv=None) -> int:

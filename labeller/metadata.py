@@ -17,6 +17,7 @@ from lxml import etree
 
 from . import carriers, parameters
 from .errors import MetadataError
+from .vocabulary import Disclosure
 
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 TC260_PREFIX = "TC260"
@@ -276,20 +277,6 @@ class FoundLabel:
                 "conforming": self.conforming, "values": self.values, "problems": list(self.problems)}
 
 
-@dataclass(frozen=True)
-class Disclosure:
-    """A service's own AI disclosure that is not a TC260 label (Tencent Cloud, Douyin): evidence of AI
-    generation in the vendor's words, never a conforming GB 45438 label."""
-
-    vendor: str
-    carrier: str
-    fields: dict
-    says: str  # what it discloses, in words
-
-    def as_record(self) -> dict:
-        return {"vendor": self.vendor, "carrier": self.carrier, "fields": self.fields, "says": self.says}
-
-
 @dataclass
 class MetadataReport:
     """Every metadata label, vendor disclosure and related field found in a file."""
@@ -451,7 +438,7 @@ def _labels_in_exif(exif_block: bytes) -> tuple[list[FoundLabel], list[Disclosur
     texts = {"EXIF UserComment": _decode_user_comment(exif.get("Exif", {}).get(piexif.ExifIFD.UserComment, b"")),
              "EXIF ImageDescription": _text(zeroth.get(piexif.ImageIFD.ImageDescription))}
     labels = []
-    disclosures = parameter_disclosures([
+    disclosures = parameters.found_in([
         ("UserComment", texts["EXIF UserComment"], "EXIF UserComment"),
         ("Description", texts["EXIF ImageDescription"] or "", "EXIF ImageDescription")])
     for carrier, text in texts.items():
@@ -506,17 +493,6 @@ def vendor_disclosures(text: str, carrier: str) -> list[Disclosure]:
     return found
 
 
-def parameter_disclosures(texts: list[tuple[str, str, str]]) -> list[Disclosure]:
-    """Generators' own parameters (``parameters``: Stable Diffusion's front ends, ComfyUI, NovelAI...)."""
-    return [Disclosure(found.tool, found.carrier, found.fields, found.says)
-            for found in parameters.found_in(texts)]
-
-
-def pixel_disclosures(picture) -> list[Disclosure]:
-    """Generators' parameters hidden in a lossless picture's lowest bits (NovelAI's "stealth" PNG)."""
-    return parameter_disclosures(parameters.hidden_in_picture(picture))
-
-
 def _json_objects(text: str) -> list[dict]:
     """``text`` as a JSON object, plus any JSON object held as a string value one level down."""
     value = _json(text.strip())
@@ -544,11 +520,12 @@ def _labels_in_png_text(data: bytes) -> tuple[list[FoundLabel], list[Disclosure]
         texts = carriers.png_text_chunks(data)
     except MetadataError:
         return [], []
-    labels, disclosures = [], parameter_disclosures(
-        [(keyword.decode("latin-1"), text, f"PNG {kind.decode()} {keyword.decode('latin-1')}")
-         for kind, keyword, text in texts])
-    for kind, keyword, text in texts:
-        carrier = f"PNG {kind.decode()} {keyword.decode('latin-1')}"
+    named = [(keyword, text, f"PNG {kind.decode()} {keyword.decode('latin-1')}")
+             for kind, keyword, text in texts]
+    labels = []
+    disclosures = parameters.found_in([(keyword.decode("latin-1"), text, carrier)
+                                       for keyword, text, carrier in named])
+    for keyword, text, carrier in named:
         if keyword == PNG_TEXT_KEYWORD and (is_label_json(text) or _json(text.strip()) is None):
             labels.append(_found(carrier, text, None, []))  # the keyword says label: broken JSON is a broken label
         elif keyword == b"Description" and is_label_json(text):
@@ -589,10 +566,11 @@ def _xmp_after_the_end(data: bytes, fmt: str | None) -> list[bytes]:
     return carriers.scan_xmp(data[end:])
 
 
-def read_labels(data: bytes, pixels=None) -> MetadataReport:
+def read_labels(data: bytes, decoded=None) -> MetadataReport:
     """Every metadata label in ``data`` (any format), each judged, plus IPTC source type, EXIF fields and
-    vendor disclosures; with the decoded ``pixels`` of a PNG, also the parameters hidden in their lowest bits
-    (NovelAI's "stealth" form: only a lossless file keeps them)."""
+    vendor disclosures. ``decoded``: a callable giving the decoded pixels, called only for a PNG, whose
+    lowest bits may hide parameters (NovelAI's "stealth" form: only a lossless file keeps them) — so reading
+    the metadata of any other file never decodes it."""
     report = MetadataReport()
     fmt = carriers.sniff_format(data)
     packets, carrier = carriers.read_xmp(data)
@@ -619,7 +597,9 @@ def read_labels(data: bytes, pixels=None) -> MetadataReport:
     if fmt == "PNG":
         labels, disclosures = _labels_in_png_text(data)
         report.labels += labels
-        report.disclosures += disclosures + (pixel_disclosures(pixels) if pixels is not None else [])
+        pixels = decoded() if decoded is not None else None
+        report.disclosures += disclosures + (parameters.found_in(parameters.hidden_in_picture(pixels))
+                                             if pixels is not None else [])
     elif fmt == "JPEG":
         report.labels += _labels_in_jpeg_app(data)
     if len(report.labels) > 1:

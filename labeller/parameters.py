@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from .vocabulary import Disclosure
 
 # A1111's settings line: "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model: v1-5".
 _A1111_LINE = re.compile(r"^Steps: \d+, (?:.*, )?(?:Sampler|CFG scale|Seed|Size|Model): ", re.MULTILINE)
@@ -46,26 +47,16 @@ STEALTH_HEAD = 8 * 15 + 32
 MAX_STEALTH_BYTES = 1 << 20  # hidden text, and its inflated size, beyond any real one
 
 
-@dataclass(frozen=True)
-class Parameters:
-    """One generator's parameters found in a file: the tool, where, what they say, a few short fields."""
-
-    tool: str
-    carrier: str
-    fields: dict
-    says: str
-
-
-def found_in(texts: list[tuple[str, str, str]]) -> list[Parameters]:
+def found_in(texts: list[tuple[str, str, str]]) -> list[Disclosure]:
     """The generators' parameters among a file's texts, given as (keyword, text, carrier): PNG text chunks
-    by their keyword, EXIF UserComment as ``UserComment``."""
+    by their keyword, EXIF UserComment as ``UserComment``; each a disclosure naming the tool as its vendor."""
     by_keyword = {keyword: (text, carrier) for keyword, text, carrier in texts if len(text) <= MAX_TEXT}
     found = []
     for keyword, (text, carrier) in by_keyword.items():
         reading = _read(keyword, text, by_keyword)
         if reading is not None:
             tool, fields = reading
-            found.append(Parameters(tool, carrier, fields, _says(tool, fields)))
+            found.append(Disclosure(tool, carrier, fields, _says(tool, fields)))
     return found
 
 

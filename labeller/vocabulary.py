@@ -209,6 +209,21 @@ class Box:
         return self.as_tuple()[index]
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """A service's own AI disclosure that is not a TC260 label (Tencent Cloud's, Douyin's JSON, a generator's
+    saved parameters): evidence of AI generation in the vendor's words, never a conforming GB 45438 label.
+    Shared by the metadata reader and the parameters one (``metadata``, ``parameters``)."""
+
+    vendor: str
+    carrier: str
+    fields: dict
+    says: str  # what it discloses, in words
+
+    def as_record(self) -> dict:
+        return {"vendor": self.vendor, "carrier": self.carrier, "fields": self.fields, "says": self.says}
+
+
 @dataclass
 class Evidence:
     """What one reader found of one mark in one image: the typed reading for judges, its JSON record,

@@ -232,6 +232,21 @@ def test_parameters_hidden_in_a_pngs_lowest_bits_are_read_and_a_lossy_copy_has_n
     assert scan(encode(Image.open(SMALL_PHOTO).convert("RGBA"), "PNG")).verdict.level == "none"
 
 
+def test_the_metadata_reader_decodes_only_a_png_for_its_hidden_parameters():
+    """Only a PNG's pixels can hide parameters; reading any other file's metadata never decodes it (a
+    reader that needs no pixels must not cost a decode, nor meet a hostile file's pixels)."""
+    from aimark.detectors.readers.base import ReadContext
+    from aimark.detectors.readers.metadata import MetadataReader
+    from aimark.labeller.source import DecodedImage
+
+    jpeg = DecodedImage(encode(Image.open(SMALL_PHOTO).convert("RGB"), "JPEG"))
+    MetadataReader().read(jpeg, ReadContext())
+    assert jpeg.counts["decode"] == 0
+    png = DecodedImage(stealth_png(NOVELAI))
+    evidence = MetadataReader().read(png, ReadContext())
+    assert png.counts["decode"] == 1 and [d.vendor for d in evidence.reading.disclosures] == ["NovelAI"]
+
+
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 
 

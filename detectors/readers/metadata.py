@@ -17,7 +17,7 @@ class MetadataReader(Reader):
     needs_pixels = False
 
     def read(self, image, context):
-        report = metadata.read_labels(image.data, image.pixels)  # decoded once for every reader
+        report = metadata.read_labels(image.data, lambda: image.pixels)  # a PNG's, decoded once for all
         return self.evidence(report, report.as_record())
 
     @staticmethod
